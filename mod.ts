@@ -1,0 +1,61 @@
+/**
+ * A group-membership service: peers keep one agreed view of the live members
+ * of their group. A leader adds joiners and removes failed peers through a
+ * two-phase REQ/OK/NEWVIEW exchange over TCP; members watch each other with
+ * UDP heartbeats; a failed leader is replaced and its half-done operation
+ * finished. See `PROTOCOL.md` in the README for the contract.
+ *
+ * Run as a peer:
+ *
+ * ```sh
+ * deno run --unstable-net --allow-net --allow-read --allow-env --allow-sys mod.ts -h hosts.txt --id 1
+ * ```
+ *
+ * Or embed it:
+ *
+ * @example
+ * ```ts
+ * import { startPeer } from "./mod.ts";
+ * const hosts = [7601, 7602, 7603].map((port) => ({ hostname: "127.0.0.1", port }));
+ * const peers = await Promise.all(hosts.map((_, i) => startPeer({ hosts, id: i + 1 })));
+ * for await (const event of peers[0].events()) {
+ *   if (event.type === "view" && event.view.members.length === 3) break;
+ * }
+ * await Promise.all(peers.map((p) => p.stop()));
+ * ```
+ *
+ * @module
+ */
+
+import process from "node:process";
+import { runCli } from "./src/runtime/cli.ts";
+
+export { Peer, type PeerOptions, startPeer } from "./src/runtime/peer.ts";
+export { type Effect, type LogLevel, type PeerEvent } from "./src/core/effects.ts";
+export type { Ballot, Message, Operation, PeerId, Proposal, View } from "./src/core/messages.ts";
+export { PeerCore, type Role } from "./src/core/peer_core.ts";
+export { type CoreConfig, DEFAULT_FAIL_AFTER, DEFAULT_HEARTBEAT_MS } from "./src/core/config.ts";
+export { decodeMessage, type DecodeResult, encodeMessage, MAX_MESSAGE_LENGTH } from "./src/core/codec.ts";
+export { formatEvent, formatEventJson, formatEventText, type OutputFormat } from "./src/core/format.ts";
+export {
+  DEFAULT_PORT,
+  type HostAddress,
+  HostsfileError,
+  idForHostname,
+  parseHostsfile,
+} from "./src/core/hostsfile.ts";
+export { AddressInUseError, type Transport, type TransportHandlers } from "./src/transport/transport.ts";
+export {
+  MemoryNetwork,
+  type MemoryNetworkOptions,
+  type NetworkFaults,
+  RealTimeScheduler,
+  type Scheduler,
+} from "./src/transport/memory.ts";
+export { socketTransport } from "./src/transport/socket_transport.ts";
+export { runCli, USAGE } from "./src/runtime/cli.ts";
+export { VERSION } from "./src/version.ts";
+
+if (import.meta.main) {
+  process.exitCode = await runCli(process.argv.slice(2));
+}

@@ -1,0 +1,40 @@
+/**
+ * Protocol timing and identity, with named defaults.
+ *
+ * @module
+ */
+
+import type { PeerId } from "./messages.ts";
+
+/** Default heartbeat interval: 200 ms. */
+export const DEFAULT_HEARTBEAT_MS = 200;
+
+/**
+ * Default missed intervals before a member is unreachable: 5, so a crash is
+ * noticed after 1 s (plus at most one interval) at the default heartbeat.
+ */
+export const DEFAULT_FAIL_AFTER = 5;
+
+/** First JOIN retry delay; it doubles up to {@linkcode JOIN_RETRY_MAX_MS}. */
+export const JOIN_RETRY_MIN_MS = 100;
+
+/** Longest delay between JOIN retries. */
+export const JOIN_RETRY_MAX_MS = 2_000;
+
+/** Everything the protocol core needs to know about itself. */
+export interface CoreConfig {
+  /** This peer's ID (1-based position in the hostsfile). */
+  readonly id: PeerId;
+  /** How many peers the hostsfile lists: IDs run from 1 to this. */
+  readonly peerCount: number;
+  /** Tells this process apart from earlier runs of the same peer. */
+  readonly incarnation: number;
+  /** Heartbeat interval in ms; the host ticks the core at this period. */
+  readonly heartbeatMs: number;
+  /** Missed heartbeat intervals before a member is unreachable. */
+  readonly failAfter: number;
+  /** Source of randomness in [0, 1), for join back-off jitter. */
+  readonly random: () => number;
+  /** Test case 4: crash half-way through the first DEL once everyone joined. */
+  readonly test4?: boolean;
+}

@@ -1,0 +1,92 @@
+/**
+ * How events are printed: the exact text lines of PROTOCOL.md, or JSON lines.
+ *
+ * @module
+ */
+
+import type { PeerEvent } from "./effects.ts";
+
+/** The output formats of `--format`. */
+export type OutputFormat = "text" | "json";
+
+function unreachableText(e: Extract<PeerEvent, { type: "unreachable" }>): string {
+  return `${e.isLeader ? "leader" : "peer"} ${e.member} unreachable`;
+}
+
+/**
+ * Formats an event as the protocol's text line.
+ *
+ * @example
+ * ```ts
+ * import { formatEventText } from "./format.ts";
+ * formatEventText({
+ *   type: "view",
+ *   peer: 2,
+ *   view: { id: 3, leader: 1, members: [1, 2, 3], incarnations: [1, 1, 1] },
+ * }); // "{peer_id: 2, view_id: 3, leader: 1, memb_list: [1,2,3]}"
+ * ```
+ */
+export function formatEventText(event: PeerEvent): string {
+  if (event.type === "view") {
+    const { peer, view } = event;
+    return `{peer_id: ${peer}, view_id: ${view.id}, leader: ${view.leader}, memb_list: [${
+      view.members.join(",")
+    }]}`;
+  }
+  return `{peer_id: ${event.peer}, view_id: ${event.viewId}, leader: ${event.leader}, message:"${
+    unreachableText(event)
+  }"}`;
+}
+
+/**
+ * Formats an event as one JSON object with a timestamp.
+ *
+ * @example
+ * ```ts
+ * import { formatEventJson } from "./format.ts";
+ * formatEventJson(
+ *   { type: "view", peer: 2, view: { id: 3, leader: 1, members: [1, 2, 3], incarnations: [1, 1, 1] } },
+ *   new Date(0),
+ * ); // '{"event":"view","peer":2,"view":3,"leader":1,"members":[1,2,3],"at":"1970-01-01T00:00:00.000Z"}'
+ * ```
+ */
+export function formatEventJson(event: PeerEvent, at: Date): string {
+  if (event.type === "view") {
+    const { peer, view } = event;
+    return JSON.stringify({
+      event: "view",
+      peer,
+      view: view.id,
+      leader: view.leader,
+      members: view.members,
+      at: at.toISOString(),
+    });
+  }
+  return JSON.stringify({
+    event: "unreachable",
+    peer: event.peer,
+    view: event.viewId,
+    leader: event.leader,
+    member: event.member,
+    is_leader: event.isLeader,
+    message: unreachableText(event),
+    at: at.toISOString(),
+  });
+}
+
+/**
+ * Formats an event in the chosen format.
+ *
+ * @example
+ * ```ts
+ * import { formatEvent } from "./format.ts";
+ * const line = formatEvent(
+ *   { type: "view", peer: 1, view: { id: 1, leader: 1, members: [1], incarnations: [1] } },
+ *   "text",
+ *   new Date(),
+ * );
+ * ```
+ */
+export function formatEvent(event: PeerEvent, format: OutputFormat, at: Date): string {
+  return format === "json" ? formatEventJson(event, at) : formatEventText(event);
+}

@@ -1,0 +1,186 @@
+/**
+ * The messages peers exchange. Control messages travel one a line over TCP,
+ * heartbeats one a datagram over UDP (see `codec.ts` for the string form).
+ *
+ * @module
+ */
+
+/** A peer's ID: its 1-based position among the hostsfile's peer lines. */
+export type PeerId = number;
+
+/** The wire protocol version every message carries. */
+export const PROTOCOL_VERSION = 1;
+
+/**
+ * A leadership ballot, as in Paxos: `round` rises with every takeover and
+ * `leader` breaks ties, so two candidates never hold the same ballot.
+ */
+export interface Ballot {
+  /** 0 for the founder, then one more than the highest round seen. */
+  readonly round: number;
+  /** The peer that holds the ballot. */
+  readonly leader: PeerId;
+}
+
+/** An agreed view: its id, its leader and its members (ascending IDs). */
+export interface View {
+  /** Starts at 1 and rises by exactly one per committed operation. */
+  readonly id: number;
+  /** The leader that proposed this view. */
+  readonly leader: PeerId;
+  /** Member IDs, ascending. */
+  readonly members: readonly PeerId[];
+  /**
+   * The incarnation of each member, index for index with `members`: a peer
+   * that restarts is a new incarnation and must be removed and added again.
+   */
+  readonly incarnations: readonly number[];
+}
+
+/** A view operation: add a joiner (with its incarnation) or delete a member. */
+export interface Operation {
+  /** `ADD` a joiner or `DEL` a member. */
+  readonly kind: "ADD" | "DEL";
+  /** The peer added or deleted. */
+  readonly peer: PeerId;
+  /** The joiner's incarnation for `ADD`; 0 for `DEL`. */
+  readonly incarnation: number;
+}
+
+/**
+ * A proposed view change: `op` applied to view `viewId` gives view
+ * `viewId + 1` led by `leader`. `ballot` is the ballot it was proposed under.
+ */
+export interface Proposal {
+  /** The id of the view the operation applies to. */
+  readonly viewId: number;
+  /** The operation. */
+  readonly op: Operation;
+  /** The leader named by the resulting view (its first proposer). */
+  readonly leader: PeerId;
+  /** The ballot under which it was (re)proposed. */
+  readonly ballot: Ballot;
+}
+
+/** A joiner asks to be added; `incarnation` tells restarts apart. */
+export interface JoinMessage {
+  /** Message type. */
+  readonly type: "JOIN";
+  /** Sender. */
+  readonly from: PeerId;
+  /** The joiner's incarnation. */
+  readonly incarnation: number;
+}
+
+/** A member that does not lead answers a JOIN with the leader it follows. */
+export interface RedirectMessage {
+  /** Message type. */
+  readonly type: "REDIRECT";
+  /** Sender. */
+  readonly from: PeerId;
+  /** The leader to ask. */
+  readonly leader: PeerId;
+}
+
+/** Phase one of an operation: store it as pending and answer OK. */
+export interface ReqMessage {
+  /** Message type. */
+  readonly type: "REQ";
+  /** Sender: the leader. */
+  readonly from: PeerId;
+  /** Identifies this request at its leader. */
+  readonly requestId: number;
+  /** The proposal. */
+  readonly proposal: Proposal;
+}
+
+/** A member accepted the request. */
+export interface OkMessage {
+  /** Message type. */
+  readonly type: "OK";
+  /** Sender. */
+  readonly from: PeerId;
+  /** The request accepted. */
+  readonly requestId: number;
+  /** The view the request applies to. */
+  readonly viewId: number;
+}
+
+/** Phase two: install this view. */
+export interface NewViewMessage {
+  /** Message type. */
+  readonly type: "NEWVIEW";
+  /** Sender. */
+  readonly from: PeerId;
+  /** The committed view. */
+  readonly view: View;
+  /** The ballot of the leader that committed it. */
+  readonly ballot: Ballot;
+}
+
+/** A candidate asks every member for its pending operation. */
+export interface NewLeaderMessage {
+  /** Message type. */
+  readonly type: "NEWLEADER";
+  /** Sender: the candidate. */
+  readonly from: PeerId;
+  /** Identifies this takeover attempt. */
+  readonly requestId: number;
+  /** The candidate's view id. */
+  readonly viewId: number;
+  /** The candidate's ballot. */
+  readonly ballot: Ballot;
+}
+
+/** A member's answer to NEWLEADER: its view and its pending proposal, if any. */
+export interface PendingMessage {
+  /** Message type. */
+  readonly type: "PENDING";
+  /** Sender. */
+  readonly from: PeerId;
+  /** The takeover attempt answered. */
+  readonly requestId: number;
+  /** The member's installed view. */
+  readonly view: View;
+  /** The member's pending proposal for that view, or null for NOTHING. */
+  readonly pending: Proposal | null;
+}
+
+/** A request or takeover was refused: the member promised a higher ballot. */
+export interface RejectMessage {
+  /** Message type. */
+  readonly type: "REJECT";
+  /** Sender. */
+  readonly from: PeerId;
+  /** The ballot the member promised. */
+  readonly promised: Ballot;
+}
+
+/** A UDP heartbeat: the sender is alive, in this view, as this incarnation. */
+export interface HeartbeatMessage {
+  /** Message type. */
+  readonly type: "HEARTBEAT";
+  /** Sender. */
+  readonly from: PeerId;
+  /** The sender's view id. */
+  readonly viewId: number;
+  /** The sender's incarnation. */
+  readonly incarnation: number;
+  /** The ballot the sender leads (or seeks to lead) under, or null. */
+  readonly leading: Ballot | null;
+}
+
+/** Every message of the protocol. */
+export type Message =
+  | JoinMessage
+  | RedirectMessage
+  | ReqMessage
+  | OkMessage
+  | NewViewMessage
+  | NewLeaderMessage
+  | PendingMessage
+  | RejectMessage
+  | HeartbeatMessage;
+
+/** The type names, in wire spelling. */
+export type MessageType = Message["type"];

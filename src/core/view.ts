@@ -1,0 +1,109 @@
+/**
+ * Pure functions over views: membership, quorums, applying an operation.
+ *
+ * @module
+ */
+
+import type { Operation, PeerId, Proposal, View } from "./messages.ts";
+
+/**
+ * The founding view: peer 1 alone, leading view 1.
+ *
+ * @example
+ * ```ts
+ * import { foundingView } from "./view.ts";
+ * foundingView(1, 42); // { id: 1, leader: 1, members: [1], incarnations: [42] }
+ * ```
+ */
+export function foundingView(founder: PeerId, incarnation: number): View {
+  return { id: 1, leader: founder, members: [founder], incarnations: [incarnation] };
+}
+
+/**
+ * The incarnation a view records for a peer, or undefined if it is no member.
+ *
+ * @example
+ * ```ts
+ * import { foundingView, incarnationIn } from "./view.ts";
+ * incarnationIn(foundingView(1, 42), 1); // 42
+ * ```
+ */
+export function incarnationIn(view: View, peer: PeerId): number | undefined {
+  const i = view.members.indexOf(peer);
+  return i < 0 ? undefined : view.incarnations[i];
+}
+
+/**
+ * How many members make a majority of the view.
+ *
+ * @example
+ * ```ts
+ * import { majorityOf } from "./view.ts";
+ * majorityOf({ id: 5, leader: 1, members: [1, 2, 3, 4, 5], incarnations: [0, 0, 0, 0, 0] }); // 3
+ * ```
+ */
+export function majorityOf(view: View): number {
+  return Math.floor(view.members.length / 2) + 1;
+}
+
+/**
+ * Why an operation cannot apply to a view, or null if it can.
+ *
+ * @example
+ * ```ts
+ * import { foundingView, operationError } from "./view.ts";
+ * operationError(foundingView(1, 0), { kind: "DEL", peer: 2, incarnation: 0 }, 1); // "peer 2 is no member"
+ * ```
+ */
+export function operationError(view: View, op: Operation, leader: PeerId): string | null {
+  const member = view.members.includes(op.peer);
+  if (op.kind === "ADD" && member) return `peer ${op.peer} is a member already`;
+  if (op.kind === "DEL" && !member) return `peer ${op.peer} is no member`;
+  if (op.kind === "DEL" && op.peer === leader) return "the leader cannot delete itself";
+  if (!view.members.includes(leader)) return `leader ${leader} is no member`;
+  return null;
+}
+
+/**
+ * The view a proposal leads to: its operation applied to `view`, id plus one.
+ *
+ * @example
+ * ```ts
+ * import { foundingView, nextView } from "./view.ts";
+ * const v2 = nextView(foundingView(1, 0), {
+ *   viewId: 1,
+ *   op: { kind: "ADD", peer: 2, incarnation: 9 },
+ *   leader: 1,
+ *   ballot: { round: 0, leader: 1 },
+ * });
+ * // v2: { id: 2, leader: 1, members: [1, 2], incarnations: [0, 9] }
+ * ```
+ */
+export function nextView(view: View, proposal: Proposal): View {
+  const { op } = proposal;
+  const pairs = view.members.map((m, i) => [m, view.incarnations[i]] as const)
+    .filter(([m]) => m !== op.peer);
+  if (op.kind === "ADD") pairs.push([op.peer, op.incarnation]);
+  pairs.sort((a, b) => a[0] - b[0]);
+  return {
+    id: view.id + 1,
+    leader: proposal.leader,
+    members: pairs.map(([m]) => m),
+    incarnations: pairs.map(([, inc]) => inc),
+  };
+}
+
+/**
+ * Whether two views are the same: same id, leader, members and incarnations.
+ *
+ * @example
+ * ```ts
+ * import { foundingView, sameView } from "./view.ts";
+ * sameView(foundingView(1, 0), foundingView(1, 0)); // true
+ * ```
+ */
+export function sameView(a: View, b: View): boolean {
+  return a.id === b.id && a.leader === b.leader &&
+    a.members.length === b.members.length &&
+    a.members.every((m, i) => m === b.members[i] && a.incarnations[i] === b.incarnations[i]);
+}

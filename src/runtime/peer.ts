@@ -1,0 +1,269 @@
+/**
+ * A running peer: the protocol core bound to a transport and real timers.
+ * This is the library API; the CLI is a thin layer over it.
+ *
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+import { decodeMessage, encodeMessage } from "../core/codec.ts";
+import { DEFAULT_FAIL_AFTER, DEFAULT_HEARTBEAT_MS } from "../core/config.ts";
+import type { Effect, PeerEvent } from "../core/effects.ts";
+import type { HostAddress } from "../core/hostsfile.ts";
+import type { PeerId, View } from "../core/messages.ts";
+import { PeerCore, type Role } from "../core/peer_core.ts";
+import type { Transport } from "../transport/transport.ts";
+import { socketTransport } from "../transport/socket_transport.ts";
+
+/** How to start a peer. */
+export interface PeerOptions {
+  /** Every peer's address; IDs are 1-based positions in this list. */
+  readonly hosts: readonly HostAddress[];
+  /** This peer's ID. */
+  readonly id: PeerId;
+  /** Heartbeat interval in ms (default {@linkcode DEFAULT_HEARTBEAT_MS}). */
+  readonly heartbeatMs?: number;
+  /** Missed intervals before a member is unreachable (default {@linkcode DEFAULT_FAIL_AFTER}). */
+  readonly failAfter?: number;
+  /** The network (default: TCP and UDP sockets of the runtime at hand). */
+  readonly transport?: Transport;
+  /** Address to bind (default: all interfaces, at this peer's port). */
+  readonly listen?: HostAddress;
+  /** Tells this run apart from earlier runs of the same peer (default: the clock). */
+  readonly incarnation?: number;
+  /** Test case 4 (see PROTOCOL.md); for the seed's tests. */
+  readonly test4?: boolean;
+  /**
+   * What a crash does (test case 4): by default the peer drops its sockets
+   * without a goodbye. The CLI exits the process.
+   */
+  readonly onCrash?: () => void | Promise<void>;
+  /** A listener that sees every event from the very first (peer 1's view 1). */
+  readonly onEvent?: (event: PeerEvent) => void;
+}
+
+type Listener = (event: PeerEvent) => void;
+
+const log = getLogger(["membership", "peer"]);
+
+/**
+ * A peer of the group. Start one with {@linkcode startPeer}.
+ *
+ * @example
+ * ```ts
+ * import { startPeer } from "../../mod.ts";
+ * const peer = await startPeer({
+ *   hosts: [{ hostname: "127.0.0.1", port: 7601 }],
+ *   id: 1,
+ * });
+ * const view = await peer.waitForView((v) => v.members.includes(1));
+ * console.log(view.id, peer.leader);
+ * await peer.stop();
+ * ```
+ */
+export class Peer {
+  readonly #options: PeerOptions;
+  readonly #core: PeerCore;
+  readonly #transport: Transport;
+  readonly #listeners = new Set<Listener>();
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #stopped = false;
+  #crash: Promise<void> | null = null;
+
+  private constructor(options: PeerOptions, transport: Transport) {
+    this.#options = options;
+    this.#transport = transport;
+    this.#core = new PeerCore({
+      id: options.id,
+      peerCount: options.hosts.length,
+      incarnation: options.incarnation ?? Date.now(),
+      heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+      failAfter: options.failAfter ?? DEFAULT_FAIL_AFTER,
+      random: Math.random,
+      test4: options.test4,
+    });
+  }
+
+  /** Binds the port and starts the protocol. Rejects if the port is in use. */
+  static async start(options: PeerOptions): Promise<Peer> {
+    const { hosts, id } = options;
+    if (!Number.isInteger(id) || id < 1 || id > hosts.length) {
+      throw new RangeError(`peer id ${id} is not between 1 and ${hosts.length}`);
+    }
+    const peer = new Peer(options, options.transport ?? socketTransport());
+    if (options.onEvent) peer.onEvent(options.onEvent);
+    await peer.#transport.listen(
+      options.listen ?? { hostname: "0.0.0.0", port: hosts[id - 1].port },
+      {
+        onStreamMessage: (text) => peer.#onText(text),
+        onDatagram: (text) => peer.#onText(text),
+        onDiagnostic: (text) => log.info("{text}", { text, key: "transport" }),
+      },
+    );
+    peer.#apply(peer.#core.start(performance.now()));
+    peer.#timer = setInterval(
+      () => peer.#apply(peer.#core.tick(performance.now())),
+      options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+    );
+    return peer;
+  }
+
+  /** This peer's ID. */
+  get id(): PeerId {
+    return this.#options.id;
+  }
+
+  /** The installed view, or null until this peer has joined. */
+  get view(): View | null {
+    return this.#core.view;
+  }
+
+  /** The leader this peer follows, or null until it has joined. */
+  get leader(): PeerId | null {
+    return this.#core.leader;
+  }
+
+  /** Whether this peer is joining, a member, the leader, or taking over. */
+  get role(): Role {
+    return this.#core.role;
+  }
+
+  /** Calls `listener` on every event; returns a function that unsubscribes. */
+  onEvent(listener: Listener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Every event from now on, as an async iterator; it ends when the peer
+   * stops, or when the loop breaks.
+   */
+  async *events(): AsyncGenerator<PeerEvent> {
+    const queue: PeerEvent[] = [];
+    let wake: (() => void) | null = null;
+    const unsubscribe = this.onEvent((e) => {
+      queue.push(e);
+      wake?.();
+    });
+    const onStop = () => wake?.();
+    this.#stopListeners.add(onStop);
+    try {
+      while (true) {
+        while (queue.length > 0) yield queue.shift()!;
+        if (this.#stopped) return;
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = null;
+      }
+    } finally {
+      unsubscribe();
+      this.#stopListeners.delete(onStop);
+    }
+  }
+
+  readonly #stopListeners = new Set<() => void>();
+
+  /**
+   * Resolves with the first installed view (the current one included) that
+   * satisfies `predicate`; rejects if the signal aborts or the peer stops.
+   */
+  waitForView(predicate: (view: View) => boolean, signal?: AbortSignal): Promise<View> {
+    const now = this.view;
+    if (now && predicate(now)) return Promise.resolve(now);
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        unsubscribe();
+        this.#stopListeners.delete(onStop);
+        signal?.removeEventListener("abort", onAbort);
+      };
+      const unsubscribe = this.onEvent((e) => {
+        if (e.type === "view" && predicate(e.view)) {
+          done();
+          resolve(e.view);
+        }
+      });
+      const onStop = () => {
+        done();
+        reject(new Error("the peer stopped"));
+      };
+      const onAbort = () => {
+        done();
+        reject(signal!.reason);
+      };
+      this.#stopListeners.add(onStop);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  /** Stops the peer: every timer and socket is closed when this resolves. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return await this.#crash ?? undefined;
+    this.#halt();
+    await this.#crash;
+    await this.#transport.close();
+  }
+
+  #halt(): void {
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    for (const f of [...this.#stopListeners]) f();
+  }
+
+  #onText(text: string): void {
+    if (this.#stopped) return;
+    const decoded = decodeMessage(text);
+    if (!decoded.ok) {
+      log.warn("{text}", { text: `peer ${this.id}: dropped a message: ${decoded.error}`, key: "malformed" });
+      return;
+    }
+    this.#apply(this.#core.receive(performance.now(), decoded.message));
+  }
+
+  #apply(effects: Effect[]): void {
+    for (const effect of effects) {
+      switch (effect.kind) {
+        case "send": {
+          const to = this.#options.hosts[effect.to - 1];
+          const text = encodeMessage(effect.message);
+          if (effect.message.type === "HEARTBEAT") this.#transport.sendDatagram(to, text);
+          else this.#transport.sendStream(to, text);
+          break;
+        }
+        case "event":
+          for (const listener of [...this.#listeners]) listener(effect.event);
+          break;
+        case "log": {
+          const fields = { text: effect.text, key: effect.key };
+          if (effect.level === "warning") log.warn("{text}", fields);
+          else log[effect.level]("{text}", fields);
+          break;
+        }
+        case "crash":
+          this.#halt();
+          this.#crash = this.#crashNow();
+          break;
+      }
+    }
+  }
+
+  async #crashNow(): Promise<void> {
+    await this.#transport.flush(); // the REQs of test case 4 must leave first
+    if (this.#options.onCrash) await this.#options.onCrash();
+    else await this.#transport.close();
+  }
+}
+
+/**
+ * Starts a peer of the group and resolves once its port is bound.
+ *
+ * @example
+ * ```ts
+ * import { startPeer } from "../../mod.ts";
+ * const hosts = [1, 2, 3].map((i) => ({ hostname: "127.0.0.1", port: 7600 + i }));
+ * const peers = await Promise.all(hosts.map((_, i) => startPeer({ hosts, id: i + 1 })));
+ * await Promise.all(peers.map((p) => p.waitForView((v) => v.members.length === 3)));
+ * await Promise.all(peers.map((p) => p.stop()));
+ * ```
+ */
+export function startPeer(options: PeerOptions): Promise<Peer> {
+  return Peer.start(options);
+}

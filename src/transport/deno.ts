@@ -1,0 +1,88 @@
+/**
+ * The Deno runtime's sockets (`Deno.listen`, `Deno.connect`, and
+ * `Deno.listenDatagram`, which needs `--unstable-net`).
+ *
+ * @module
+ */
+
+import type { HostAddress } from "../core/hostsfile.ts";
+import type { ByteConnection, NetAdapter } from "./sockets.ts";
+import { AddressInUseError } from "./transport.ts";
+
+function wrap(conn: Deno.Conn): ByteConnection {
+  return {
+    readable: conn.readable,
+    async write(data) {
+      for (let n = 0; n < data.length;) n += await conn.write(data.subarray(n));
+    },
+    close() {
+      try {
+        conn.close();
+      } catch { /* already closed */ }
+    },
+  };
+}
+
+async function bind<T>(local: HostAddress, open: () => T): Promise<T> {
+  try {
+    return await open();
+  } catch (e) {
+    if (e instanceof Deno.errors.AddrInUse) {
+      throw new AddressInUseError(`port ${local.port} is in use`);
+    }
+    throw e;
+  }
+}
+
+/**
+ * Deno's TCP and UDP, for {@linkcode SocketTransport}.
+ *
+ * @example
+ * ```ts
+ * import { denoNet } from "./deno.ts";
+ * import { SocketTransport } from "./sockets.ts";
+ * const transport = new SocketTransport(denoNet);
+ * ```
+ */
+export const denoNet: NetAdapter = {
+  async listenStream(local, onConnection) {
+    const listener = await bind(local, () => Deno.listen({ ...local, transport: "tcp" }));
+    const accepting = (async () => {
+      try {
+        for await (const conn of listener) onConnection(wrap(conn));
+      } catch { /* closed */ }
+    })();
+    return {
+      async close() {
+        try {
+          listener.close();
+        } catch { /* already closed */ }
+        await accepting;
+      },
+    };
+  },
+  async connectStream(to) {
+    const conn = await Deno.connect({ ...to, transport: "tcp" });
+    conn.setNoDelay(true);
+    return wrap(conn);
+  },
+  async bindDatagram(local, onDatagram) {
+    const socket = await bind(local, () => Deno.listenDatagram({ ...local, transport: "udp" }));
+    const receiving = (async () => {
+      try {
+        for await (const [data] of socket) onDatagram(data);
+      } catch { /* closed */ }
+    })();
+    return {
+      async send(to, data) {
+        await socket.send(data, { ...to, transport: "udp" });
+      },
+      async close() {
+        try {
+          socket.close();
+        } catch { /* already closed */ }
+        await receiving;
+      },
+    };
+  },
+};

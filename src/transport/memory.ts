@@ -1,0 +1,186 @@
+/**
+ * An in-memory network for tests and simulation: every peer's transport in
+ * one process, with delays, datagram loss, stream breaks, partitions and
+ * crashes. Time comes from a {@linkcode Scheduler}: real timers for tests of
+ * the runtime, a virtual clock for the deterministic simulator.
+ *
+ * @module
+ */
+
+import type { HostAddress } from "../core/hostsfile.ts";
+import { AddressInUseError, addressKey, type Transport, type TransportHandlers } from "./transport.ts";
+
+/** Runs tasks later; the simulator's is virtual, the tests' real. */
+export interface Scheduler {
+  /** The current time in ms. */
+  now(): number;
+  /** Runs `task` after `delayMs`; returns a function that cancels it. */
+  schedule(delayMs: number, task: () => void): () => void;
+}
+
+/**
+ * A scheduler on real timers that can cancel everything it armed.
+ *
+ * @example
+ * ```ts
+ * import { RealTimeScheduler } from "./memory.ts";
+ * const scheduler = new RealTimeScheduler();
+ * scheduler.schedule(10, () => console.log("later"));
+ * scheduler.cancelAll();
+ * ```
+ */
+export class RealTimeScheduler implements Scheduler {
+  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+
+  /** Milliseconds from the performance clock. */
+  now(): number {
+    return performance.now();
+  }
+
+  /** Arms a timer; the returned function disarms it. */
+  schedule(delayMs: number, task: () => void): () => void {
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      task();
+    }, delayMs);
+    this.#timers.add(timer);
+    return () => {
+      clearTimeout(timer);
+      this.#timers.delete(timer);
+    };
+  }
+
+  /** Disarms every timer still armed. */
+  cancelAll(): void {
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+  }
+}
+
+/** Faults the network injects; every field may change while it runs. */
+export interface NetworkFaults {
+  /** Shortest one-way delay in ms. */
+  minDelayMs: number;
+  /** Longest one-way delay in ms (messages may overtake each other). */
+  maxDelayMs: number;
+  /** Probability that a datagram is lost. */
+  datagramLoss: number;
+  /** Probability that a stream message is lost to a broken connection. */
+  streamBreak: number;
+}
+
+/** Options of a {@linkcode MemoryNetwork}. */
+export interface MemoryNetworkOptions {
+  /** Where time comes from (default: real timers). */
+  scheduler?: Scheduler;
+  /** Randomness for delays and losses (default: Math.random). */
+  random?: () => number;
+  /** Initial faults (default: 1–3 ms delay, no loss). */
+  faults?: Partial<NetworkFaults>;
+}
+
+interface Node {
+  handlers: TransportHandlers | null;
+  crashed: boolean;
+}
+
+/**
+ * Many peers' transports in one process.
+ *
+ * @example
+ * ```ts
+ * import { MemoryNetwork } from "./memory.ts";
+ * const net = new MemoryNetwork({ faults: { datagramLoss: 0.1 } });
+ * const a = net.transport();
+ * const b = net.transport();
+ * net.partition([["127.0.0.1:7601"], ["127.0.0.1:7602"]]);
+ * net.heal();
+ * await net.close();
+ * ```
+ */
+export class MemoryNetwork {
+  /** The faults in force. */
+  readonly faults: NetworkFaults;
+  readonly #scheduler: Scheduler;
+  readonly #random: () => number;
+  readonly #nodes = new Map<string, Node>();
+  readonly #inFlight = new Set<() => void>();
+  #group = new Map<string, number>();
+
+  /** Creates a network with no nodes. */
+  constructor(options: MemoryNetworkOptions = {}) {
+    this.#scheduler = options.scheduler ?? new RealTimeScheduler();
+    this.#random = options.random ?? Math.random;
+    this.faults = { minDelayMs: 1, maxDelayMs: 3, datagramLoss: 0, streamBreak: 0, ...options.faults };
+  }
+
+  /** A new transport on this network; it owns an address once it listens. */
+  transport(): Transport {
+    let own: string | null = null;
+    return {
+      listen: (local, handlers) => {
+        const key = addressKey(local);
+        const existing = this.#nodes.get(key);
+        if (existing && !existing.crashed && existing.handlers) {
+          return Promise.reject(new AddressInUseError(`${key} is in use`));
+        }
+        own = key;
+        this.#nodes.set(key, { handlers, crashed: false });
+        return Promise.resolve();
+      },
+      sendStream: (to, text) => own && this.#send(own, to, text, "stream"),
+      sendDatagram: (to, text) => own && this.#send(own, to, text, "datagram"),
+      flush: () => Promise.resolve(),
+      close: () => {
+        if (own) this.#nodes.delete(own);
+        own = null;
+        return Promise.resolve();
+      },
+    };
+  }
+
+  /** Whether messages can pass between two addresses now. */
+  connected(a: string, b: string): boolean {
+    return (this.#group.get(a) ?? 0) === (this.#group.get(b) ?? 0);
+  }
+
+  /** Splits the network: addresses in different groups cannot talk; unlisted ones join group 0. */
+  partition(groups: readonly (readonly string[])[]): void {
+    this.#group = new Map(groups.flatMap((g, i) => g.map((a) => [a, i + 1] as const)));
+  }
+
+  /** Ends every partition. */
+  heal(): void {
+    this.#group = new Map();
+  }
+
+  /** The process at `address` dies: it neither sends nor receives again. */
+  crash(address: string): void {
+    const node = this.#nodes.get(address);
+    if (node) node.crashed = true;
+  }
+
+  /** Drops everything in flight. */
+  close(): Promise<void> {
+    for (const cancel of this.#inFlight) cancel();
+    this.#inFlight.clear();
+    return Promise.resolve();
+  }
+
+  #send(from: string, to: HostAddress, text: string, via: "stream" | "datagram"): void {
+    const key = addressKey(to);
+    if (this.#nodes.get(from)?.crashed || !this.connected(from, key)) return;
+    const loss = via === "stream" ? this.faults.streamBreak : this.faults.datagramLoss;
+    if (loss > 0 && this.#random() < loss) return;
+    const { minDelayMs, maxDelayMs } = this.faults;
+    const delay = minDelayMs + this.#random() * Math.max(0, maxDelayMs - minDelayMs);
+    const cancel = this.#scheduler.schedule(delay, () => {
+      this.#inFlight.delete(cancel);
+      const node = this.#nodes.get(key);
+      if (!node?.handlers || node.crashed || !this.connected(from, key)) return;
+      if (via === "stream") node.handlers.onStreamMessage(text);
+      else node.handlers.onDatagram(text);
+    });
+    this.#inFlight.add(cancel);
+  }
+}

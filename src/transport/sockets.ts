@@ -1,0 +1,253 @@
+/**
+ * The TCP and UDP transport, portable across runtimes: framing, connections
+ * opened on demand and re-established after a break, bounded queues. Each
+ * runtime supplies a {@linkcode NetAdapter} of a screenful (`deno.ts`, `node.ts`).
+ *
+ * @module
+ */
+
+import { MAX_MESSAGE_LENGTH } from "../core/codec.ts";
+import type { HostAddress } from "../core/hostsfile.ts";
+import { LineSplitter } from "./line_splitter.ts";
+import { addressKey, type Transport, type TransportHandlers } from "./transport.ts";
+
+/** A byte stream connection, as each runtime gives it. */
+export interface ByteConnection {
+  /** Bytes received, until the peer closes or the connection breaks. */
+  readonly readable: AsyncIterable<Uint8Array>;
+  /** Writes all of `data`; rejects if the connection is broken. */
+  write(data: Uint8Array): Promise<void>;
+  /** Closes the connection; never throws. */
+  close(): void;
+}
+
+/** A bound UDP socket. */
+export interface DatagramSocket {
+  /** Sends one datagram; rejects on failure. */
+  send(to: HostAddress, data: Uint8Array): Promise<void>;
+  /** Closes the socket; resolves when it is closed. */
+  close(): Promise<void>;
+}
+
+/** A server socket accepting stream connections. */
+export interface StreamServer {
+  /** Stops accepting; resolves when the accept loop is over. */
+  close(): Promise<void>;
+}
+
+/**
+ * What a runtime must provide. `listenStream` and `bindDatagram` reject with
+ * {@linkcode AddressInUseError} when the port is taken.
+ */
+export interface NetAdapter {
+  /** Accepts connections on `local`, handing each to `onConnection`. */
+  listenStream(local: HostAddress, onConnection: (c: ByteConnection) => void): Promise<StreamServer>;
+  /** Opens a connection to `to`. */
+  connectStream(to: HostAddress): Promise<ByteConnection>;
+  /** Binds a UDP socket on `local`, handing each datagram to `onDatagram`. */
+  bindDatagram(local: HostAddress, onDatagram: (data: Uint8Array) => void): Promise<DatagramSocket>;
+}
+
+/** Lines queued per destination before the oldest are dropped. */
+export const MAX_QUEUED_LINES = 1024;
+
+/** How long a connection attempt may take before its messages are dropped. */
+export const CONNECT_TIMEOUT_MS = 2_000;
+
+interface Outbound {
+  readonly to: HostAddress;
+  queue: string[];
+  conn: ByteConnection | null;
+  draining: Promise<void> | null;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * A {@linkcode Transport} over a runtime's sockets.
+ *
+ * @example
+ * ```ts
+ * import { SocketTransport } from "./sockets.ts";
+ * import { denoNet } from "./deno.ts";
+ * const transport = new SocketTransport(denoNet);
+ * await transport.listen({ hostname: "127.0.0.1", port: 7601 }, {
+ *   onStreamMessage: console.log,
+ *   onDatagram: console.log,
+ *   onDiagnostic: console.error,
+ * });
+ * await transport.close();
+ * ```
+ */
+export class SocketTransport implements Transport {
+  readonly #net: NetAdapter;
+  #handlers: TransportHandlers | null = null;
+  #server: StreamServer | null = null;
+  #datagrams: DatagramSocket | null = null;
+  readonly #outbound = new Map<string, Outbound>();
+  readonly #connections = new Set<ByteConnection>();
+  readonly #tasks = new Set<Promise<void>>();
+  #closed = false;
+
+  /** A transport over the given runtime adapter. */
+  constructor(net: NetAdapter) {
+    this.#net = net;
+  }
+
+  /** Binds the TCP and UDP port. */
+  async listen(local: HostAddress, handlers: TransportHandlers): Promise<void> {
+    this.#handlers = handlers;
+    this.#server = await this.#net.listenStream(local, (c) => this.#track(this.#read(c, true)));
+    try {
+      this.#datagrams = await this.#net.bindDatagram(
+        local,
+        (data) => !this.#closed && handlers.onDatagram(decoder.decode(data)),
+      );
+    } catch (e) {
+      await this.#server.close();
+      throw e;
+    }
+  }
+
+  /** Queues a line for `to`, connecting if need be. */
+  sendStream(to: HostAddress, text: string): void {
+    if (this.#closed) return;
+    const key = addressKey(to);
+    let out = this.#outbound.get(key);
+    if (!out) this.#outbound.set(key, out = { to, queue: [], conn: null, draining: null });
+    out.queue.push(text);
+    if (out.queue.length > MAX_QUEUED_LINES) {
+      out.queue.splice(0, out.queue.length - MAX_QUEUED_LINES);
+      this.#diagnose(`queue to ${key} full: dropped the oldest messages`);
+    }
+    if (!out.draining) {
+      const o = out;
+      o.draining = this.#track(this.#drain(o).finally(() => (o.draining = null)));
+    }
+  }
+
+  /** Sends a datagram; failures become diagnostics. */
+  sendDatagram(to: HostAddress, text: string): void {
+    const socket = this.#datagrams;
+    if (this.#closed || !socket) return;
+    this.#track(
+      socket.send(to, encoder.encode(text)).catch((e) =>
+        this.#diagnose(`datagram to ${addressKey(to)} failed: ${errorText(e)}`)
+      ),
+    );
+  }
+
+  /** Resolves when every queued line is written or dropped. */
+  async flush(): Promise<void> {
+    while (true) {
+      const draining = [...this.#outbound.values()].flatMap((o) => o.draining ? [o.draining] : []);
+      if (draining.length === 0) return;
+      await Promise.all(draining);
+    }
+  }
+
+  /** Closes every socket and waits for every task. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const o of this.#outbound.values()) o.queue = [];
+    for (const c of this.#connections) c.close();
+    await Promise.all([this.#server?.close(), this.#datagrams?.close()]);
+    while (this.#tasks.size > 0) await Promise.all([...this.#tasks]);
+  }
+
+  #track(task: Promise<void>): Promise<void> {
+    this.#tasks.add(task);
+    task.finally(() => this.#tasks.delete(task)).catch(() => {});
+    return task;
+  }
+
+  #diagnose(text: string): void {
+    if (!this.#closed) this.#handlers?.onDiagnostic(text);
+  }
+
+  /** Reads a connection to its end; inbound ones deliver lines, outbound ones only watch. */
+  async #read(conn: ByteConnection, inbound: boolean): Promise<void> {
+    this.#connections.add(conn);
+    const lines = new LineSplitter(MAX_MESSAGE_LENGTH);
+    try {
+      for await (const chunk of conn.readable) {
+        if (!inbound) continue;
+        for (const line of lines.push(chunk)) if (!this.#closed) this.#handlers?.onStreamMessage(line);
+        if (lines.oversized > 0) {
+          this.#diagnose(`dropped ${lines.oversized} over-long line(s)`);
+          lines.oversized = 0;
+        }
+      }
+    } catch {
+      // A reset connection ends like a closed one.
+    } finally {
+      this.#connections.delete(conn);
+      conn.close();
+    }
+  }
+
+  async #drain(out: Outbound): Promise<void> {
+    let retried = false;
+    while (out.queue.length > 0 && !this.#closed) {
+      if (!out.conn) {
+        try {
+          out.conn = await this.#connect(out.to);
+        } catch (e) {
+          this.#diagnose(
+            `cannot connect to ${addressKey(out.to)}: ${
+              errorText(e)
+            }; dropped ${out.queue.length} message(s)`,
+          );
+          out.queue = [];
+          return;
+        }
+        const conn = out.conn;
+        this.#track(
+          this.#read(conn, false).then(() => {
+            if (out.conn === conn) out.conn = null;
+          }),
+        );
+      }
+      const batch = out.queue.splice(0);
+      try {
+        await out.conn.write(encoder.encode(batch.join("\n") + "\n"));
+        retried = false;
+      } catch (e) {
+        out.conn?.close();
+        out.conn = null;
+        if (retried) {
+          this.#diagnose(
+            `write to ${addressKey(out.to)} failed: ${errorText(e)}; dropped ${batch.length} message(s)`,
+          );
+        } else {
+          out.queue.unshift(...batch); // once more, on a fresh connection
+          retried = true;
+        }
+      }
+    }
+  }
+
+  #connect(to: HostAddress): Promise<ByteConnection> {
+    const attempt = this.#net.connectStream(to);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("timed out")), CONNECT_TIMEOUT_MS);
+    });
+    return Promise.race([attempt, timeout]).then((conn) => {
+      if (this.#closed) {
+        conn.close();
+        throw new Error("transport closed");
+      }
+      return conn;
+    }, (e) => {
+      attempt.then((late) => late.close(), () => {}); // a late connection is not used
+      throw e;
+    }).finally(() => clearTimeout(timer));
+  }
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
