@@ -426,25 +426,31 @@ export class PeerCore {
     for (const m of this.#others(view)) {
       if (this.#suspected.has(m)) continue;
       if (this.#now - (this.#heardAt.get(m) ?? this.#now) <= this.#timeout()) continue;
-      this.#suspected.add(m);
-      const isLeader = m === view.leader || m === this.leader;
-      this.#out.push({
-        kind: "event",
-        event: {
-          type: "unreachable",
-          peer: this.id,
-          viewId: view.id,
-          leader: view.leader,
-          member: m,
-          isLeader,
-        },
-      });
+      this.#suspect(m);
       if (this.#leading && this.#cfg.test4 && this.#everyoneJoined && !this.#leading.current) {
         return this.#crashMidDelete(m);
       }
       if (this.#leading) this.#enqueue({ kind: "DEL", peer: m, incarnation: 0 }, "failed");
     }
     this.#pump();
+  }
+
+  /** Holds `m` unreachable and reports it, once per failure. */
+  #suspect(m: PeerId): void {
+    const view = this.#view!;
+    this.#suspected.add(m);
+    const isLeader = m === view.leader || m === this.leader;
+    this.#out.push({
+      kind: "event",
+      event: {
+        type: "unreachable",
+        peer: this.id,
+        viewId: view.id,
+        leader: view.leader,
+        member: m,
+        isLeader,
+      },
+    });
   }
 
   /** Test case 4: REQ DEL to every member but the next leader, then crash. */
@@ -561,6 +567,9 @@ export class PeerCore {
     this.#followBallot(p.ballot);
     this.#pending = { proposal: p, requestId: m.requestId };
     this.#send(m.from, { type: "OK", from: this.id, requestId: m.requestId, viewId: p.viewId });
+    // The leader found it failed a moment before our own deadline would have.
+    const gone = p.op.peer;
+    if (p.op.kind === "DEL" && gone !== this.id && !this.#suspected.has(gone)) this.#suspect(gone);
   }
 
   #followBallot(ballot: Ballot): void {

@@ -1,0 +1,34 @@
+# Everything starts here: `make demo` and `make test` install what they need
+# (npm ci: Deno itself comes from the npm registry) on first use.
+
+DENO := node_modules/.bin/deno
+PEER := $(DENO) run --unstable-net --allow-net --allow-read --allow-env --allow-sys
+
+.PHONY: demo test check sim bench build compile compile-all sea clean
+
+$(DENO): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+## A local group of 5 peers on loopback; stops by itself, or on Ctrl-C.
+demo: $(DENO)
+	$(DENO) run --allow-all examples/demo.ts
+
+## Static checks, unit, simulation and end-to-end tests; ends with "N passed, N failed".
+test: $(DENO)
+	$(DENO) run --allow-all tests/run_all.ts
+
+## Static checks only.
+check: $(DENO)
+	$(DENO) fmt --check && $(DENO) lint && $(DENO) check mod.ts && $(DENO) doc --lint mod.ts
+
+## The deterministic simulator: make sim ARGS="--seed 7 --peers 5".
+sim: $(DENO)
+	$(DENO) run --allow-read --allow-env tests/sim/main.ts $(ARGS)
+
+## Failure-detection and join latency benchmark; writes bench/results.md.
+bench: $(DENO)
+	$(DENO) run --allow-all bench/bench.ts
+
+clean:
+	rm -rf dist .tmp
