@@ -45,13 +45,8 @@ export {
   parseHostsfile,
 } from "./src/core/hostsfile.ts";
 export { AddressInUseError, type Transport, type TransportHandlers } from "./src/transport/transport.ts";
-export {
-  MemoryNetwork,
-  type MemoryNetworkOptions,
-  type NetworkFaults,
-  RealTimeScheduler,
-  type Scheduler,
-} from "./src/transport/memory.ts";
+export { MemoryNetwork, type MemoryNetworkOptions, type NetworkFaults } from "./src/transport/memory.ts";
+export { RealTimeScheduler, type Scheduler, VirtualScheduler } from "./src/scheduler.ts";
 export { socketTransport } from "./src/transport/socket_transport.ts";
 export { runCli, USAGE } from "./src/runtime/cli.ts";
 export { VERSION } from "./src/version.ts";

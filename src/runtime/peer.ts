@@ -13,6 +13,7 @@ import type { HostAddress } from "../core/hostsfile.ts";
 import type { PeerId, View } from "../core/messages.ts";
 import { PeerCore, type Role } from "../core/peer_core.ts";
 import type { Transport } from "../transport/transport.ts";
+import { RealTimeScheduler, type Scheduler } from "../scheduler.ts";
 import { socketTransport } from "../transport/socket_transport.ts";
 
 /** How to start a peer. */
@@ -38,6 +39,8 @@ export interface PeerOptions {
    * without a goodbye. The CLI exits the process.
    */
   readonly onCrash?: () => void | Promise<void>;
+  /** Where time comes from (default: real timers); a virtual clock makes runs replayable. */
+  readonly scheduler?: Scheduler;
   /** A listener that sees every event from the very first (peer 1's view 1). */
   readonly onEvent?: (event: PeerEvent) => void;
 }
@@ -66,13 +69,15 @@ export class Peer {
   readonly #core: PeerCore;
   readonly #transport: Transport;
   readonly #listeners = new Set<Listener>();
-  #timer: ReturnType<typeof setInterval> | undefined;
+  readonly #scheduler: Scheduler;
+  #cancelTick: () => void = () => {};
   #stopped = false;
   #crash: Promise<void> | null = null;
 
   private constructor(options: PeerOptions, transport: Transport) {
     this.#options = options;
     this.#transport = transport;
+    this.#scheduler = options.scheduler ?? new RealTimeScheduler();
     this.#core = new PeerCore({
       id: options.id,
       peerCount: options.hosts.length,
@@ -100,11 +105,8 @@ export class Peer {
         onDiagnostic: (text) => log.info("{text}", { text, key: "transport" }),
       },
     );
-    peer.#apply(peer.#core.start(performance.now()));
-    peer.#timer = setInterval(
-      () => peer.#apply(peer.#core.tick(performance.now())),
-      options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
-    );
+    peer.#apply(peer.#core.start(peer.#scheduler.now()));
+    peer.#armTick();
     return peer;
   }
 
@@ -202,9 +204,17 @@ export class Peer {
     await this.#transport.close();
   }
 
+  #armTick(): void {
+    const interval = this.#options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+    this.#cancelTick = this.#scheduler.schedule(interval, () => {
+      this.#apply(this.#core.tick(this.#scheduler.now()));
+      if (!this.#stopped) this.#armTick();
+    });
+  }
+
   #halt(): void {
     this.#stopped = true;
-    clearInterval(this.#timer);
+    this.#cancelTick();
     for (const f of [...this.#stopListeners]) f();
   }
 
@@ -215,7 +225,7 @@ export class Peer {
       log.warn("{text}", { text: `peer ${this.id}: dropped a message: ${decoded.error}`, key: "malformed" });
       return;
     }
-    this.#apply(this.#core.receive(performance.now(), decoded.message));
+    this.#apply(this.#core.receive(this.#scheduler.now(), decoded.message));
   }
 
   #apply(effects: Effect[]): void {

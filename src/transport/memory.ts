@@ -8,54 +8,10 @@
  */
 
 import type { HostAddress } from "../core/hostsfile.ts";
+import { RealTimeScheduler, type Scheduler } from "../scheduler.ts";
 import { AddressInUseError, addressKey, type Transport, type TransportHandlers } from "./transport.ts";
 
-/** Runs tasks later; the simulator's is virtual, the tests' real. */
-export interface Scheduler {
-  /** The current time in ms. */
-  now(): number;
-  /** Runs `task` after `delayMs`; returns a function that cancels it. */
-  schedule(delayMs: number, task: () => void): () => void;
-}
-
-/**
- * A scheduler on real timers that can cancel everything it armed.
- *
- * @example
- * ```ts
- * import { RealTimeScheduler } from "./memory.ts";
- * const scheduler = new RealTimeScheduler();
- * scheduler.schedule(10, () => console.log("later"));
- * scheduler.cancelAll();
- * ```
- */
-export class RealTimeScheduler implements Scheduler {
-  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
-
-  /** Milliseconds from the performance clock. */
-  now(): number {
-    return performance.now();
-  }
-
-  /** Arms a timer; the returned function disarms it. */
-  schedule(delayMs: number, task: () => void): () => void {
-    const timer = setTimeout(() => {
-      this.#timers.delete(timer);
-      task();
-    }, delayMs);
-    this.#timers.add(timer);
-    return () => {
-      clearTimeout(timer);
-      this.#timers.delete(timer);
-    };
-  }
-
-  /** Disarms every timer still armed. */
-  cancelAll(): void {
-    for (const t of this.#timers) clearTimeout(t);
-    this.#timers.clear();
-  }
-}
+export { RealTimeScheduler, type Scheduler } from "../scheduler.ts";
 
 /** Faults the network injects; every field may change while it runs. */
 export interface NetworkFaults {

@@ -1,0 +1,148 @@
+/**
+ * Where time comes from: real timers, or a virtual clock that tests and the
+ * simulator advance by hand, so a run replays exactly.
+ *
+ * @module
+ */
+
+/** Runs tasks later. */
+export interface Scheduler {
+  /** The current time in ms. */
+  now(): number;
+  /** Runs `task` after `delayMs`; returns a function that cancels it. */
+  schedule(delayMs: number, task: () => void): () => void;
+}
+
+/**
+ * A scheduler on real timers that can cancel everything it armed.
+ *
+ * @example
+ * ```ts
+ * import { RealTimeScheduler } from "./scheduler.ts";
+ * const scheduler = new RealTimeScheduler();
+ * scheduler.schedule(10, () => console.log("later"));
+ * scheduler.cancelAll();
+ * ```
+ */
+export class RealTimeScheduler implements Scheduler {
+  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+
+  /** Milliseconds from the performance clock. */
+  now(): number {
+    return performance.now();
+  }
+
+  /** Arms a timer; the returned function disarms it. */
+  schedule(delayMs: number, task: () => void): () => void {
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      task();
+    }, delayMs);
+    this.#timers.add(timer);
+    return () => {
+      clearTimeout(timer);
+      this.#timers.delete(timer);
+    };
+  }
+
+  /** Disarms every timer still armed. */
+  cancelAll(): void {
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+  }
+}
+
+interface Task {
+  readonly at: number;
+  readonly seq: number;
+  readonly run: () => void;
+  cancelled: boolean;
+}
+
+/**
+ * A virtual clock: tasks run in time order (ties in the order they were
+ * scheduled) only when the caller advances time.
+ *
+ * @example
+ * ```ts
+ * import { VirtualScheduler } from "./scheduler.ts";
+ * const clock = new VirtualScheduler();
+ * clock.schedule(100, () => console.log("at", clock.now())); // at 100
+ * clock.advance(1_000);
+ * ```
+ */
+export class VirtualScheduler implements Scheduler {
+  #now = 0;
+  #seq = 0;
+  readonly #heap: Task[] = [];
+
+  /** Virtual time in ms. */
+  now(): number {
+    return this.#now;
+  }
+
+  /** Queues `task` at now + `delayMs`. */
+  schedule(delayMs: number, task: () => void): () => void {
+    const t: Task = { at: this.#now + Math.max(0, delayMs), seq: this.#seq++, run: task, cancelled: false };
+    this.#push(t);
+    return () => void (t.cancelled = true);
+  }
+
+  /** How many tasks wait (cancelled ones included until they come due). */
+  get size(): number {
+    return this.#heap.length;
+  }
+
+  /** Runs the next due task, if any is due by `until`; returns whether one ran. */
+  step(until = Infinity): boolean {
+    while (this.#heap.length > 0 && this.#heap[0].at <= until) {
+      const t = this.#pop();
+      this.#now = Math.max(this.#now, t.at);
+      if (t.cancelled) continue;
+      t.run();
+      return true;
+    }
+    return false;
+  }
+
+  /** Runs every task due within the next `ms`, then sets the clock there. */
+  advance(ms: number): void {
+    const until = this.#now + ms;
+    while (this.step(until));
+    this.#now = until;
+  }
+
+  #less(a: Task, b: Task): boolean {
+    return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+  }
+
+  #push(t: Task): void {
+    const h = this.#heap;
+    h.push(t);
+    for (let i = h.length - 1; i > 0;) {
+      const p = (i - 1) >> 1;
+      if (!this.#less(h[i], h[p])) break;
+      [h[i], h[p]] = [h[p], h[i]];
+      i = p;
+    }
+  }
+
+  #pop(): Task {
+    const h = this.#heap;
+    const top = h[0];
+    const last = h.pop()!;
+    if (h.length > 0) {
+      h[0] = last;
+      for (let i = 0;;) {
+        const l = 2 * i + 1, r = l + 1;
+        let m = i;
+        if (l < h.length && this.#less(h[l], h[m])) m = l;
+        if (r < h.length && this.#less(h[r], h[m])) m = r;
+        if (m === i) break;
+        [h[i], h[m]] = [h[m], h[i]];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
