@@ -28,7 +28,11 @@ export interface PeerOptions {
   readonly failAfter?: number;
   /** The network (default: TCP and UDP sockets of the runtime at hand). */
   readonly transport?: Transport;
-  /** Address to bind (default: all interfaces, at this peer's port). */
+  /**
+   * Address to bind. By default the socket transport binds all interfaces at
+   * this peer's port, and a given transport (the in-memory network) binds
+   * this peer's own hosts entry.
+   */
   readonly listen?: HostAddress;
   /** Tells this run apart from earlier runs of the same peer (default: the clock). */
   readonly incarnation?: number;
@@ -98,7 +102,8 @@ export class Peer {
     const peer = new Peer(options, options.transport ?? socketTransport());
     if (options.onEvent) peer.onEvent(options.onEvent);
     await peer.#transport.listen(
-      options.listen ?? { hostname: "0.0.0.0", port: hosts[id - 1].port },
+      options.listen ??
+        (options.transport ? hosts[id - 1] : { hostname: "0.0.0.0", port: hosts[id - 1].port }),
       {
         onStreamMessage: (text) => peer.#onText(text),
         onDatagram: (text) => peer.#onText(text),
