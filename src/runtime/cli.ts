@@ -112,7 +112,7 @@ export function parseCli(args: string[]): CliOptions | "help" | "version" {
       },
     }));
   } catch (e) {
-    throw new UsageError((e as Error).message.split(/\.( |$)/)[0]);
+    throw new UsageError((e as Error).message.split("\n")[0].split(/\.( |$)/)[0]);
   }
   if (values.help) return "help";
   if (values.version) return "version";

@@ -1,0 +1,44 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { HostsfileError, idForHostname, parseHostsfile } from "../mod.ts";
+
+test("hosts, ports, comments and blank lines", () => {
+  const hosts = parseHostsfile("# lab\n\npeer1\n  peer2:7700 \n\r\n10.0.0.3\n[::1]:7605\n");
+  assert.deepEqual(hosts, [
+    { hostname: "peer1", port: 7600 },
+    { hostname: "peer2", port: 7700 },
+    { hostname: "10.0.0.3", port: 7600 },
+    { hostname: "::1", port: 7605 },
+  ]);
+});
+
+test("malformed hostsfiles name the line", () => {
+  for (
+    const [text, pattern] of [
+      ["", /no peers/],
+      ["# only a comment\n", /no peers/],
+      ["a\nb:0\n", /line 2: port '0'/],
+      ["a:99999\n", /line 1: port/],
+      ["a:x\n", /line 1: port 'x'/],
+      ["a b\n", /line 1: .* spaces/],
+      ["a:1:2\n", /line 1/],
+      ["a\na\n", /listed twice/],
+      ["h@st\n", /line 1/],
+    ] as const
+  ) {
+    assert.throws(() => parseHostsfile(text), (e) => e instanceof HostsfileError && pattern.test(e.message));
+  }
+});
+
+test("the own ID comes from the hostname, or the error says to pass --id", () => {
+  const hosts = parseHostsfile("peer1\npeer2.lab.example\npeer3:7601\n");
+  assert.deepEqual(idForHostname(hosts, "peer2"), { id: 2 });
+  assert.deepEqual(idForHostname(hosts, "PEER1.lab.example"), { id: 1 });
+  assert.deepEqual(idForHostname(hosts, "peer3"), { id: 3 });
+  const none = idForHostname(hosts, "elsewhere");
+  assert.ok("error" in none && /--id/.test(none.error));
+  const loop = parseHostsfile("127.0.0.1:1\n127.0.0.1:2\n");
+  const many = idForHostname(loop, "127.0.0.1");
+  assert.ok("error" in many && /matches peers 1, 2.*--id/.test(many.error));
+  assert.ok("error" in idForHostname(loop, "127"), "addresses match only in full");
+});
