@@ -30,9 +30,10 @@
 import process from "node:process";
 import { runCli } from "./src/runtime/cli.ts";
 
-export { Peer, type PeerOptions, startPeer } from "./src/runtime/peer.ts";
+export { Peer, type PeerEventListener, type PeerOptions, startPeer } from "./src/runtime/peer.ts";
 export { type Effect, type LogLevel, type PeerEvent } from "./src/core/effects.ts";
-export type { Ballot, Message, Operation, PeerId, Proposal, View } from "./src/core/messages.ts";
+export type * from "./src/core/messages.ts";
+export { PROTOCOL_VERSION } from "./src/core/messages.ts";
 export { PeerCore, type Role } from "./src/core/peer_core.ts";
 export { type CoreConfig, DEFAULT_FAIL_AFTER, DEFAULT_HEARTBEAT_MS } from "./src/core/config.ts";
 export { decodeMessage, type DecodeResult, encodeMessage, MAX_MESSAGE_LENGTH } from "./src/core/codec.ts";

@@ -18,6 +18,7 @@ export const DEFAULT_PORT = 7600;
 
 /** A hostsfile that cannot be used; the message names the line. */
 export class HostsfileError extends Error {
+  /** The error's name. */
   override name = "HostsfileError";
 }
 

@@ -49,7 +49,8 @@ export interface PeerOptions {
   readonly onEvent?: (event: PeerEvent) => void;
 }
 
-type Listener = (event: PeerEvent) => void;
+/** A function that receives a peer's events. */
+export type PeerEventListener = (event: PeerEvent) => void;
 
 const log = getLogger(["membership", "peer"]);
 
@@ -72,7 +73,7 @@ export class Peer {
   readonly #options: PeerOptions;
   readonly #core: PeerCore;
   readonly #transport: Transport;
-  readonly #listeners = new Set<Listener>();
+  readonly #listeners = new Set<PeerEventListener>();
   readonly #scheduler: Scheduler;
   #cancelTick: () => void = () => {};
   #stopped = false;
@@ -136,7 +137,7 @@ export class Peer {
   }
 
   /** Calls `listener` on every event; returns a function that unsubscribes. */
-  onEvent(listener: Listener): () => void {
+  onEvent(listener: PeerEventListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }

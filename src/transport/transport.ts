@@ -37,6 +37,7 @@ export interface Transport {
 
 /** Raised by {@linkcode Transport.listen} when the port is taken. */
 export class AddressInUseError extends Error {
+  /** The error's name. */
   override name = "AddressInUseError";
 }
 
