@@ -361,15 +361,17 @@ export class PeerCore {
       return;
     }
     this.#incarnationSeen.set(m.from, m.incarnation);
-    if (!this.#view || this.#takeover) return; // it retries; we cannot help yet
+    if (!this.#view) return; // it retries; we cannot help yet
+    const known = incarnationIn(this.#view, m.from);
+    // A member that missed its NEWVIEW: any member can catch it up, and must,
+    // since a candidate may need that member's answer to reach a majority.
+    if (known === m.incarnation) return this.#sendView(m.from);
+    if (this.#takeover) return; // it retries; we cannot help yet
     if (!this.#leading) {
       this.#send(m.from, { type: "REDIRECT", from: this.id, leader: this.leader ?? 1 });
       return;
     }
-    const known = incarnationIn(this.#view, m.from);
-    if (known === m.incarnation) {
-      this.#sendView(m.from); // a member that missed its NEWVIEW
-    } else if (known !== undefined) {
+    if (known !== undefined) {
       this.#enqueue({ kind: "DEL", peer: m.from, incarnation: 0 }, "restart");
       this.#enqueue({ kind: "ADD", peer: m.from, incarnation: m.incarnation }, "join");
     } else {
@@ -432,6 +434,8 @@ export class PeerCore {
       }
       if (this.#leading) this.#enqueue({ kind: "DEL", peer: m, incarnation: 0 }, "failed");
     }
+    // The running operation may have been waiting only for the member that just failed.
+    if (this.#leading?.current) this.#maybeCommit();
     this.#pump();
   }
 
@@ -537,8 +541,14 @@ export class PeerCore {
     if (waiting) return;
     const next = nextView(view, cur.proposal);
     leading.current = null;
-    this.#install(next, leading.ballot);
     const newView: NewViewMessage = { type: "NEWVIEW", from: this.id, view: next, ballot: leading.ballot };
+    if (!next.members.includes(this.id)) {
+      // A takeover finished its predecessor's DEL of this very peer: the view is
+      // chosen, so announce it, then leave and join again like any removed peer.
+      for (const m of next.members) this.#send(m, newView);
+      return this.#removed(next);
+    }
+    this.#install(next, leading.ballot);
     for (const m of this.#others(next)) this.#send(m, newView);
     if (op.kind === "DEL") this.#send(op.peer, newView); // so a live peer knows to join again
     this.#pump();
@@ -572,13 +582,14 @@ export class PeerCore {
     if (p.op.kind === "DEL" && gone !== this.id && !this.#suspected.has(gone)) this.#suspect(gone);
   }
 
+  /** Follows the leader whose REQ this peer just accepted (its ballot is at least the promise). */
   #followBallot(ballot: Ballot): void {
     const mine = this.#myBallot();
     if (mine && compareBallots(ballot, mine) > 0) this.#stepDown(ballot);
-    if (compareBallots(ballot, this.#leaderBallot) >= 0) {
-      this.#leaderBallot = ballot;
-      this.#leaderHeardAt = this.#now;
-    }
+    // Even if a heartbeat showed a higher ballot: never promised, it belongs to a
+    // candidate that did not win, and following it would name a phantom leader.
+    this.#leaderBallot = ballot;
+    this.#leaderHeardAt = this.#now;
   }
 
   // ---- leader takeover ----

@@ -96,7 +96,7 @@ if (seed !== undefined) {
   const result = runSimulation(optionsFor(seed));
   results.push(result);
   console.log(`seed ${seed}, ${result.peers} peers: ${describeScenario(result.scenario)}`);
-  if (flags.verbose) for (const line of result.trace) console.log(`  ${line}`);
+  if (flags.verbose) { for (const line of result.trace) console.log(`  ${line}`); }
 } else {
   const first = from ?? 1;
   for (let s = first; s < first + (count ?? 100); s++) results.push(runSimulation(optionsFor(s)));
@@ -110,9 +110,13 @@ const seconds = ((performance.now() - began) / 1000).toFixed(1);
 console.log(
   `sim: ${results.length} seed(s), ${violations.length} violation(s); ` +
     `${sum((r) => r.stats.steps)} steps, ${sum((r) => r.stats.crashes)} crashes, ` +
-    `${sum((r) => r.stats.partitions)} partitions, takeovers in ${seeds((r) => r.stats.takeovers > 0)} seeds, ` +
+    `${sum((r) => r.stats.partitions)} partitions, takeovers in ${
+      seeds((r) => r.stats.takeovers > 0)
+    } seeds, ` +
     `test case 4 fired in ${seeds((r) => r.stats.test4Fired)}, ` +
-    `${seeds((r) => r.scenario.faultFree)} fault-free, liveness demanded in ${seeds((r) => r.stats.livenessDemanded)}; ` +
+    `${seeds((r) => r.scenario.faultFree)} fault-free, liveness demanded in ${
+      seeds((r) => r.stats.livenessDemanded)
+    }; ` +
     `${seconds} s`,
 );
 process.exit(violations.length > 0 ? 1 : 0);
