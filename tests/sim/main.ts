@@ -91,32 +91,47 @@ const optionsFor = (s: number): SimOptions => ({
 });
 
 const began = performance.now();
-const results: SimResult[] = [];
+/** Running totals, so that long runs keep no traces in memory. */
+const totals = {
+  seeds: 0,
+  steps: 0,
+  crashes: 0,
+  partitions: 0,
+  takeoverSeeds: 0,
+  test4Seeds: 0,
+  faultFreeSeeds: 0,
+  livenessSeeds: 0,
+  violations: 0,
+};
+const record = (r: SimResult) => {
+  totals.seeds++;
+  totals.steps += r.stats.steps;
+  totals.crashes += r.stats.crashes;
+  totals.partitions += r.stats.partitions;
+  if (r.stats.takeovers > 0) totals.takeoverSeeds++;
+  if (r.stats.test4Fired) totals.test4Seeds++;
+  if (r.scenario.faultFree) totals.faultFreeSeeds++;
+  if (r.stats.livenessDemanded) totals.livenessSeeds++;
+  if (r.violation) {
+    totals.violations++;
+    console.log(describeViolation(r.violation));
+  }
+};
 if (seed !== undefined) {
   const result = runSimulation(optionsFor(seed));
-  results.push(result);
   console.log(`seed ${seed}, ${result.peers} peers: ${describeScenario(result.scenario)}`);
   if (flags.verbose) { for (const line of result.trace) console.log(`  ${line}`); }
+  record(result);
 } else {
   const first = from ?? 1;
-  for (let s = first; s < first + (count ?? 100); s++) results.push(runSimulation(optionsFor(s)));
+  for (let s = first; s < first + (count ?? 100); s++) record(runSimulation(optionsFor(s)));
 }
 
-const violations = results.filter((r) => r.violation);
-for (const r of violations) console.log(describeViolation(r.violation!));
-const sum = (f: (r: SimResult) => number) => results.reduce((n, r) => n + f(r), 0);
-const seeds = (f: (r: SimResult) => boolean) => results.filter(f).length;
 const seconds = ((performance.now() - began) / 1000).toFixed(1);
 console.log(
-  `sim: ${results.length} seed(s), ${violations.length} violation(s); ` +
-    `${sum((r) => r.stats.steps)} steps, ${sum((r) => r.stats.crashes)} crashes, ` +
-    `${sum((r) => r.stats.partitions)} partitions, takeovers in ${
-      seeds((r) => r.stats.takeovers > 0)
-    } seeds, ` +
-    `test case 4 fired in ${seeds((r) => r.stats.test4Fired)}, ` +
-    `${seeds((r) => r.scenario.faultFree)} fault-free, liveness demanded in ${
-      seeds((r) => r.stats.livenessDemanded)
-    }; ` +
-    `${seconds} s`,
+  `sim: ${totals.seeds} seed(s), ${totals.violations} violation(s); ${totals.steps} steps, ` +
+    `${totals.crashes} crashes, ${totals.partitions} partitions, takeovers in ${totals.takeoverSeeds} seeds, ` +
+    `test case 4 fired in ${totals.test4Seeds}, ${totals.faultFreeSeeds} fault-free, ` +
+    `liveness demanded in ${totals.livenessSeeds}; ${seconds} s`,
 );
-process.exit(violations.length > 0 ? 1 : 0);
+process.exit(totals.violations > 0 ? 1 : 0);

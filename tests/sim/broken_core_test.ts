@@ -1,0 +1,162 @@
+/**
+ * The simulator must catch a broken protocol: deliberately broken cores,
+ * plugged in through the core factory, must be reported with the guarantee
+ * they break and the command that replays the run.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { CoreConfig } from "../../src/core/config.ts";
+import type { Effect } from "../../src/core/effects.ts";
+import type { Message, PeerId, Proposal, View } from "../../src/core/messages.ts";
+import { PeerCore, type Role } from "../../src/core/peer_core.ts";
+import {
+  type CoreFactory,
+  peersForSeed,
+  runSimulation,
+  scenarioFor,
+  type SimCore,
+  type Violation,
+} from "./simulator.ts";
+
+/** A real core behind a filter on its effects: the base of every broken core here. */
+abstract class CoreWrapper implements SimCore {
+  protected readonly core: PeerCore;
+
+  constructor(config: CoreConfig) {
+    this.core = new PeerCore(config);
+  }
+
+  start(now: number): Effect[] {
+    return this.filter(now, this.core.start(now));
+  }
+
+  receive(now: number, message: Message): Effect[] {
+    return this.filter(now, this.core.receive(now, message));
+  }
+
+  tick(now: number): Effect[] {
+    return this.filter(now, this.core.tick(now));
+  }
+
+  get view(): View | null {
+    return this.core.view;
+  }
+
+  get leader(): PeerId | null {
+    return this.core.leader;
+  }
+
+  get role(): Role {
+    return this.core.role;
+  }
+
+  get pending(): Proposal | null {
+    return this.core.pending;
+  }
+
+  get suspected(): ReadonlySet<PeerId> {
+    return this.core.suspected;
+  }
+
+  /** What the wrapped core's effects become. */
+  protected abstract filter(now: number, effects: Effect[]): Effect[];
+}
+
+/**
+ * A leader that does not wait for its members: for every REQ it sends, it
+ * forges the member's OK to itself at once, so it commits without a majority.
+ */
+class ForgingLeaderCore extends CoreWrapper {
+  protected filter(now: number, effects: Effect[]): Effect[] {
+    const out: Effect[] = [];
+    const queue = [...effects];
+    while (queue.length > 0) {
+      const e = queue.shift()!;
+      out.push(e);
+      if (e.kind === "send" && e.message.type === "REQ") {
+        const { requestId, proposal } = e.message;
+        const ok: Message = { type: "OK", from: e.to, requestId, viewId: proposal.viewId };
+        queue.push(...this.core.receive(now, ok));
+      }
+    }
+    return out;
+  }
+}
+
+/**
+ * An acceptor with amnesia: it answers NEWLEADER with NOTHING even when it
+ * holds a pending operation, so a new leader cannot finish what its
+ * predecessor may have committed.
+ */
+class ForgetfulAcceptorCore extends CoreWrapper {
+  protected filter(_now: number, effects: Effect[]): Effect[] {
+    return effects.map((e) =>
+      e.kind === "send" && e.message.type === "PENDING"
+        ? { ...e, message: { ...e.message, pending: null } }
+        : e
+    );
+  }
+}
+
+/** Runs seeds from `from` until one reports a violation (at most `limit` seeds). */
+function firstViolation(
+  factory: CoreFactory,
+  coreName: string,
+  from: number,
+  limit: number,
+): Violation | null {
+  for (let seed = from; seed < from + limit; seed++) {
+    const { violation } = runSimulation({ seed, peers: peersForSeed(seed), coreFactory: factory, coreName });
+    if (violation) return violation;
+  }
+  return null;
+}
+
+const REPLAY = /^deno task sim --seed \d+ --peers \d+ \(with core "[^"]+" plugged in\)$/;
+
+test("a leader that commits without a majority breaks quorum, and the simulator says so", () => {
+  const violation = firstViolation((c) => new ForgingLeaderCore(c), "forging leader", 1, 20);
+  assert.ok(violation, "no violation reported");
+  assert.equal(violation.guarantee, "quorum");
+  assert.match(violation.detail, /accepted only by/);
+  assert.match(violation.replay, REPLAY);
+  assert.match(violation.replay, new RegExp(`--seed ${violation.seed} --peers ${violation.peers}`));
+  // and replaying that seed reports the same violation at the same step
+  const again = runSimulation({
+    seed: violation.seed,
+    peers: violation.peers,
+    coreFactory: (c) => new ForgingLeaderCore(c),
+    coreName: "forging leader",
+  });
+  assert.deepEqual(again.violation, violation);
+});
+
+test("acceptors that forget their pending operation break agreement, and the simulator says so", () => {
+  const violation = firstViolation((c) => new ForgetfulAcceptorCore(c), "forgetful acceptor", 1, 2_000);
+  assert.ok(violation, "no violation reported");
+  assert.equal(violation.guarantee, "agreement", violation.detail);
+  assert.match(violation.replay, REPLAY);
+});
+
+test("a failure detector without patience breaks accuracy in fault-free runs", () => {
+  // failAfter 0: a member not heard from within the very tick is unreachable
+  const impatient: CoreFactory = (c) => new PeerCore({ ...c, failAfter: 0 });
+  const faultFree = Array.from({ length: 200 }, (_, i) => i + 1)
+    .filter((seed) => scenarioFor(seed, peersForSeed(seed)).faultFree);
+  assert.ok(faultFree.length > 10);
+  const violation = faultFree.map((seed) =>
+    runSimulation({ seed, peers: peersForSeed(seed), coreFactory: impatient, coreName: "impatient detector" })
+  ).find((r) => r.violation)?.violation;
+  assert.ok(violation, "no violation reported");
+  assert.equal(violation.guarantee, "accuracy", violation.detail);
+  assert.match(violation.replay, REPLAY);
+});
+
+test("the real core passes the seeds that catch the broken ones", () => {
+  for (let seed = 1; seed <= 50; seed++) {
+    assert.equal(runSimulation({ seed, peers: peersForSeed(seed) }).violation, null, `seed ${seed}`);
+  }
+});
