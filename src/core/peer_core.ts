@@ -85,6 +85,8 @@ export class PeerCore {
   #view: View | null = null;
   /** The highest view id this peer has seen committed, member or not. */
   #highestViewId = 0;
+  /** The view that removed this peer, kept while it joins again to catch up laggards. */
+  #removedBy: View | null = null;
   /** Paxos promise: no REQ or NEWLEADER below this ballot is accepted. */
   #promised: Ballot = NO_BALLOT;
   /** The ballot of the leader this peer follows, and when it last showed it leads. */
@@ -261,14 +263,15 @@ export class PeerCore {
   }
 
   #sendView(to: PeerId): void {
-    if (!this.#view) return;
+    const view = this.#view ?? this.#removedBy;
+    if (!view) return;
     const last = this.#catchUpSentAt.get(to) ?? -Infinity;
     if (this.#now - last < 2 * this.#cfg.heartbeatMs) return;
     this.#catchUpSentAt.set(to, this.#now);
     this.#send(to, {
       type: "NEWVIEW",
       from: this.id,
-      view: this.#view,
+      view,
       ballot: this.#leaderBallot,
     });
   }
@@ -304,6 +307,9 @@ export class PeerCore {
   #removed(view: View): void {
     this.#log("info", `not a member of view ${view.id}: joining again`, "removed");
     this.#highestViewId = view.id;
+    // It may be the only one left who knows this view (it committed it, or the
+    // NEWVIEWs to the others were lost): keep it to catch up members behind.
+    this.#removedBy = view;
     this.#view = null;
     this.#pending = null;
     this.#leading = null;
@@ -394,7 +400,10 @@ export class PeerCore {
     const seen = this.#incarnationSeen.get(m.from) ?? 0;
     if (m.incarnation < seen) return; // an older run of that peer
     this.#incarnationSeen.set(m.from, m.incarnation);
-    if (!this.#view) return;
+    if (!this.#view) {
+      if (this.#removedBy && m.viewId < this.#removedBy.id) this.#sendView(m.from);
+      return;
+    }
     if (incarnationIn(this.#view, m.from) === m.incarnation) this.#heard(m.from);
     if (m.viewId < this.#view.id) this.#sendView(m.from);
     if (m.leading) {

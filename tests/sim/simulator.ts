@@ -458,6 +458,7 @@ class Simulation {
   }
 
   #start(p: PeerId): void {
+    if (this.#crashed[p]) return; // crashed before it ever started
     const config: CoreConfig = {
       id: p,
       peerCount: this.#peers,
