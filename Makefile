@@ -30,5 +30,24 @@ sim: $(DENO)
 bench: $(DENO)
 	$(DENO) run --allow-all bench/bench.ts
 
+## The Node build: dist/membership.mjs (the CLI: node dist/membership.mjs -h hosts --id 2)
+## and dist/mod.mjs (the library for Node programs).
+build: $(DENO)
+	node scripts/build_node.mjs
+
+## A Node single executable application: dist/membership-node (Node 20+, no Node needed to run it).
+sea: $(DENO)
+	node scripts/build_node.mjs --sea
+
+COMPILE := $(DENO) run --allow-run --allow-read --allow-write --allow-env scripts/compile.ts
+
+## deno compile: dist/membership for this machine (set DENORT_BIN=/path/to/denort offline).
+compile: $(DENO)
+	$(COMPILE) $(ARGS)
+
+## deno compile for Linux and macOS, x86_64 and aarch64: dist/membership-TRIPLE.
+compile-all: $(DENO)
+	$(COMPILE) --all $(ARGS)
+
 clean:
 	rm -rf dist .tmp

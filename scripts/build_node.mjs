@@ -1,0 +1,117 @@
+// The Node build (`make build`, `make sea`): esbuild bundles the TypeScript
+// sources for Node 20.
+//
+//   node scripts/build_node.mjs          dist/membership.mjs (the CLI) and dist/mod.mjs (the library)
+//   node scripts/build_node.mjs --sea    dist/membership-node, a Node single executable
+//                                        application (SEA) made of this very node binary and
+//                                        dist/membership.cjs, a CommonJS bundle of the CLI
+//
+// esbuild reads the `.ts` sources itself; `@logtape/logtape` is bundled in,
+// so `dist/` needs no node_modules at run time.
+
+import { build } from "esbuild";
+import { execFileSync } from "node:child_process";
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import process from "node:process";
+
+const root = new URL("../", import.meta.url);
+const { version } = JSON.parse(readFileSync(new URL("package.json", root), "utf8"));
+const sea = process.argv.includes("--sea");
+
+const common = {
+  absWorkingDir: root.pathname,
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  logLevel: "warning",
+  legalComments: "none",
+  banner: { js: `// membership ${version}, built for Node 20+ by scripts/build_node.mjs` },
+};
+
+const builds = sea ? [] : [
+  // The CLI: `node dist/membership.mjs -h hosts --id 2` takes the flags of `mod.ts`.
+  { ...common, format: "esm", entryPoints: ["src/runtime/node_main.ts"], outfile: "dist/membership.mjs" },
+  // The library for Node programs. `import.meta.main` is undefined on Node 20, so
+  // importing it never starts the CLI.
+  { ...common, format: "esm", entryPoints: ["mod.ts"], outfile: "dist/mod.mjs" },
+];
+
+if (sea) {
+  // A Node 20 single executable runs one CommonJS script, and CommonJS has no
+  // top-level await: this entry wraps the CLI in an async main.
+  builds.push({
+    ...common,
+    format: "cjs",
+    stdin: {
+      contents: [
+        'import process from "node:process";',
+        'import { runCli } from "./src/runtime/cli.ts";',
+        "async function main() {",
+        "  process.exitCode = await runCli(process.argv.slice(2));",
+        "}",
+        "main().catch((e) => {",
+        "  console.error(e);",
+        "  process.exit(1);",
+        "});",
+      ].join("\n"),
+      resolveDir: root.pathname,
+      sourcefile: "sea_main.ts",
+      loader: "ts",
+    },
+    outfile: "dist/membership.cjs",
+  });
+}
+
+try {
+  await Promise.all(builds.map((options) => build(options)));
+  for (const { outfile } of builds) console.log(`built ${outfile}`);
+  if (sea) buildSea();
+} catch (e) {
+  // esbuild has already printed its diagnostics; the rest say what failed in one line.
+  console.error(`build_node: ${e.message.split("\n")[0]}`);
+  process.exit(1);
+}
+
+/**
+ * Node 20's recipe (https://nodejs.org/docs/latest-v20.x/api/single-executable-applications.html):
+ * a blob of the script, a copy of the node binary that runs this build, and
+ * postject to put the blob in the copy and flip the fuse. All offline.
+ */
+function buildSea() {
+  const run = (file, args) => {
+    try {
+      execFileSync(file, args, { cwd: root.pathname, stdio: ["ignore", "pipe", "pipe"] });
+    } catch (e) {
+      process.stderr.write(`${e.stdout ?? ""}${e.stderr ?? ""}`);
+      throw new Error(`sea: ${file} ${args.join(" ")} failed (exit ${e.status ?? e.code})`);
+    }
+  };
+  const [major] = process.versions.node.split(".").map(Number);
+  if (major < 20) {
+    throw new Error(`sea: Node ${process.versions.node} has no single executables; use Node 20+`);
+  }
+  const config = "dist/sea-config.json";
+  const blob = "dist/membership.blob";
+  const exe = "dist/membership-node";
+  writeFileSync(
+    new URL(config, root),
+    JSON.stringify({ main: "dist/membership.cjs", output: blob, disableExperimentalSEAWarning: true }) + "\n",
+  );
+  run(process.execPath, ["--experimental-sea-config", config]);
+  rmSync(new URL(exe, root), { force: true });
+  copyFileSync(process.execPath, new URL(exe, root));
+  const macos = process.platform === "darwin";
+  if (macos) run("codesign", ["--remove-signature", exe]);
+  run(new URL("node_modules/.bin/postject", root).pathname, [
+    exe,
+    "NODE_SEA_BLOB",
+    blob,
+    "--sentinel-fuse",
+    "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2",
+    ...(macos ? ["--macho-segment-name", "NODE_SEA"] : []),
+  ]);
+  if (macos) run("codesign", ["--sign", "-", exe]);
+  rmSync(new URL(blob, root), { force: true });
+  rmSync(new URL(config, root), { force: true });
+  console.log(`built ${exe} (Node ${process.versions.node} single executable)`);
+}
