@@ -1,13 +1,16 @@
 # Everything starts here: `make demo` and `make test` install what they need
-# (npm ci: Deno itself comes from the npm registry) on first use.
+# on first use (Deno itself comes from the npm registry).
 
 DENO := node_modules/.bin/deno
 PEER := $(DENO) run --unstable-net --allow-net --allow-read --allow-env --allow-sys
 
 .PHONY: demo test check sim bench build compile compile-all sea clean
 
+# `npm install`, not `npm ci`: the lockfile can only record deno's platform package
+# for this platform (the registry here serves no other), which `npm ci` calls out of
+# sync; `npm install` installs exactly the locked versions and leaves the lockfile alone.
 $(DENO): package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm install --no-audit --no-fund --loglevel=error
 	@touch $@
 
 ## A local group of 5 peers on loopback; stops by itself, or on Ctrl-C.
