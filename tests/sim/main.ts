@@ -102,6 +102,7 @@ const totals = {
   faultFreeSeeds: 0,
   livenessSeeds: 0,
   violations: 0,
+  slowestConvergenceMs: 0,
 };
 const record = (r: SimResult) => {
   totals.seeds++;
@@ -112,6 +113,7 @@ const record = (r: SimResult) => {
   if (r.stats.test4Fired) totals.test4Seeds++;
   if (r.scenario.faultFree) totals.faultFreeSeeds++;
   if (r.stats.livenessDemanded) totals.livenessSeeds++;
+  totals.slowestConvergenceMs = Math.max(totals.slowestConvergenceMs, r.stats.convergedAfterMs ?? 0);
   if (r.violation) {
     totals.violations++;
     console.log(describeViolation(r.violation));
@@ -132,6 +134,7 @@ console.log(
   `sim: ${totals.seeds} seed(s), ${totals.violations} violation(s); ${totals.steps} steps, ` +
     `${totals.crashes} crashes, ${totals.partitions} partitions, takeovers in ${totals.takeoverSeeds} seeds, ` +
     `test case 4 fired in ${totals.test4Seeds}, ${totals.faultFreeSeeds} fault-free, ` +
-    `liveness demanded in ${totals.livenessSeeds}; ${seconds} s`,
+    `liveness demanded in ${totals.livenessSeeds}, slowest convergence ${totals.slowestConvergenceMs} ms ` +
+    `after faults stopped; ${seconds} s`,
 );
 process.exit(totals.violations > 0 ? 1 : 0);
