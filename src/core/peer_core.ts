@@ -405,8 +405,10 @@ export class PeerCore {
       return;
     }
     if (incarnationIn(this.#view, m.from) === m.incarnation) this.#heard(m.from);
-    if (m.viewId < this.#view.id) this.#sendView(m.from);
-    if (m.leading) {
+    if (m.viewId < this.#view.id) {
+      // A peer behind us: catch it up; whatever ballot it holds is for an old view.
+      this.#sendView(m.from);
+    } else if (m.leading) {
       const cmp = compareBallots(m.leading, this.#leaderBallot);
       if (cmp >= 0 && m.leading.leader === m.from) {
         this.#leaderBallot = m.leading;
@@ -421,7 +423,14 @@ export class PeerCore {
 
   #sendHeartbeats(): void {
     const view = this.#view!;
-    for (const m of this.#others(view)) {
+    // Cut off from a majority of its view, this peer may have been removed with
+    // the news lost: it heartbeats the whole hostsfile so a peer further on can
+    // catch it up (a heartbeat from an older view is answered with NEWVIEW).
+    const reachable = view.members.filter((m) => m === this.id || !this.#suspected.has(m)).length;
+    const to = reachable >= majorityOf(view)
+      ? this.#others(view)
+      : Array.from({ length: this.#cfg.peerCount }, (_, i) => i + 1).filter((p) => p !== this.id);
+    for (const m of to) {
       this.#send(m, {
         type: "HEARTBEAT",
         from: this.id,

@@ -71,6 +71,21 @@ export interface ScheduledPartition {
   readonly groups: readonly (readonly PeerId[])[];
 }
 
+/**
+ * A crash in the middle of a broadcast: the `nth` time `peer` sends `type`
+ * messages in one step, only the first `keep` of them leave before it crashes.
+ */
+export interface BroadcastCrash {
+  /** The peer that crashes. */
+  readonly peer: PeerId;
+  /** The broadcast it is cut short in. */
+  readonly type: "REQ" | "NEWVIEW" | "NEWLEADER";
+  /** Which of its steps sending that type (1-based). */
+  readonly nth: number;
+  /** How many of those messages leave before the crash. */
+  readonly keep: number;
+}
+
 /** The fault schedule of one seed, fully determined by the seed and the peer count. */
 export interface Scenario {
   /** No loss, no crash, no partition, small delays: accuracy is checked. */
@@ -89,6 +104,8 @@ export interface Scenario {
   readonly crashes: readonly ScheduledCrash[];
   /** Partitions, in time order, never overlapping. */
   readonly partitions: readonly ScheduledPartition[];
+  /** A crash half-way through a broadcast, or null. */
+  readonly broadcastCrash: BroadcastCrash | null;
 }
 
 /** Options of one simulated run. */
@@ -233,21 +250,41 @@ export function scenarioFor(seed: number, peers: number, faultPhaseMs = SIM_FAUL
       streamBreak: 0,
       crashes: [],
       partitions: [],
+      broadcastCrash: null,
     };
   }
   const test4 = peers >= 4 && random() < 0.2;
   const maxDelayMs = int(1, 40); // below the 500 ms failure timeout
   const datagramLoss = random() < 0.6 ? random() * 0.3 : 0;
-  const streamBreak = random() < 0.6 ? random() * 0.1 : 0;
+  const streamBreak = random() < 0.6 ? random() * (random() < 0.2 ? 0.3 : 0.1) : 0;
+  let broadcastCrash: BroadcastCrash | null = null;
+  if (!test4 && random() < 0.25) {
+    const type = (["REQ", "NEWVIEW", "NEWLEADER"] as const)[int(0, 2)];
+    // the founder leads most operations; peer 2 is the usual first candidate
+    const usual = type === "NEWLEADER" ? 2 : 1;
+    const peer = random() < 0.7 ? usual : int(1, peers);
+    broadcastCrash = {
+      peer,
+      type,
+      nth: type === "NEWLEADER" ? int(1, 2) : int(1, peers),
+      keep: int(0, peers - 1),
+    };
+  }
   const crashes: ScheduledCrash[] = [];
   if (test4) {
     // as the contract's test case 4: the last peer crashes once everyone is in
     crashes.push({ peer: peers, atMs: int(Math.floor(faultPhaseMs / 2), faultPhaseMs - 500) });
+  } else if (peers >= 5 && random() < 0.15) {
+    // A cascade: the founder crashes, then the next in line during its takeover.
+    const atMs = int(2_500, faultPhaseMs - 1_500);
+    crashes.push({ peer: 1, atMs }, { peer: 2, atMs: atMs + int(400, 1_000) });
   } else {
     // Usually a minority, so a majority plausibly survives; sometimes more,
     // where only safety is demanded.
-    const most = random() < 0.1 ? Math.ceil(peers / 2) : Math.floor((peers - 1) / 2);
-    const candidates = Array.from({ length: peers }, (_, i) => i + 1);
+    const most = (random() < 0.1 ? Math.ceil(peers / 2) : Math.floor((peers - 1) / 2)) -
+      (broadcastCrash ? 1 : 0);
+    const candidates = Array.from({ length: peers }, (_, i) => i + 1)
+      .filter((p) => p !== broadcastCrash?.peer);
     for (let n = int(0, most); n > 0; n--) {
       const [peer] = candidates.splice(int(0, candidates.length - 1), 1);
       crashes.push({ peer, atMs: int(300, faultPhaseMs - 300) });
@@ -266,7 +303,17 @@ export function scenarioFor(seed: number, peers: number, faultPhaseMs = SIM_FAUL
       cursor = untilMs + int(0, 1_500);
     }
   }
-  return { faultFree: false, test4, startAtMs, maxDelayMs, datagramLoss, streamBreak, crashes, partitions };
+  return {
+    faultFree: false,
+    test4,
+    startAtMs,
+    maxDelayMs,
+    datagramLoss,
+    streamBreak,
+    crashes,
+    partitions,
+    broadcastCrash,
+  };
 }
 
 /** A view as text: `v3 L1 [1,2,3]`. */
@@ -312,6 +359,8 @@ class Simulation {
   readonly #trace: string[] = [];
   #hash = 0x811c9dc5;
   #quiet = false;
+  /** Steps in which the broadcast-crash peer sent the broadcast's type. */
+  #broadcasts = 0;
   readonly stats: SimStats = {
     steps: 0,
     messages: 0,
@@ -507,7 +556,13 @@ class Simulation {
       if (e.kind === "send" && e.message.type === "NEWVIEW") sentViews.add(viewKey(e.message.view));
     }
     const transport = this.#transports[p];
+    const cut = this.#broadcastCut(p, effects);
+    let sentOfType = 0;
     for (const e of effects) {
+      if (cut && e.kind === "send" && e.message.type === cut.type && sentOfType++ === cut.keep) {
+        this.#crash(p, `after ${cut.keep} ${cut.type} message(s) of a broadcast`);
+        break;
+      }
       if (e.kind === "send") {
         this.stats.messages++;
         const to = { hostname: "sim", port: 7600 + e.to };
@@ -523,6 +578,14 @@ class Simulation {
       }
     }
     this.#observe(p);
+  }
+
+  /** The broadcast crash due in this step of peer `p`, if any. */
+  #broadcastCut(p: PeerId, effects: Effect[]): BroadcastCrash | null {
+    const cut = this.#scenario.broadcastCrash;
+    if (!cut || cut.peer !== p || this.#quiet) return null;
+    if (!effects.some((e) => e.kind === "send" && e.message.type === cut.type)) return null;
+    return ++this.#broadcasts === cut.nth ? cut : null;
   }
 
   /** Records what the core holds as accepted, and who leads. */
@@ -743,10 +806,12 @@ export function describeScenario(s: Scenario): string {
   const crashes = s.crashes.map((c) => `p${c.peer}@${c.atMs}`).join(" ") || "none";
   const parts = s.partitions.map((p) => `${p.atMs}-${p.untilMs}:${p.groups.map((g) => `[${g}]`).join("")}`)
     .join(" ") || "none";
-  return `delays 1-${s.maxDelayMs} ms, udp loss ${s.datagramLoss.toFixed(3)}, tcp loss ${
-    s.streamBreak.toFixed(3)
-  }, ` +
-    `crashes ${crashes}, partitions ${parts}${
-      s.test4 ? ", test case 4 on p1" : ""
-    }, starts at [${s.startAtMs}]`;
+  const cut = s.broadcastCrash;
+  const broadcast = cut
+    ? `, p${cut.peer} crashes in its ${cut.nth}. ${cut.type} broadcast after ${cut.keep}`
+    : "";
+  const losses = `udp loss ${s.datagramLoss.toFixed(3)}, tcp loss ${s.streamBreak.toFixed(3)}`;
+  const test4 = s.test4 ? ", test case 4 on p1" : "";
+  return `delays 1-${s.maxDelayMs} ms, ${losses}, crashes ${crashes}, partitions ${parts}${broadcast}${test4}, ` +
+    `starts at [${s.startAtMs}]`;
 }
