@@ -162,6 +162,8 @@ export interface SimStats {
   takeovers: number;
   /** Whether test case 4 crashed peer 1 mid-DEL. */
   test4Fired: boolean;
+  /** Whether the scenario's crash half-way through a broadcast happened. */
+  broadcastCrashFired: boolean;
   /** Unreachable events. */
   unreachable: number;
   /** View installs. */
@@ -258,17 +260,13 @@ export function scenarioFor(seed: number, peers: number, faultPhaseMs = SIM_FAUL
   const datagramLoss = random() < 0.6 ? random() * 0.3 : 0;
   const streamBreak = random() < 0.6 ? random() * (random() < 0.2 ? 0.3 : 0.1) : 0;
   let broadcastCrash: BroadcastCrash | null = null;
-  if (!test4 && random() < 0.25) {
+  if (!test4 && random() < 0.3) {
     const type = (["REQ", "NEWVIEW", "NEWLEADER"] as const)[int(0, 2)];
     // the founder leads most operations; peer 2 is the usual first candidate
     const usual = type === "NEWLEADER" ? 2 : 1;
-    const peer = random() < 0.7 ? usual : int(1, peers);
-    broadcastCrash = {
-      peer,
-      type,
-      nth: type === "NEWLEADER" ? int(1, 2) : int(1, peers),
-      keep: int(0, peers - 1),
-    };
+    const peer = random() < 0.8 ? usual : int(1, peers);
+    const nth = type === "NEWLEADER" ? 1 : int(1, Math.max(1, Math.floor(peers / 2)));
+    broadcastCrash = { peer, type, nth, keep: int(0, peers - 1) };
   }
   const crashes: ScheduledCrash[] = [];
   if (test4) {
@@ -368,6 +366,7 @@ class Simulation {
     partitions: 0,
     takeovers: 0,
     test4Fired: false,
+    broadcastCrashFired: false,
     unreachable: 0,
     installs: 0,
     highestViewId: 0,
@@ -560,6 +559,7 @@ class Simulation {
     let sentOfType = 0;
     for (const e of effects) {
       if (cut && e.kind === "send" && e.message.type === cut.type && sentOfType++ === cut.keep) {
+        this.stats.broadcastCrashFired = true;
         this.#crash(p, `after ${cut.keep} ${cut.type} message(s) of a broadcast`);
         break;
       }
@@ -576,6 +576,11 @@ class Simulation {
         this.#crash(p, "test case 4");
         break; // nothing after the crash happens
       }
+    }
+    // Fewer messages than `keep`: the whole broadcast left; crash right after it.
+    if (cut && !this.#crashed[p]) {
+      this.stats.broadcastCrashFired = true;
+      this.#crash(p, `after a whole ${cut.type} broadcast`);
     }
     this.#observe(p);
   }

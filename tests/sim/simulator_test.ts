@@ -28,6 +28,7 @@ test(`${SEEDS} seeds across 3 to 9 peers keep every guarantee, under real faults
     partitions: share((r) => r.stats.partitions > 0),
     takeovers: share((r) => r.stats.takeovers > 0),
     test4: share((r) => r.stats.test4Fired),
+    broadcastCrash: share((r) => r.stats.broadcastCrashFired),
     faultFree: share((r) => r.scenario.faultFree),
     livenessDemanded: share((r) => r.stats.livenessDemanded),
     converged: share((r) => r.stats.convergedAfterMs !== null),
@@ -37,10 +38,15 @@ test(`${SEEDS} seeds across 3 to 9 peers keep every guarantee, under real faults
     partitions: 0.3,
     takeovers: 0.15,
     test4: 0.05,
+    broadcastCrash: 0.05,
     faultFree: 0.1,
     livenessDemanded: 0.8,
     converged: 0.8,
   };
+  console.log(
+    `fault statistics over ${SEEDS} seeds: ` +
+      Object.entries(shares).map(([name, got]) => `${name} ${(got * 100).toFixed(1)}%`).join(", "),
+  );
   for (const [name, min] of Object.entries(minimum)) {
     const got = shares[name as keyof typeof shares];
     assert.ok(got >= min, `only ${(got * 100).toFixed(1)}% of seeds had ${name} (want ${min * 100}%)`);
