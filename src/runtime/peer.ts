@@ -245,6 +245,9 @@ export class Peer {
           break;
         }
         case "event":
+          if (effect.event.type === "unreachable") {
+            this.#transport.reset(this.#options.hosts[effect.event.member - 1]);
+          }
           for (const listener of [...this.#listeners]) listener(effect.event);
           break;
         case "log": {

@@ -86,6 +86,7 @@ export class MemoryNetwork {
       },
       sendStream: (to, text) => own && this.#send(own, to, text, "stream"),
       sendDatagram: (to, text) => own && this.#send(own, to, text, "datagram"),
+      reset: () => {},
       flush: () => Promise.resolve(),
       close: () => {
         if (own) this.#nodes.delete(own);

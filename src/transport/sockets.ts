@@ -138,6 +138,13 @@ export class SocketTransport implements Transport {
     );
   }
 
+  /** Closes the connection to `to`; queued lines go out on a fresh one. */
+  reset(to: HostAddress): void {
+    const out = this.#outbound.get(addressKey(to));
+    out?.conn?.close();
+    if (out) out.conn = null;
+  }
+
   /** Resolves when every queued line is written or dropped. */
   async flush(): Promise<void> {
     while (true) {

@@ -29,6 +29,13 @@ export interface Transport {
   sendStream(to: HostAddress, text: string): void;
   /** Sends one datagram to `to`. */
   sendDatagram(to: HostAddress, text: string): void;
+  /**
+   * Drops the stream connection to `to`, if any: the next message opens a
+   * fresh one. Called when `to` turns unreachable, since a connection that
+   * lived through a partition can sit in TCP's retransmission back-off for
+   * seconds after the network heals.
+   */
+  reset(to: HostAddress): void;
   /** Resolves when every stream message sent so far is written or dropped. */
   flush(): Promise<void>;
   /** Closes every socket; resolves when nothing is left running. */
