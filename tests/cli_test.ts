@@ -2,20 +2,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { DENO_PEER, freePorts, writeHostsfile } from "./support/cluster.ts";
-
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(DENO_PEER[0], {
-    args: [...DENO_PEER.slice(1), ...args],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+import { run } from "./support/node_build.ts";
 
 async function assertUsageError(args: string[], pattern: RegExp): Promise<void> {
-  const { code, stdout, stderr } = await run(args);
+  const { code, stdout, stderr } = await run([...DENO_PEER, ...args]);
   assert.equal(code, 2, `exit code for ${args.join(" ")}: ${stderr}`);
   assert.equal(stdout, "");
   const lines = stderr.trimEnd().split("\n");
@@ -75,11 +65,11 @@ test("a port in use exits 2 naming the port", async () => {
 });
 
 test("--help and --version print to stdout and exit 0", async () => {
-  const help = await run(["--help"]);
+  const help = await run([...DENO_PEER, "--help"]);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /-h, --hostsfile PATH/);
   assert.match(help.stdout, /--fail-after N/);
-  const version = await run(["--version"]);
+  const version = await run([...DENO_PEER, "--version"]);
   assert.equal(version.code, 0);
   assert.match(version.stdout, /^membership \d+\.\d+\.\d+\n$/);
 });

@@ -3,62 +3,20 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
-  assertConsistent,
-  DENO_PEER,
-  freePorts,
-  PeerProcess,
+  hasView,
+  reportedUnreachable,
   shuffled,
   sleep,
-  stopAll,
+  startGroup,
   UNREACHABLE_LINE,
-  type ViewLine,
-  writeHostsfile,
+  withGroup,
 } from "./support/cluster.ts";
-
-/** Starts peers 1..n, in `order`, each with its own extra flags. */
-async function startGroup(
-  n: number,
-  flags: (id: number) => string[] = () => [],
-  order = Array.from({ length: n }, (_, i) => i + 1),
-): Promise<{ peers: PeerProcess[]; hostsfile: string }> {
-  const hostsfile = writeHostsfile(freePorts(n));
-  const peers: PeerProcess[] = [];
-  for (const id of order) {
-    peers[id - 1] = new PeerProcess(id, [...DENO_PEER, "-h", hostsfile, "--id", String(id), ...flags(id)]);
-    await sleep(20);
-  }
-  return { peers, hostsfile };
-}
-
-const hasView = (members: number[], leader?: number) => (v: ViewLine | undefined) =>
-  !!v && v.members.join() === members.join() && (leader === undefined || v.leader === leader);
-
-function unreachableReported(p: PeerProcess, member: number): boolean {
-  return p.lines.some((l) => UNREACHABLE_LINE.exec(l)?.[5] === String(member));
-}
-
-async function withGroup(
-  start: () => Promise<{ peers: PeerProcess[]; hostsfile: string }>,
-  body: (peers: PeerProcess[]) => Promise<void>,
-): Promise<void> {
-  const { peers, hostsfile } = await start();
-  try {
-    await body(peers);
-    assertConsistent(peers);
-  } catch (e) {
-    for (const p of peers) console.log(p.describe());
-    throw e;
-  } finally {
-    await stopAll(peers);
-    Deno.removeSync(hostsfile);
-  }
-}
 
 test("test case 1: five peers in random order with random delays all end in view 5", async () => {
   const order = shuffled([1, 2, 3, 4, 5]);
   const delays = new Map(order.map((id) => [id, (Math.random() * 1.5).toFixed(2)]));
   console.log(`order ${order.join(",")}, delays ${[...delays].map(([id, d]) => `${id}:${d}s`).join(" ")}`);
-  await withGroup(() => startGroup(5, (id) => ["-d", delays.get(id)!], order), async (peers) => {
+  await withGroup(() => startGroup(5, { flags: (id) => ["-d", delays.get(id)!], order }), async (peers) => {
     await Promise.all(peers.map((p) => p.waitFor("view 5", (q) => q.lastView()?.view === 5)));
     for (const p of peers) {
       assert.equal(p.lines.at(-1), `{peer_id: ${p.id}, view_id: 5, leader: 1, memb_list: [1,2,3,4,5]}`);
@@ -67,24 +25,29 @@ test("test case 1: five peers in random order with random delays all end in view
 });
 
 test("test case 2: a crashed peer is reported by every survivor and removed", async () => {
-  await withGroup(() => startGroup(5, (id) => id === 5 ? ["-d", "0.5", "-c", "1"] : []), async (peers) => {
-    const survivors = peers.slice(0, 4);
-    await peers[4].exited();
-    await Promise.all(
-      survivors.map((p) => p.waitFor("view without 5", (q) => hasView([1, 2, 3, 4], 1)(q.lastView()))),
-    );
-    for (const p of survivors) {
-      assert.ok(unreachableReported(p, 5), `peer ${p.id} printed "peer 5 unreachable"`);
-      assert.ok(p.lines.includes(`{peer_id: ${p.id}, view_id: 5, leader: 1, message:"peer 5 unreachable"}`));
-    }
-  });
+  await withGroup(
+    () => startGroup(5, { flags: (id) => id === 5 ? ["-d", "0.5", "-c", "1"] : [] }),
+    async (peers) => {
+      const survivors = peers.slice(0, 4);
+      await peers[4].exited();
+      await Promise.all(
+        survivors.map((p) => p.waitFor("view without 5", (q) => hasView([1, 2, 3, 4], 1)(q.lastView()))),
+      );
+      for (const p of survivors) {
+        assert.ok(reportedUnreachable(p, 5), `peer ${p.id} printed "peer 5 unreachable"`);
+        assert.ok(
+          p.lines.includes(`{peer_id: ${p.id}, view_id: 5, leader: 1, message:"peer 5 unreachable"}`),
+        );
+      }
+    },
+  );
 });
 
 test("test case 3: the last peer, the leader and another crash in turn; the rest carry on", async () => {
   // Crash times count from each peer's joining: 6 first, then the leader, then 3.
   const crash: Record<number, string> = { 6: "2", 1: "5", 3: "9" };
   await withGroup(
-    () => startGroup(6, (id) => crash[id] ? ["-c", crash[id]] : []),
+    () => startGroup(6, { flags: (id) => crash[id] ? ["-c", crash[id]] : [] }),
     async (peers) => {
       const survivors = [peers[1], peers[3], peers[4]];
       await Promise.all([peers[0], peers[2], peers[5]].map((p) => p.exited()));
@@ -93,7 +56,7 @@ test("test case 3: the last peer, the leader and another crash in turn; the rest
       );
       for (const p of survivors) {
         for (const gone of [6, 1, 3]) {
-          assert.ok(unreachableReported(p, gone), `peer ${p.id} reported ${gone}`);
+          assert.ok(reportedUnreachable(p, gone), `peer ${p.id} reported ${gone}`);
         }
         assert.ok(
           p.lines.some((l) => l.includes('message:"leader 1 unreachable"')),
@@ -108,7 +71,7 @@ test("test case 3: the last peer, the leader and another crash in turn; the rest
 
 test("test case 4: the leader crashes half-way through a DEL; peer 2 finishes it, then removes peer 1", async () => {
   await withGroup(
-    () => startGroup(5, (id) => id === 1 ? ["-t"] : id === 5 ? ["-d", "0.5", "-c", "1"] : []),
+    () => startGroup(5, { flags: (id) => id === 1 ? ["-t"] : id === 5 ? ["-d", "0.5", "-c", "1"] : [] }),
     async (peers) => {
       const survivors = peers.slice(1, 4);
       assert.equal((await peers[0].exited()).code, 0, "the leader exits");
@@ -116,7 +79,7 @@ test("test case 4: the leader crashes half-way through a DEL; peer 2 finishes it
         survivors.map((p) => p.waitFor("view [2,3,4] led by 2", (q) => hasView([2, 3, 4], 2)(q.lastView()))),
       );
       for (const p of survivors) {
-        assert.ok(unreachableReported(p, 5), `peer ${p.id} reported peer 5`);
+        assert.ok(reportedUnreachable(p, 5), `peer ${p.id} reported peer 5`);
         assert.ok(
           p.lines.some((l) => l.includes('message:"leader 1 unreachable"')),
           `peer ${p.id}: leader 1`,
@@ -134,7 +97,7 @@ test("test case 4: the leader crashes half-way through a DEL; peer 2 finishes it
 });
 
 test("accuracy: five peers left alone for 30 s at --heartbeat 50 report nobody unreachable", async () => {
-  await withGroup(() => startGroup(5, () => ["--heartbeat", "50"]), async (peers) => {
+  await withGroup(() => startGroup(5, { flags: () => ["--heartbeat", "50"] }), async (peers) => {
     await Promise.all(peers.map((p) => p.waitFor("view 5", (q) => q.lastView()?.view === 5)));
     await sleep(30_000);
     for (const p of peers) {

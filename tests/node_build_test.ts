@@ -4,16 +4,14 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
-  assertConsistent,
   DENO_PEER,
   freePorts,
-  PeerProcess,
+  hasView,
+  reportedUnreachable,
   ROOT,
   shuffled,
-  sleep,
-  stopAll,
-  UNREACHABLE_LINE,
-  type ViewLine,
+  startGroup,
+  withGroup,
   writeHostsfile,
 } from "./support/cluster.ts";
 import { buildNode, findNode, NODE_PEER, run } from "./support/node_build.ts";
@@ -30,49 +28,6 @@ if (skip) console.log(`SKIPPED: the Node build tests: ${skip}`);
 type Runtime = "node" | "deno";
 const command = (runtime: Runtime) => runtime === "node" ? NODE_PEER : DENO_PEER;
 
-/** Starts peers 1..n in `order`, each on its runtime with its own flags. */
-async function startGroup(
-  n: number,
-  runtime: (id: number) => Runtime,
-  flags: (id: number) => string[] = () => [],
-  order = Array.from({ length: n }, (_, i) => i + 1),
-): Promise<{ peers: PeerProcess[]; hostsfile: string }> {
-  const hostsfile = writeHostsfile(freePorts(n));
-  const peers: PeerProcess[] = [];
-  for (const id of order) {
-    peers[id - 1] = new PeerProcess(id, [
-      ...command(runtime(id)),
-      "-h",
-      hostsfile,
-      "--id",
-      `${id}`,
-      ...flags(id),
-    ]);
-    await sleep(20);
-  }
-  return { peers, hostsfile };
-}
-
-async function withGroup(
-  start: () => Promise<{ peers: PeerProcess[]; hostsfile: string }>,
-  body: (peers: PeerProcess[]) => Promise<void>,
-): Promise<void> {
-  const { peers, hostsfile } = await start();
-  try {
-    await body(peers);
-    assertConsistent(peers);
-  } catch (e) {
-    for (const p of peers) console.log(p.describe());
-    throw e;
-  } finally {
-    await stopAll(peers);
-    Deno.removeSync(hostsfile);
-  }
-}
-
-const hasView = (members: number[], leader: number) => (v: ViewLine | undefined) =>
-  !!v && v.members.join() === members.join() && v.leader === leader;
-
 async function joinAll(runtime: (id: number) => Runtime): Promise<void> {
   const order = shuffled([1, 2, 3, 4, 5]);
   const delays = new Map(order.map((id) => [id, (Math.random() * 1.5).toFixed(2)]));
@@ -80,12 +35,16 @@ async function joinAll(runtime: (id: number) => Runtime): Promise<void> {
     `order ${order.join(",")}, delays ${[...delays].map(([id, d]) => `${id}:${d}s`).join(" ")}, ` +
       `runtimes ${order.map((id) => `${id}:${runtime(id)}`).join(" ")}`,
   );
-  await withGroup(() => startGroup(5, runtime, (id) => ["-d", delays.get(id)!], order), async (peers) => {
-    await Promise.all(peers.map((p) => p.waitFor("view 5", (q) => q.lastView()?.view === 5, 30_000)));
-    for (const p of peers) {
-      assert.equal(p.lines.at(-1), `{peer_id: ${p.id}, view_id: 5, leader: 1, memb_list: [1,2,3,4,5]}`);
-    }
-  });
+  await withGroup(
+    () =>
+      startGroup(5, { command: (id) => command(runtime(id)), flags: (id) => ["-d", delays.get(id)!], order }),
+    async (peers) => {
+      await Promise.all(peers.map((p) => p.waitFor("view 5", (q) => q.lastView()?.view === 5, 30_000)));
+      for (const p of peers) {
+        assert.equal(p.lines.at(-1), `{peer_id: ${p.id}, view_id: 5, leader: 1, memb_list: [1,2,3,4,5]}`);
+      }
+    },
+  );
 }
 
 test("node build: scripts/build_node.mjs bundles the CLI and the library", { skip }, async () => {
@@ -170,7 +129,11 @@ test("node build: test case 4 on Node: the leader crashes half-way through DEL 5
 }, async () => {
   await buildNode();
   await withGroup(
-    () => startGroup(5, () => "node", (id) => id === 1 ? ["-t"] : id === 5 ? ["-d", "0.5", "-c", "1"] : []),
+    () =>
+      startGroup(5, {
+        command: () => NODE_PEER,
+        flags: (id) => id === 1 ? ["-t"] : id === 5 ? ["-d", "0.5", "-c", "1"] : [],
+      }),
     async (peers) => {
       const survivors = peers.slice(1, 4);
       assert.equal((await peers[0].exited()).code, 0, "peer 1 (the old leader) exits");
@@ -183,9 +146,7 @@ test("node build: test case 4 on Node: the leader crashes half-way through DEL 5
       for (const [i, p] of survivors.entries()) {
         assert.equal(last[i].view, last[0].view, `peer ${p.id} ends in the same view as peer 2`);
         assert.ok(
-          p.lines.some((l) =>
-            UNREACHABLE_LINE.exec(l)?.[4] === "peer" && UNREACHABLE_LINE.exec(l)?.[5] === "5"
-          ),
+          reportedUnreachable(p, 5, "peer"),
           `peer ${p.id} printed "peer 5 unreachable"`,
         );
       }

@@ -216,6 +216,58 @@ export function assertConsistent(peers: PeerProcess[]): void {
   }
 }
 
+/** Starts peers 1..n in `order`, each with its own command prefix and extra flags. */
+export async function startGroup(
+  n: number,
+  options: {
+    command?: (id: number) => string[];
+    flags?: (id: number) => string[];
+    order?: number[];
+  } = {},
+): Promise<{ peers: PeerProcess[]; hostsfile: string }> {
+  const { command = () => DENO_PEER, flags = () => [] } = options;
+  const hostsfile = writeHostsfile(freePorts(n));
+  const peers: PeerProcess[] = [];
+  for (const id of options.order ?? Array.from({ length: n }, (_, i) => i + 1)) {
+    peers[id - 1] = new PeerProcess(id, [...command(id), "-h", hostsfile, "--id", String(id), ...flags(id)]);
+    await sleep(20);
+  }
+  return { peers, hostsfile };
+}
+
+/**
+ * Runs `body` over a started group, then checks {@linkcode assertConsistent};
+ * prints every peer's output on failure, and always stops the peers.
+ */
+export async function withGroup(
+  start: () => Promise<{ peers: PeerProcess[]; hostsfile: string }>,
+  body: (peers: PeerProcess[]) => Promise<void>,
+): Promise<void> {
+  const { peers, hostsfile } = await start();
+  try {
+    await body(peers);
+    assertConsistent(peers);
+  } catch (e) {
+    for (const p of peers) console.log(p.describe());
+    throw e;
+  } finally {
+    await stopAll(peers);
+    Deno.removeSync(hostsfile);
+  }
+}
+
+/** A predicate: the view has exactly these members (and this leader, if given). */
+export const hasView = (members: number[], leader?: number) => (v: ViewLine | undefined): boolean =>
+  !!v && v.members.join() === members.join() && (leader === undefined || v.leader === leader);
+
+/** Whether `p` printed the unreachable line for `member` (as a peer or as the leader). */
+export function reportedUnreachable(p: PeerProcess, member: number, as?: "peer" | "leader"): boolean {
+  return p.lines.some((l) => {
+    const m = UNREACHABLE_LINE.exec(l);
+    return m !== null && m[5] === String(member) && (as === undefined || m[4] === as);
+  });
+}
+
 /** Kills every process that still runs and waits for them. */
 export async function stopAll(peers: PeerProcess[]): Promise<void> {
   await Promise.all(peers.map((p) => p.stop()));
