@@ -418,6 +418,11 @@ export class PeerCore {
       if (mine && compareBallots(m.leading, mine) > 0) {
         this.#onHigherBallot(m.leading, `heartbeat of peer ${m.from}`);
       }
+    } else if (this.#leaderBallot.leader === m.from) {
+      // The peer we follow leads nothing now (a candidate that gave up, a leader
+      // that stepped down): forget its ballot, so the leader heard next is followed
+      // instead of a phantom.
+      this.#leaderBallot = NO_BALLOT;
     }
   }
 
