@@ -101,6 +101,33 @@ class ForgetfulAcceptorCore extends CoreWrapper {
   }
 }
 
+/** A leader that never sends the REQ of a DEL: failed members are never removed. */
+class NeverDeletingCore extends CoreWrapper {
+  protected filter(_now: number, effects: Effect[]): Effect[] {
+    return effects.filter((e) =>
+      !(e.kind === "send" && e.message.type === "REQ" && e.message.proposal.op.kind === "DEL")
+    );
+  }
+}
+
+/** A peer that prints every view it installs twice. */
+class StutteringCore extends CoreWrapper {
+  protected filter(_now: number, effects: Effect[]): Effect[] {
+    return effects.flatMap((e) => e.kind === "event" && e.event.type === "view" ? [e, e] : [e]);
+  }
+}
+
+/** Peers deaf to JOINs: nobody but the founder is ever in. */
+class DeafToJoinsCore extends CoreWrapper {
+  override receive(now: number, message: Message): Effect[] {
+    return message.type === "JOIN" ? [] : super.receive(now, message);
+  }
+
+  protected filter(_now: number, effects: Effect[]): Effect[] {
+    return effects;
+  }
+}
+
 /** Runs seeds from `from` until one reports a violation (at most `limit` seeds). */
 function firstViolation(
   factory: CoreFactory,
@@ -160,6 +187,29 @@ test("a failure detector without patience breaks accuracy in fault-free runs", (
   ).find((r) => r.violation)?.violation;
   assert.ok(violation, "no violation reported");
   assert.equal(violation.guarantee, "accuracy", violation.detail);
+  assert.match(violation.replay, REPLAY);
+  assertRealCorePasses(violation);
+});
+
+test("a leader that never deletes breaks completeness, and the simulator says so", () => {
+  const violation = firstViolation((c) => new NeverDeletingCore(c), "never deleting", 1, 200);
+  assert.ok(violation, "no violation reported");
+  assert.equal(violation.guarantee, "completeness", violation.detail);
+  assert.match(violation.replay, REPLAY);
+  assertRealCorePasses(violation);
+});
+
+test("printing a view twice breaks monotonic views, and the simulator says so", () => {
+  const violation = firstViolation((c) => new StutteringCore(c), "stuttering", 1, 5);
+  assert.ok(violation, "no violation reported");
+  assert.equal(violation.guarantee, "monotonic", violation.detail);
+  assert.match(violation.replay, REPLAY);
+});
+
+test("peers deaf to JOINs break liveness, and the simulator says so", () => {
+  const violation = firstViolation((c) => new DeafToJoinsCore(c), "deaf to joins", 1, 5);
+  assert.ok(violation, "no violation reported");
+  assert.equal(violation.guarantee, "liveness", violation.detail);
   assert.match(violation.replay, REPLAY);
   assertRealCorePasses(violation);
 });
