@@ -3,7 +3,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
+  DENO_PEER,
   hasView,
+  PeerProcess,
   reportedUnreachable,
   shuffled,
   sleep,
@@ -94,6 +96,23 @@ test("test case 4: the leader crashes half-way through a DEL; peer 2 finishes it
       assert.ok(peers[0].lastView()!.members.includes(5));
     },
   );
+});
+
+test("a restarted peer 1 joins the live group instead of founding a second one", async () => {
+  await withGroup(() => startGroup(3), async (peers, hostsfile) => {
+    await Promise.all(peers.map((p) => p.waitFor("view 3", (q) => q.lastView()?.view === 3)));
+    await peers[0].stop(); // SIGKILL: a crash
+    const again = new PeerProcess(1, [...DENO_PEER, "-h", hostsfile, "--id", "1"]);
+    peers.push(again); // withGroup checks its output too, and stops it
+    const everyone = (q: PeerProcess) => {
+      const v = q.lastView();
+      return !!v && v.view > 3 && hasView([1, 2, 3], 2)(v);
+    };
+    await Promise.all([peers[1], peers[2], again].map((p) => p.waitFor("[1,2,3] led by 2", everyone)));
+    assert.equal(again.views()[0].view, 1, "it printed its founding view first");
+    assert.ok(again.views().length >= 2, "then the live group's view");
+    assert.equal(again.lastView()!.view, peers[1].lastView()!.view);
+  });
 });
 
 test("accuracy: five peers left alone for 30 s at --heartbeat 50 report nobody unreachable", async () => {

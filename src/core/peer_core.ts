@@ -30,7 +30,7 @@ import type {
   ReqMessage,
   View,
 } from "./messages.ts";
-import { incarnationIn, majorityOf, nextView, operationError } from "./view.ts";
+import { foundingView, incarnationIn, majorityOf, nextView, operationError } from "./view.ts";
 
 /** Where a peer stands: outside the group, in it, leading it, or taking over. */
 export type Role = "joining" | "member" | "leader" | "candidate";
@@ -107,6 +107,8 @@ export class PeerCore {
   #joinBackoff = JOIN_RETRY_MIN_MS;
   #joinHint: PeerId | null = null;
   #everyoneJoined = false;
+  /** Until then peer 1 waits for a live group to answer before admitting joiners. */
+  #foundingUntil = 0;
 
   /** Creates the state machine; nothing happens until {@linkcode start}. */
   constructor(config: CoreConfig) {
@@ -154,11 +156,13 @@ export class PeerCore {
       this.#lastTickAt = now;
       if (this.id === 1) {
         const ballot = { round: 0, leader: this.id };
-        this.#install(
-          { id: 1, leader: 1, members: [1], incarnations: [this.#cfg.incarnation] },
-          ballot,
-        );
+        this.#install(foundingView(this.id, this.#cfg.incarnation), ballot);
         this.#leading = { ballot, queue: [], current: null };
+        // A restarted peer 1 must not found a second group beside a live one: it
+        // asks the others first, and admits nobody until they had time to answer.
+        this.#foundingUntil = now + 2 * this.#cfg.heartbeatMs;
+        const probe: JoinMessage = { type: "JOIN", from: this.id, incarnation: this.#cfg.incarnation };
+        for (let p = 2; p <= this.#cfg.peerCount; p++) this.#send(p, probe);
       } else {
         this.#sendJoin();
       }
@@ -354,7 +358,18 @@ export class PeerCore {
   }
 
   #onRedirect(from: PeerId, leader: PeerId): void {
-    if (this.#view || leader === this.id || leader > this.#cfg.peerCount) return;
+    if (leader > this.#cfg.peerCount) return;
+    if (this.#view && this.#now < this.#foundingUntil) {
+      // Our founding probe found a live group (that may still think our previous
+      // run leads it): join it rather than found another.
+      this.#log("warning", `peer ${from} belongs to a group led by ${leader}: joining it`, "found");
+      this.#view = null;
+      this.#leading = null;
+      this.#foundingUntil = 0;
+      this.#joinHint = leader === this.id ? null : leader;
+      return this.#sendJoin();
+    }
+    if (this.#view || leader === this.id) return;
     if (leader === from) return; // it leads, or believes so: the retry will reach it
     this.#joinHint = leader;
     this.#sendJoin();
@@ -517,6 +532,7 @@ export class PeerCore {
 
   /** Starts the next queued operation that still makes sense. */
   #pump(): void {
+    if (this.#now < this.#foundingUntil) return; // see start()
     const leading = this.#leading;
     while (leading && leading === this.#leading && !leading.current && leading.queue.length > 0) {
       const { op, reason } = leading.queue.shift()!;

@@ -241,11 +241,11 @@ export async function startGroup(
  */
 export async function withGroup(
   start: () => Promise<{ peers: PeerProcess[]; hostsfile: string }>,
-  body: (peers: PeerProcess[]) => Promise<void>,
+  body: (peers: PeerProcess[], hostsfile: string) => Promise<void>,
 ): Promise<void> {
   const { peers, hostsfile } = await start();
   try {
-    await body(peers);
+    await body(peers, hostsfile);
     assertConsistent(peers);
   } catch (e) {
     for (const p of peers) console.log(p.describe());
