@@ -88,28 +88,38 @@ export class VirtualScheduler implements Scheduler {
     return () => void (t.cancelled = true);
   }
 
-  /** How many tasks wait (cancelled ones included until they come due). */
-  get size(): number {
-    return this.#heap.length;
+  /** The time of the next task still armed, or Infinity if there is none. */
+  nextAt(): number {
+    this.#dropCancelled();
+    return this.#heap.length > 0 ? this.#heap[0].at : Infinity;
   }
 
-  /** Runs the next due task, if any is due by `until`; returns whether one ran. */
-  step(until = Infinity): boolean {
-    while (this.#heap.length > 0 && this.#heap[0].at <= until) {
-      const t = this.#pop();
-      this.#now = Math.max(this.#now, t.at);
-      if (t.cancelled) continue;
-      t.run();
-      return true;
-    }
-    return false;
+  /**
+   * Runs the next task if it is due at or before `until`, moving the clock to
+   * its time; returns false, and leaves the clock alone, if there is none.
+   */
+  runNext(until = Infinity): boolean {
+    if (this.nextAt() > until) return false;
+    const t = this.#pop();
+    this.#now = t.at;
+    t.run();
+    return true;
+  }
+
+  /** Moves the clock forward to `time` (never back) without running anything. */
+  advanceTo(time: number): void {
+    this.#now = Math.max(this.#now, time);
   }
 
   /** Runs every task due within the next `ms`, then sets the clock there. */
   advance(ms: number): void {
     const until = this.#now + ms;
-    while (this.step(until));
-    this.#now = until;
+    while (this.runNext(until));
+    this.advanceTo(until);
+  }
+
+  #dropCancelled(): void {
+    while (this.#heap.length > 0 && this.#heap[0].cancelled) this.#pop();
   }
 
   #less(a: Task, b: Task): boolean {

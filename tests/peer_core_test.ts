@@ -2,6 +2,7 @@
 // every order, joins that arrive together, joiners that start before peer 1.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { mulberry32 } from "./support/prng.ts";
 import {
   type HostAddress,
   MemoryNetwork,
@@ -10,16 +11,6 @@ import {
   startPeer,
   VirtualScheduler,
 } from "../mod.ts";
-
-/** A seeded PRNG (mulberry32), so a failing order replays. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function permutations(items: number[]): number[][] {
   if (items.length <= 1) return [items];
@@ -34,7 +25,7 @@ function permutations(items: number[]): number[][] {
  */
 async function runGroup(startAt: Map<number, number>, untilMs: number, seed: number): Promise<PeerEvent[]> {
   const clock = new VirtualScheduler();
-  const random = prng(seed);
+  const random = mulberry32(seed);
   const net = new MemoryNetwork({ scheduler: clock, random, faults: { minDelayMs: 1, maxDelayMs: 20 } });
   const hosts: HostAddress[] = [...startAt.keys()].sort((a, b) => a - b)
     .map((id) => ({ hostname: "10.0.0.1", port: 7600 + id }));
@@ -94,7 +85,7 @@ function assertFormed(events: PeerEvent[], n: number, context: string): void {
 }
 
 test("1 to 9 peers join in every order (all orders up to 4 peers, sampled beyond)", async () => {
-  const random = prng(42);
+  const random = mulberry32(42);
   for (let n = 1; n <= 9; n++) {
     const ids = Array.from({ length: n }, (_, i) => i + 1);
     const orders = n <= 4 ? permutations(ids) : Array.from({ length: 8 }, () => {

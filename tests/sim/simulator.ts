@@ -18,7 +18,8 @@ import { PeerCore, type Role } from "../../src/core/peer_core.ts";
 import { majorityOf, nextView, sameView } from "../../src/core/view.ts";
 import { MemoryNetwork } from "../../src/transport/memory.ts";
 import type { Transport } from "../../src/transport/transport.ts";
-import { streamFor, VirtualClock } from "./virtual_clock.ts";
+import { VirtualScheduler } from "../../src/scheduler.ts";
+import { streamFor } from "../support/prng.ts";
 
 /** What the simulator needs of a protocol core: {@linkcode PeerCore}'s surface. */
 export interface SimCore {
@@ -340,7 +341,7 @@ class Simulation {
   readonly #faultPhaseMs: number;
   readonly #quietPhaseMs: number;
   readonly #factory: CoreFactory;
-  readonly #clock = new VirtualClock();
+  readonly #clock = new VirtualScheduler();
   readonly #net: MemoryNetwork;
   readonly #peers: number;
   /** Index = peer id; index 0 unused. */
