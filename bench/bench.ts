@@ -9,7 +9,15 @@
  * @module
  */
 
-import { DENO, DENO_PEER, freePorts, ROOT, writeHostsfile } from "../tests/support/cluster.ts";
+import {
+  DENO,
+  DENO_PEER,
+  freePorts,
+  PeerProcess,
+  ROOT,
+  sleep,
+  writeHostsfile,
+} from "../tests/support/cluster.ts";
 
 // ---- processes ----
 
@@ -28,56 +36,44 @@ interface PeerEventLine {
 /** Every child process still running, killed on the way out whatever happens. */
 const live = new Set<Child>();
 
-/** A child process; peers also collect their events. */
+/** A child process; peers also collect their `--format json` events. */
 class Child {
-  readonly pid: number;
-  readonly events: PeerEventLine[] = [];
-  stderr = "";
+  readonly process: PeerProcess;
   readonly status: Promise<Deno.CommandStatus>;
   exited = false;
-  readonly #child: Deno.ChildProcess;
-  readonly #reading: Promise<void>;
+  readonly #events: PeerEventLine[] = [];
+  #parsed = 0;
 
   constructor(command: string[]) {
-    this.#child = new Deno.Command(command[0], {
-      args: command.slice(1),
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      cwd: ROOT,
-    }).spawn();
+    this.process = new PeerProcess(0, command);
     live.add(this);
-    this.pid = this.#child.pid;
-    this.status = this.#child.status.finally(() => (this.exited = true));
-    this.#reading = Promise.all([
-      this.#lines(this.#child.stdout, (line) => {
-        if (!line.startsWith("{")) return;
-        try {
-          const e = JSON.parse(line);
-          this.events.push({ ...e, at: Date.parse(e.at) });
-        } catch { /* not an event */ }
-      }),
-      this.#lines(this.#child.stderr, (line) => (this.stderr = (this.stderr + line + "\n").slice(-4000))),
-    ]).then(() => {});
+    this.status = this.process.status.finally(() => (this.exited = true));
   }
 
-  async #lines(stream: ReadableStream<Uint8Array>, sink: (line: string) => void): Promise<void> {
-    let partial = "";
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      const parts = (partial + chunk).split("\n");
-      partial = parts.pop()!;
-      for (const l of parts) if (l) sink(l);
+  get pid(): number {
+    return this.process.pid;
+  }
+
+  get stderr(): string {
+    return this.process.stderr.slice(-4000);
+  }
+
+  /** Every event printed so far (lines parsed as they are asked for). */
+  get events(): PeerEventLine[] {
+    for (; this.#parsed < this.process.lines.length; this.#parsed++) {
+      const line = this.process.lines[this.#parsed];
+      if (!line.startsWith("{")) continue;
+      try {
+        const e = JSON.parse(line);
+        this.#events.push({ ...e, at: Date.parse(e.at) });
+      } catch { /* not an event */ }
     }
-    if (partial) sink(partial);
+    return this.#events;
   }
 
   /** SIGKILL, then waits for the exit and the pipes. */
   async kill(): Promise<void> {
-    try {
-      this.#child.kill("SIGKILL");
-    } catch { /* gone already */ }
-    await this.status;
-    await this.#reading;
+    await this.process.stop();
     live.delete(this);
   }
 
@@ -92,10 +88,6 @@ class Child {
 
 async function killAll(): Promise<void> {
   await Promise.all([...live].map((c) => c.kill()));
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 /** Polls `predicate` every 10 ms; throws after `timeoutMs`. */

@@ -3,16 +3,7 @@
 // of Deno peers.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import {
-  assertConsistent,
-  DENO_PEER,
-  freePorts,
-  PeerProcess,
-  ROOT,
-  sleep,
-  stopAll,
-  writeHostsfile,
-} from "./support/cluster.ts";
+import { DENO_PEER, ROOT, startGroup, withGroup } from "./support/cluster.ts";
 import { buildSea, findNode, run, SEA_PEER } from "./support/node_build.ts";
 import { VERSION } from "../mod.ts";
 
@@ -44,25 +35,17 @@ test(
 
 test("sea: dist/membership-node joins a group of three Deno peers", { skip }, async () => {
   await buildSea();
-  const hostsfile = writeHostsfile(freePorts(4));
-  const peers: PeerProcess[] = [];
-  try {
-    for (const id of [1, 2, 3]) {
-      peers.push(new PeerProcess(id, [...DENO_PEER, "-h", hostsfile, "--id", `${id}`]));
-      await sleep(20);
-    }
-    await Promise.all(peers.map((p) => p.waitFor("view 3", (q) => q.lastView()?.view === 3, 20_000)));
-    peers.push(new PeerProcess(4, [...SEA_PEER, "-h", hostsfile, "--id", "4"]));
-    await Promise.all(peers.map((p) => p.waitFor("view 4", (q) => q.lastView()?.view === 4, 20_000)));
-    for (const p of peers) {
-      assert.equal(p.lines.at(-1), `{peer_id: ${p.id}, view_id: 4, leader: 1, memb_list: [1,2,3,4]}`);
-    }
-    assertConsistent(peers);
-  } catch (e) {
-    for (const p of peers) console.log(p.describe());
-    throw e;
-  } finally {
-    await stopAll(peers);
-    Deno.removeSync(hostsfile);
-  }
+  await withGroup(
+    () =>
+      startGroup(4, {
+        command: (id) => id === 4 ? SEA_PEER : DENO_PEER,
+        flags: (id) => id === 4 ? ["-d", "1"] : [],
+      }),
+    async (peers) => {
+      await Promise.all(peers.map((p) => p.waitFor("view 4", (q) => q.lastView()?.view === 4, 20_000)));
+      for (const p of peers) {
+        assert.equal(p.lines.at(-1), `{peer_id: ${p.id}, view_id: 4, leader: 1, memb_list: [1,2,3,4]}`);
+      }
+    },
+  );
 });

@@ -129,6 +129,11 @@ export class PeerProcess {
     for (const w of this.#waiters) w();
   }
 
+  /** The process ID. */
+  get pid(): number {
+    return this.#child.pid;
+  }
+
   /** The view lines printed so far. */
   views(): ViewLine[] {
     return this.lines.flatMap((l) => parseViewLine(l) ?? []);
