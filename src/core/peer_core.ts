@@ -382,7 +382,16 @@ export class PeerCore {
       return;
     }
     this.#incarnationSeen.set(m.from, m.incarnation);
-    if (!this.#view) return; // it retries; we cannot help yet
+    if (!this.#view) {
+      // Peer 1's founding probe: it is up now, so ask it at once rather than
+      // at the end of our back-off.
+      if (m.from === 1) {
+        this.#joinHint = 1;
+        this.#joinBackoff = JOIN_RETRY_MIN_MS;
+        this.#sendJoin();
+      }
+      return; // otherwise it retries; we cannot help yet
+    }
     const known = incarnationIn(this.#view, m.from);
     // A member that missed its NEWVIEW: any member can catch it up, and must,
     // since a candidate may need that member's answer to reach a majority.
@@ -532,8 +541,12 @@ export class PeerCore {
 
   /** Starts the next queued operation that still makes sense. */
   #pump(): void {
-    if (this.#now < this.#foundingUntil) return; // see start()
     const leading = this.#leading;
+    // See start(); when every other peer asks to join, no live group is left to find.
+    if (leading?.queue.filter((q) => q.op.kind === "ADD").length === this.#cfg.peerCount - 1) {
+      this.#foundingUntil = 0;
+    }
+    if (this.#now < this.#foundingUntil) return;
     while (leading && leading === this.#leading && !leading.current && leading.queue.length > 0) {
       const { op, reason } = leading.queue.shift()!;
       const view = this.#view!;

@@ -44,7 +44,9 @@ export function freePorts(n: number): number[] {
       try {
         Deno.listenDatagram({ hostname: "127.0.0.1", port, transport: "udp" }).close();
         ports.push(port);
-      } catch { /* UDP side taken: try another */ }
+      } catch (e) {
+        if (!(e instanceof Deno.errors.AddrInUse)) throw e; // else the UDP side is taken: try another
+      }
     }
   } finally {
     for (const l of held) l.close();
