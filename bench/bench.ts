@@ -270,8 +270,8 @@ function falseAlarms(p: Child, from: number, except = -1): number {
 
 /**
  * Crashes one peer of a converged group and measures; then restarts it and
- * waits until all are back, except peer 1: by the contract peer 1 always
- * founds a group, so a restarted peer 1 would lead a group of its own.
+ * waits until all are back, except peer 1, which stays down so that the
+ * second leader crash is of the peer that took over from it.
  */
 async function crashOnce(g: Group, kind: "member" | "leader"): Promise<CrashResult & { alarms: number }> {
   const members = g.members();
@@ -531,7 +531,7 @@ async function main(): Promise<void> {
     "*new view everywhere*: SIGKILL to the last survivor installing a view without the victim.",
     "Ratios are to the configured timeout, fail-after × heartbeat. Member crashes pick a random non-leader and",
     "restart it (a new incarnation) before the next crash. Leader crashes come last: the first kills peer 1, which",
-    "is not restarted (by the contract a restarted peer 1 founds a new group of its own), so the second leader",
+    "is not restarted (so that the next leader crash is of the peer that took over from it), so the second leader",
     "crash (of the new leader) happens in a group one smaller: *peers* lists the group sizes.",
     "",
     "| peers | heartbeat × fail-after (ms) | crashed | crashes | printed unreachable | detection median / max | ratio | new view everywhere median / max | ratio |",
