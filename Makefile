@@ -4,7 +4,7 @@
 DENO := node_modules/.bin/deno
 PEER := $(DENO) run --unstable-net --allow-net --allow-read --allow-env --allow-sys
 
-.PHONY: demo test check sim bench build compile compile-all sea clean
+.PHONY: demo test check sim soak bench build compile compile-all sea clean
 
 # `npm install`, not `npm ci`: the lockfile can only record deno's platform package
 # for this platform (the registry here serves no other), which `npm ci` calls out of
@@ -28,6 +28,10 @@ check: $(DENO)
 ## The deterministic simulator: make sim ARGS="--seed 7 --peers 5".
 sim: $(DENO)
 	$(DENO) run --allow-read --allow-env tests/sim/main.ts $(ARGS)
+
+## A longer soak of the simulator than make test runs: 100,000 seeds, 3 to 9 peers (about 10 min).
+soak: $(DENO)
+	$(DENO) run --allow-read --allow-env tests/sim/main.ts --seeds 100000 --from 1000000 $(ARGS)
 
 ## Failure-detection and join latency benchmark; writes bench/results.md.
 bench: $(DENO)
