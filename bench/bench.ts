@@ -9,6 +9,7 @@
  * @module
  */
 
+import { type Peer, startPeer } from "../mod.ts";
 import {
   DENO,
   DENO_PEER,
@@ -410,6 +411,31 @@ async function joinBench(rounds: number, n: number): Promise<JoinResult> {
 }
 
 /** `make demo`-like: 5 peers started at once, until all 5 are in view 5. */
+/**
+ * The protocol's own join latency, without process start-up: peers in this
+ * process over real loopback sockets; each joiner's JOIN goes out as it
+ * starts, and the clock stops when every member has installed the view
+ * holding it.
+ */
+async function protocolJoins(count: number): Promise<number[]> {
+  const hosts = freePorts(count + 1).map((port) => ({ hostname: "127.0.0.1", port }));
+  const peers: Peer[] = [await startPeer({ hosts, id: 1, listen: hosts[0] })];
+  const times: number[] = [];
+  try {
+    await sleep(1_000); // past peer 1's founding probe
+    for (let id = 2; id <= count + 1; id++) {
+      const t0 = performance.now();
+      peers.push(await startPeer({ hosts, id, listen: hosts[id - 1] }));
+      const signal = AbortSignal.timeout(10_000);
+      await Promise.all(peers.map((p) => p.waitForView((v) => v.members.includes(id), signal)));
+      times.push(performance.now() - t0);
+    }
+  } finally {
+    await Promise.all(peers.map((p) => p.stop()));
+  }
+  return times;
+}
+
 async function demoStart(rounds: number): Promise<number[]> {
   const times: number[] = [];
   for (let round = 0; round < rounds; round++) {
@@ -495,6 +521,8 @@ async function main(): Promise<void> {
   const startup = await attempt("startup baseline", () => startupBaseline(QUICK ? 2 : 5)) ?? [];
   log("demo-like start: 5 peers at once");
   const demo = await attempt("demo start", () => demoStart(QUICK ? 1 : 3)) ?? [];
+  log("protocol joins: 20 joiners, one at a time, in this process");
+  const inProcess = await attempt("protocol joins", () => protocolJoins(QUICK ? 3 : 20)) ?? [];
   log("joins: 5 rounds of peers 2..6 joining a running group");
   const joins = await attempt("joins", () => joinBench(QUICK ? 1 : 5, 6));
 
@@ -560,6 +588,11 @@ async function main(): Promise<void> {
       } | ${ms(max(joins.everywhere))} |`,
     );
   }
+  out.push(
+    `| JOIN sent → NEWVIEW installed by every member, in one process (group growing from 1 to 21) | ${inProcess.length} | ${
+      ms(median(inProcess))
+    } | ${ms(max(inProcess))} |`,
+  );
   out.push(
     `| 5 peers started at once (\`make demo\`-like) → all 5 in view 5 | ${demo.length} | ${
       ms(median(demo))
