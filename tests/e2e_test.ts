@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
   DENO_PEER,
+  freePorts,
   hasView,
   PeerProcess,
   reportedUnreachable,
@@ -12,6 +13,7 @@ import {
   startGroup,
   UNREACHABLE_LINE,
   withGroup,
+  writeHostsfile,
 } from "./support/cluster.ts";
 
 test("test case 1: five peers in random order with random delays all end in view 5", async () => {
@@ -114,6 +116,36 @@ test("a restarted peer 1 joins the live group instead of founding a second one",
     assert.equal(again.lastView()!.view, peers[1].lastView()!.view);
   });
 });
+
+const ipv6 = (() => {
+  try {
+    Deno.listen({ hostname: "::1", port: 0 }).close();
+    return true;
+  } catch {
+    return false;
+  }
+})();
+if (!ipv6) console.log("SKIPPED: the IPv6 test: this machine has no IPv6 loopback");
+
+test(
+  "IPv6: three peers listed as [::1]:PORT form a group",
+  { skip: !ipv6 && "no IPv6 loopback" },
+  async () => {
+    const hostsfile = writeHostsfile(freePorts(3), "[::1]");
+    await withGroup(
+      () => startGroup(3, { hostsfile }),
+      async (peers) => {
+        await Promise.all(peers.map((p) => p.waitFor("view 3", (q) => q.lastView()?.view === 3)));
+        for (const p of peers) {
+          assert.equal(
+            p.lines.at(-1),
+            `{peer_id: ${p.id}, view_id: 3, leader: 1, memb_list: [1,2,3]}`,
+          );
+        }
+      },
+    );
+  },
+);
 
 test("accuracy: five peers left alone for 30 s at --heartbeat 50 report nobody unreachable", async () => {
   await withGroup(() => startGroup(5, { flags: () => ["--heartbeat", "50"] }), async (peers) => {

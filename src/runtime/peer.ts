@@ -104,7 +104,7 @@ export class Peer {
     if (options.onEvent) peer.onEvent(options.onEvent);
     await peer.#transport.listen(
       options.listen ??
-        (options.transport ? hosts[id - 1] : { hostname: "0.0.0.0", port: hosts[id - 1].port }),
+        (options.transport ? hosts[id - 1] : anyAddress(hosts[id - 1])),
       {
         onStreamMessage: (text) => peer.#onText(text),
         onDatagram: (text) => peer.#onText(text),
@@ -269,6 +269,11 @@ export class Peer {
     if (this.#options.onCrash) await this.#options.onCrash();
     else await this.#transport.close();
   }
+}
+
+/** All interfaces, IPv6 ones when this peer's own entry is an IPv6 address, at its port. */
+function anyAddress(own: HostAddress): HostAddress {
+  return { hostname: own.hostname.includes(":") ? "::" : "0.0.0.0", port: own.port };
 }
 
 /**

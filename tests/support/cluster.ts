@@ -230,10 +230,12 @@ export async function startGroup(
     command?: (id: number) => string[];
     flags?: (id: number) => string[];
     order?: number[];
+    /** A hostsfile to use (default: a new one of `127.0.0.1:PORT` lines). */
+    hostsfile?: string;
   } = {},
 ): Promise<{ peers: PeerProcess[]; hostsfile: string }> {
   const { command = () => DENO_PEER, flags = () => [] } = options;
-  const hostsfile = writeHostsfile(freePorts(n));
+  const hostsfile = options.hostsfile ?? writeHostsfile(freePorts(n));
   const peers: PeerProcess[] = [];
   for (const id of options.order ?? Array.from({ length: n }, (_, i) => i + 1)) {
     peers[id - 1] = new PeerProcess(id, [...command(id), "-h", hostsfile, "--id", String(id), ...flags(id)]);
