@@ -83,10 +83,12 @@ export class PeerCore {
   #crashed = false;
 
   #view: View | null = null;
-  /** The highest view id this peer has seen committed, member or not. */
-  #highestViewId = 0;
-  /** The view that removed this peer, kept while it joins again to catch up laggards. */
-  #removedBy: View | null = null;
+  /**
+   * The newest committed view this peer knows, member or not: its installed
+   * view, or the one that removed it, kept while it joins again to catch up
+   * peers further behind (it may be the only one left who knows that view).
+   */
+  #newest: View | null = null;
   /** Paxos promise: no REQ or NEWLEADER below this ballot is accepted. */
   #promised: Ballot = NO_BALLOT;
   /** The ballot of the leader this peer follows, and when it last showed it leads. */
@@ -159,13 +161,11 @@ export class PeerCore {
         this.#install(foundingView(this.id, this.#cfg.incarnation), ballot);
         this.#leading = { ballot, queue: [], current: null };
         // A restarted peer 1 must not found a second group beside a live one: it
-        // asks the others first, and admits nobody until they had time to answer.
-        this.#foundingUntil = now + 2 * this.#cfg.heartbeatMs;
-        const probe: JoinMessage = { type: "JOIN", from: this.id, incarnation: this.#cfg.incarnation };
-        for (let p = 2; p <= this.#cfg.peerCount; p++) this.#send(p, probe);
-      } else {
-        this.#sendJoin();
+        // asks the others first (the JOIN below), and admits nobody until they
+        // had time to answer.
+        this.#foundingUntil = now + this.#retryMs();
       }
+      this.#sendJoin();
     });
   }
 
@@ -257,6 +257,15 @@ export class PeerCore {
     return view.members.filter((m) => m !== this.id);
   }
 
+  #newestId(): number {
+    return this.#newest?.id ?? 0;
+  }
+
+  /** How long before a request, a takeover or a catch-up is sent again. */
+  #retryMs(): number {
+    return 2 * this.#cfg.heartbeatMs;
+  }
+
   #myBallot(): Ballot | null {
     return this.#leading?.ballot ?? this.#takeover?.ballot ?? null;
   }
@@ -267,10 +276,10 @@ export class PeerCore {
   }
 
   #sendView(to: PeerId): void {
-    const view = this.#view ?? this.#removedBy;
+    const view = this.#newest;
     if (!view) return;
     const last = this.#catchUpSentAt.get(to) ?? -Infinity;
-    if (this.#now - last < 2 * this.#cfg.heartbeatMs) return;
+    if (this.#now - last < this.#retryMs()) return;
     this.#catchUpSentAt.set(to, this.#now);
     this.#send(to, {
       type: "NEWVIEW",
@@ -286,7 +295,7 @@ export class PeerCore {
   #install(view: View, ballot: Ballot): void {
     const previous = this.#view;
     this.#view = view;
-    this.#highestViewId = view.id;
+    this.#newest = view;
     if (this.#pending && this.#pending.proposal.viewId < view.id) this.#pending = null;
     this.#promised = maxBallot(this.#promised, ballot);
     if (compareBallots(ballot, this.#leaderBallot) >= 0) {
@@ -310,33 +319,35 @@ export class PeerCore {
   /** This peer learned it is not in the group's view `view`: it joins again. */
   #removed(view: View): void {
     this.#log("info", `not a member of view ${view.id}: joining again`, "removed");
-    this.#highestViewId = view.id;
-    // It may be the only one left who knows this view (it committed it, or the
-    // NEWVIEWs to the others were lost): keep it to catch up members behind.
-    this.#removedBy = view;
+    this.#newest = view;
+    this.#leave(view.leader);
+  }
+
+  /** Drops out of the group (or the founding) and joins again, asking `hint` first. */
+  #leave(hint: PeerId | null): void {
     this.#view = null;
     this.#pending = null;
     this.#leading = null;
     this.#takeover = null;
+    this.#foundingUntil = 0;
     this.#heardAt.clear();
     this.#suspected.clear();
-    this.#joinHint = view.leader;
+    this.#joinHint = hint;
     this.#joinBackoff = JOIN_RETRY_MIN_MS;
     this.#sendJoin();
   }
 
   /** Installs `view` if it is newer; a view without this peer means removal. */
   #adopt(view: View, ballot: Ballot): void {
-    if (view.id <= this.#highestViewId) return;
+    if (view.id <= this.#newestId()) return;
     if (incarnationIn(view, this.id) === this.#cfg.incarnation) this.#install(view, ballot);
     else this.#removed(view);
   }
 
   #onNewView(m: NewViewMessage): void {
-    if (m.view.id <= this.#highestViewId) return;
-    const mine = this.#myBallot();
+    if (m.view.id <= this.#newestId()) return;
     this.#adopt(m.view, m.ballot);
-    if (mine && compareBallots(m.ballot, mine) > 0) this.#stepDown(m.ballot);
+    this.#yieldTo(m.ballot);
     if (this.#takeover) this.#evaluateTakeover();
     else if (this.#leading) this.#pump();
   }
@@ -363,11 +374,7 @@ export class PeerCore {
       // Our founding probe found a live group (that may still think our previous
       // run leads it): join it rather than found another.
       this.#log("warning", `peer ${from} belongs to a group led by ${leader}: joining it`, "found");
-      this.#view = null;
-      this.#leading = null;
-      this.#foundingUntil = 0;
-      this.#joinHint = leader === this.id ? null : leader;
-      return this.#sendJoin();
+      return this.#leave(leader === this.id ? null : leader);
     }
     if (this.#view || leader === this.id) return;
     if (leader === from) return; // it leads, or believes so: the retry will reach it
@@ -401,12 +408,11 @@ export class PeerCore {
       this.#send(m.from, { type: "REDIRECT", from: this.id, leader: this.leader ?? 1 });
       return;
     }
-    if (known !== undefined) {
-      this.#enqueue({ kind: "DEL", peer: m.from, incarnation: 0 }, "restart");
-      this.#enqueue({ kind: "ADD", peer: m.from, incarnation: m.incarnation }, "join");
-    } else {
-      this.#enqueue({ kind: "ADD", peer: m.from, incarnation: m.incarnation }, "join");
-    }
+    if (known !== undefined) this.#enqueue({ kind: "DEL", peer: m.from, incarnation: 0 }, "restart");
+    this.#enqueue({ kind: "ADD", peer: m.from, incarnation: m.incarnation }, "join");
+    // Founding (see start()): when every other peer asks to join, no live group is left to find.
+    const asking = this.#leading.queue.filter((q) => q.op.kind === "ADD").length;
+    if (asking === this.#cfg.peerCount - 1) this.#foundingUntil = 0;
     this.#pump();
   }
 
@@ -425,7 +431,7 @@ export class PeerCore {
     if (m.incarnation < seen) return; // an older run of that peer
     this.#incarnationSeen.set(m.from, m.incarnation);
     if (!this.#view) {
-      if (this.#removedBy && m.viewId < this.#removedBy.id) this.#sendView(m.from);
+      if (m.viewId < this.#newestId()) this.#sendView(m.from);
       return;
     }
     if (incarnationIn(this.#view, m.from) === m.incarnation) this.#heard(m.from);
@@ -506,19 +512,13 @@ export class PeerCore {
 
   /** Test case 4: REQ DEL to every member but the next leader, then crash. */
   #crashMidDelete(failed: PeerId): void {
-    const view = this.#view!;
-    const nextLeader = this.#others(view)[0];
-    const requestId = this.#nextRequestId++;
-    const proposal: Proposal = {
-      viewId: view.id,
+    const nextLeader = this.#others(this.#view!)[0];
+    this.#propose({
+      viewId: this.#view!.id,
       op: { kind: "DEL", peer: failed, incarnation: 0 },
       leader: this.id,
       ballot: this.#leading!.ballot,
-    };
-    this.#pending = { proposal, requestId };
-    for (const m of this.#others(view)) {
-      if (m !== nextLeader) this.#send(m, { type: "REQ", from: this.id, requestId, proposal });
-    }
+    }, nextLeader);
     this.#log(
       "warning",
       `test case 4: sent REQ DEL ${failed} to all but peer ${nextLeader}; crashing`,
@@ -541,12 +541,8 @@ export class PeerCore {
 
   /** Starts the next queued operation that still makes sense. */
   #pump(): void {
+    if (this.#now < this.#foundingUntil) return; // see start()
     const leading = this.#leading;
-    // See start(); when every other peer asks to join, no live group is left to find.
-    if (leading?.queue.filter((q) => q.op.kind === "ADD").length === this.#cfg.peerCount - 1) {
-      this.#foundingUntil = 0;
-    }
-    if (this.#now < this.#foundingUntil) return;
     while (leading && leading === this.#leading && !leading.current && leading.queue.length > 0) {
       const { op, reason } = leading.queue.shift()!;
       const view = this.#view!;
@@ -558,13 +554,14 @@ export class PeerCore {
     }
   }
 
-  #propose(proposal: Proposal): void {
+  /** Sends the REQ of `proposal` to every other member (but `skip`, for test case 4). */
+  #propose(proposal: Proposal, skip?: PeerId): void {
     const leading = this.#leading!;
     const requestId = this.#nextRequestId++;
     this.#pending = { proposal, requestId };
     leading.current = { requestId, proposal, oks: new Set([this.id]), sentAt: this.#now };
     for (const m of this.#others(this.#view!)) {
-      this.#send(m, { type: "REQ", from: this.id, requestId, proposal });
+      if (m !== skip) this.#send(m, { type: "REQ", from: this.id, requestId, proposal });
     }
     this.#maybeCommit();
   }
@@ -636,8 +633,7 @@ export class PeerCore {
 
   /** Follows the leader whose REQ this peer just accepted (its ballot is at least the promise). */
   #followBallot(ballot: Ballot): void {
-    const mine = this.#myBallot();
-    if (mine && compareBallots(ballot, mine) > 0) this.#stepDown(ballot);
+    this.#yieldTo(ballot);
     // Even if a heartbeat showed a higher ballot: never promised, it belongs to a
     // candidate that did not win, and following it would name a phantom leader.
     this.#leaderBallot = ballot;
@@ -661,6 +657,12 @@ export class PeerCore {
     } else {
       this.#stepDown(ballot);
     }
+  }
+
+  /** Steps down if this peer leads, or seeks to, under a ballot lower than `ballot`. */
+  #yieldTo(ballot: Ballot): void {
+    const mine = this.#myBallot();
+    if (mine && compareBallots(ballot, mine) > 0) this.#stepDown(ballot);
   }
 
   #stepDown(ballot: Ballot): void {
@@ -728,8 +730,7 @@ export class PeerCore {
       return this.#send(m.from, { type: "REJECT", from: this.id, promised: this.#promised });
     }
     this.#promised = m.ballot;
-    const mine = this.#myBallot();
-    if (mine && compareBallots(m.ballot, mine) > 0) this.#stepDown(m.ballot);
+    this.#yieldTo(m.ballot);
     const pending = this.#pending?.proposal.viewId === view.id ? this.#pending.proposal : null;
     this.#send(m.from, { type: "PENDING", from: this.id, requestId: m.requestId, view, pending });
   }
@@ -785,7 +786,7 @@ export class PeerCore {
   // ---- retries ----
 
   #retransmit(): void {
-    const due = (sentAt: number) => this.#now - sentAt >= 2 * this.#cfg.heartbeatMs;
+    const due = (sentAt: number) => this.#now - sentAt >= this.#retryMs();
     const cur = this.#leading?.current;
     if (cur && due(cur.sentAt)) {
       cur.sentAt = this.#now;
