@@ -37,27 +37,12 @@ const builds = sea ? [] : [
 ];
 
 if (sea) {
-  // A Node 20 single executable runs one CommonJS script, and CommonJS has no
-  // top-level await: this entry wraps the CLI in an async main.
+  // A Node 20 single executable runs one CommonJS script: the same entry, as CommonJS
+  // (it has no top-level await for that reason).
   builds.push({
     ...common,
     format: "cjs",
-    stdin: {
-      contents: [
-        'import process from "node:process";',
-        'import { runCli } from "./src/runtime/cli.ts";',
-        "async function main() {",
-        "  process.exitCode = await runCli(process.argv.slice(2));",
-        "}",
-        "main().catch((e) => {",
-        "  console.error(e);",
-        "  process.exit(1);",
-        "});",
-      ].join("\n"),
-      resolveDir: root.pathname,
-      sourcefile: "sea_main.ts",
-      loader: "ts",
-    },
+    entryPoints: ["src/runtime/node_main.ts"],
     outfile: "dist/membership.cjs",
   });
 }
