@@ -74,6 +74,8 @@ export class Peer {
   readonly #core: PeerCore;
   readonly #transport: Transport;
   readonly #listeners = new Set<PeerEventListener>();
+  /** Called once when the peer stops, to end iterators and waits. */
+  readonly #stopListeners = new Set<() => void>();
   readonly #scheduler: Scheduler;
   #cancelTick: () => void = () => {};
   #stopped = false;
@@ -167,8 +169,6 @@ export class Peer {
       this.#stopListeners.delete(onStop);
     }
   }
-
-  readonly #stopListeners = new Set<() => void>();
 
   /**
    * Resolves with the first installed view (the current one included) that
