@@ -4,7 +4,7 @@
 DENO := node_modules/.bin/deno
 PEER := $(DENO) run --unstable-net --allow-net --allow-read --allow-env --allow-sys
 
-.PHONY: demo test check sim soak bench build compile compile-all sea clean
+.PHONY: demo test test-fast test-slow check sim soak bench build compile compile-all sea clean
 
 # `npm install`, not `npm ci`: the lockfile can only record deno's platform package
 # for this platform (the registry here serves no other), which `npm ci` calls out of
@@ -17,9 +17,17 @@ $(DENO): package.json package-lock.json
 demo: $(DENO)
 	$(DENO) run --allow-all examples/demo.ts
 
-## Static checks, unit, simulation and end-to-end tests; ends with "N passed, N failed".
+## Everything CI runs: test-fast then test-slow (even if test-fast failed); ends with "N passed, N failed".
 test: $(DENO)
 	$(DENO) run --allow-all tests/run_all.ts
+
+## The fast tier: static checks, unit tests and the simulator (tests/ but tests/process/).
+test-fast: $(DENO)
+	$(DENO) run --allow-all tests/run_all.ts --tier fast
+
+## The slow tier: tests/process/, the tests that start processes or build artefacts.
+test-slow: $(DENO)
+	$(DENO) run --allow-all tests/run_all.ts --tier slow
 
 ## Static checks only.
 check: $(DENO)

@@ -31,12 +31,34 @@ import process from "node:process";
 import { runCli } from "./src/runtime/cli.ts";
 
 export { Peer, type PeerEventListener, type PeerOptions, startPeer } from "./src/runtime/peer.ts";
-export { type Effect, type LogLevel, type PeerEvent } from "./src/core/effects.ts";
+export {
+  type Channel,
+  type DurableState,
+  type Effect,
+  type LogLevel,
+  type PeerEvent,
+} from "./src/core/effects.ts";
 export type * from "./src/core/messages.ts";
 export { PROTOCOL_VERSION } from "./src/core/messages.ts";
 export { PeerCore, type Role } from "./src/core/peer_core.ts";
 export { type CoreConfig, DEFAULT_FAIL_AFTER, DEFAULT_HEARTBEAT_MS } from "./src/core/config.ts";
-export { decodeMessage, type DecodeResult, encodeMessage, MAX_MESSAGE_LENGTH } from "./src/core/codec.ts";
+export {
+  decodeMessage,
+  type DecodeResult,
+  decodeWire,
+  encodeMessage,
+  encodeWire,
+  MAX_MESSAGE_BYTES,
+} from "./src/core/codec.ts";
+export {
+  type EffectFilter,
+  EffectRunner,
+  type EffectRunnerOptions,
+  type ProtocolCore,
+  type Step,
+  type StepCause,
+  type Storage,
+} from "./src/runtime/effect_runner.ts";
 export { formatEvent, formatEventJson, formatEventText, type OutputFormat } from "./src/core/format.ts";
 export {
   DEFAULT_PORT,
@@ -45,10 +67,15 @@ export {
   idForHostname,
   parseHostsfile,
 } from "./src/core/hostsfile.ts";
-export { AddressInUseError, type Transport, type TransportHandlers } from "./src/transport/transport.ts";
+export {
+  AddressInUseError,
+  type Packet,
+  type Transport,
+  type TransportHandlers,
+} from "./src/transport/transport.ts";
 export { MemoryNetwork, type MemoryNetworkOptions, type NetworkFaults } from "./src/transport/memory.ts";
 export { RealTimeScheduler, type Scheduler, VirtualScheduler } from "./src/scheduler.ts";
-export { socketTransport } from "./src/transport/socket_transport.ts";
+export { socketTransport, type SocketTransportOptions } from "./src/transport/socket_transport.ts";
 export { runCli, USAGE } from "./src/runtime/cli.ts";
 export { VERSION } from "./src/version.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { decodeMessage, encodeMessage, MAX_MESSAGE_LENGTH, type Message } from "../mod.ts";
+import { decodeMessage, decodeWire, encodeMessage, encodeWire, MAX_MESSAGE_BYTES, type Message } from "../mod.ts";
 
 const view = { id: 4, leader: 1, members: [1, 2, 4], incarnations: [10, 20, 40] };
 const ballot = { round: 2, leader: 3 };
@@ -8,22 +8,23 @@ const proposal = { viewId: 4, op: { kind: "ADD" as const, peer: 3, incarnation: 
 
 const samples: Message[] = [
   { type: "JOIN", from: 3, incarnation: 30 },
-  { type: "REDIRECT", from: 2, leader: 1 },
-  { type: "REQ", from: 1, requestId: 9, proposal },
+  { type: "REDIRECT", from: 2, incarnation: 20, leader: 1 },
+  { type: "REQ", from: 1, incarnation: 10, requestId: 9, proposal },
   {
     type: "REQ",
     from: 1,
+    incarnation: 10,
     requestId: 9,
-    proposal: { ...proposal, op: { kind: "DEL", peer: 4, incarnation: 0 } },
+    proposal: { ...proposal, op: { kind: "DEL", peer: 4, incarnation: 40 } },
   },
-  { type: "OK", from: 2, requestId: 9, viewId: 4 },
-  { type: "NEWVIEW", from: 1, view, ballot },
-  { type: "NEWLEADER", from: 2, requestId: 11, viewId: 4, ballot },
-  { type: "PENDING", from: 4, requestId: 11, view, pending: proposal },
-  { type: "PENDING", from: 4, requestId: 11, view, pending: null },
-  { type: "REJECT", from: 4, promised: ballot },
-  { type: "HEARTBEAT", from: 2, viewId: 4, incarnation: 20, leading: null },
-  { type: "HEARTBEAT", from: 1, viewId: 4, incarnation: 10, leading: ballot },
+  { type: "OK", from: 2, incarnation: 20, requestId: 9, viewId: 4 },
+  { type: "NEWVIEW", from: 1, incarnation: 10, view, ballot },
+  { type: "NEWLEADER", from: 2, incarnation: 20, requestId: 11, viewId: 4, ballot },
+  { type: "PENDING", from: 4, incarnation: 40, requestId: 11, view, pending: proposal },
+  { type: "PENDING", from: 4, incarnation: 40, requestId: 11, view, pending: null },
+  { type: "REJECT", from: 4, incarnation: 40, promised: ballot },
+  { type: "HEARTBEAT", from: 2, incarnation: 20, viewId: 4, leading: null },
+  { type: "HEARTBEAT", from: 1, incarnation: 10, viewId: 4, leading: ballot },
 ];
 
 test("every message type survives a round trip", () => {
@@ -34,13 +35,30 @@ test("every message type survives a round trip", () => {
   }
 });
 
-test("every message names its type, its sender and the protocol version", () => {
+test("every message names its type, its sender, the sender's run and the protocol version", () => {
   for (const message of samples) {
     const wire = JSON.parse(encodeMessage(message));
     assert.equal(wire.v, 1);
     assert.equal(wire.type, message.type);
     assert.equal(wire.from, message.from);
+    assert.equal(wire.inc, message.incarnation);
   }
+});
+
+test("REQ and PENDING encode a proposal the same way; a DEL names the run it removes", () => {
+  const fields = ["view_id", "op", "peer", "peer_inc", "leader", "ballot"];
+  const pick = (wire: Record<string, unknown>) => Object.fromEntries(fields.map((f) => [f, wire[f]]));
+  const req = JSON.parse(encodeMessage(samples[2]));
+  const pending = JSON.parse(encodeMessage(samples[7]));
+  assert.deepEqual(pick(pending), pick(req));
+  assert.equal(JSON.parse(encodeMessage(samples[3])).peer_inc, 40);
+});
+
+test("bytes: encodeWire and decodeWire round-trip; bad UTF-8 and over-long input are rejected", () => {
+  for (const message of samples) assert.deepEqual(decodeWire(encodeWire(message)), { ok: true, message });
+  assert.deepEqual(decodeWire(new Uint8Array([0x7b, 0xff, 0x7d])), { ok: false, error: "not UTF-8" });
+  const long = decodeWire(new Uint8Array(MAX_MESSAGE_BYTES + 1).fill(0x20));
+  assert.equal(long.ok, false);
 });
 
 test("REQ and NEWLEADER carry the fields PROTOCOL.md names", () => {
@@ -68,11 +86,14 @@ test("malformed input is rejected with a reason, never thrown", () => {
     ["incarnations mismatched", { ...good, incs: [1] }],
     ["leader not a member", { ...good, leader: 3 }],
     ["ballot malformed", { ...good, ballot: [1] }],
-    ["op unknown", { v: 1, type: "REQ", from: 1, request_id: 1, view_id: 1, op: "MOVE", peer: 2 }],
+    ["missing incarnation", { ...good, inc: undefined }],
+    ["op unknown", { v: 1, type: "REQ", from: 1, inc: 1, request_id: 1, view_id: 1, op: "MOVE", peer: 2 }],
+    ["PENDING without a view", { v: 1, type: "PENDING", from: 2, inc: 1, request_id: 1, op: "NOTHING" }],
     ["NEWLEADER without op PENDING", {
       v: 1,
       type: "NEWLEADER",
       from: 2,
+      inc: 1,
       request_id: 1,
       view_id: 1,
       ballot: [1, 2],
@@ -87,7 +108,7 @@ test("malformed input is rejected with a reason, never thrown", () => {
 });
 
 test("an over-long message is rejected before parsing", () => {
-  const result = decodeMessage(" ".repeat(MAX_MESSAGE_LENGTH + 1));
+  const result = decodeMessage(" ".repeat(MAX_MESSAGE_BYTES + 1));
   assert.equal(result.ok, false);
   if (!result.ok) assert.match(result.error, /longer/);
 });

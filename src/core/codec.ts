@@ -1,6 +1,8 @@
 /**
  * The string form of messages: one JSON object, with the protocol version
- * `v`, the `type` and the sender `from`. Decoding never trusts its input:
+ * `v`, the `type`, the sender `from` and the sender's incarnation `inc`; one
+ * encoding of a view and one of a proposal serve every message that carries
+ * one. Decoding never trusts its input:
  * anything malformed comes back as an error string, never as an exception.
  *
  * @module
@@ -9,15 +11,14 @@
 import {
   type Ballot,
   type Message,
-  type Operation,
   type PeerId,
   type Proposal,
   PROTOCOL_VERSION,
   type View,
 } from "./messages.ts";
 
-/** The longest encoded message accepted, in characters (and TCP line bytes). */
-export const MAX_MESSAGE_LENGTH = 16_384;
+/** The longest encoded message accepted, in bytes of UTF-8. */
+export const MAX_MESSAGE_BYTES = 16_384;
 
 /** What {@linkcode decodeMessage} returns. */
 export type DecodeResult =
@@ -28,6 +29,7 @@ type Fields = Record<string, unknown>;
 
 const ballotWire = (b: Ballot): [number, number] => [b.round, b.leader];
 
+/** A view's fields: flat in NEWVIEW, under `view` in PENDING. */
 const viewWire = (view: View): Fields => ({
   view_id: view.id,
   leader: view.leader,
@@ -35,11 +37,12 @@ const viewWire = (view: View): Fields => ({
   incs: view.incarnations,
 });
 
+/** A proposal's fields, the same in REQ and PENDING. */
 const proposalWire = (p: Proposal): Fields => ({
   view_id: p.viewId,
   op: p.op.kind,
   peer: p.op.peer,
-  inc: p.op.incarnation,
+  peer_inc: p.op.incarnation,
   leader: p.leader,
   ballot: ballotWire(p.ballot),
 });
@@ -47,7 +50,7 @@ const proposalWire = (p: Proposal): Fields => ({
 function wireFields(message: Message): Fields {
   switch (message.type) {
     case "JOIN":
-      return { inc: message.incarnation };
+      return {};
     case "REDIRECT":
       return { leader: message.leader };
     case "REQ":
@@ -57,34 +60,24 @@ function wireFields(message: Message): Fields {
     case "NEWVIEW":
       return { ...viewWire(message.view), ballot: ballotWire(message.ballot) };
     case "NEWLEADER":
+      // `op: PENDING` is the contract's spelling of the question NEWLEADER asks.
       return {
         request_id: message.requestId,
         view_id: message.viewId,
         op: "PENDING",
         ballot: ballotWire(message.ballot),
       };
-    case "PENDING": {
-      const p = message.pending;
+    case "PENDING":
       return {
         request_id: message.requestId,
-        ...viewWire(message.view),
-        ...(p
-          ? {
-            op: p.op.kind,
-            peer: p.op.peer,
-            inc: p.op.incarnation,
-            pending_leader: p.leader,
-            pending_ballot: ballotWire(p.ballot),
-          }
-          : { op: "NOTHING" }),
+        view: viewWire(message.view),
+        ...(message.pending ? proposalWire(message.pending) : { op: "NOTHING" }),
       };
-    }
     case "REJECT":
       return { promised: ballotWire(message.promised) };
     case "HEARTBEAT":
       return {
         view_id: message.viewId,
-        inc: message.incarnation,
         ...(message.leading ? { leading: ballotWire(message.leading) } : {}),
       };
   }
@@ -105,6 +98,7 @@ export function encodeMessage(message: Message): string {
     v: PROTOCOL_VERSION,
     type: message.type,
     from: message.from,
+    inc: message.incarnation,
     ...wireFields(message),
   });
 }
@@ -146,6 +140,14 @@ function intList(f: Fields, key: string, min: number): number[] {
   return x;
 }
 
+function object(f: Fields, key: string): Fields {
+  const x = f[key];
+  if (typeof x !== "object" || x === null || Array.isArray(x)) {
+    throw new WireError(`field '${key}' must be an object`);
+  }
+  return x as Fields;
+}
+
 function view(f: Fields): View {
   const members = intList(f, "members", 1);
   const incarnations = intList(f, "incs", 0);
@@ -160,63 +162,55 @@ function view(f: Fields): View {
   return { id: int(f, "view_id", 1), leader, members, incarnations };
 }
 
-function operation(f: Fields): Operation {
+function proposal(f: Fields): Proposal {
   const kind = f.op;
   if (kind !== "ADD" && kind !== "DEL") throw new WireError("field 'op' must be ADD or DEL");
-  return { kind, peer: peer(f, "peer"), incarnation: int(f, "inc") };
+  return {
+    viewId: int(f, "view_id", 1),
+    op: { kind, peer: peer(f, "peer"), incarnation: int(f, "peer_inc") },
+    leader: peer(f, "leader"),
+    ballot: ballot(f, "ballot"),
+  };
 }
 
 function decodeFields(f: Fields): Message {
   if (f.v !== PROTOCOL_VERSION) throw new WireError(`unsupported protocol version ${f.v}`);
-  const from = peer(f, "from");
+  const envelope = { from: peer(f, "from"), incarnation: int(f, "inc") };
   switch (f.type) {
     case "JOIN":
-      return { type: "JOIN", from, incarnation: int(f, "inc") };
+      return { type: "JOIN", ...envelope };
     case "REDIRECT":
-      return { type: "REDIRECT", from, leader: peer(f, "leader") };
+      return { type: "REDIRECT", ...envelope, leader: peer(f, "leader") };
     case "REQ":
-      return {
-        type: "REQ",
-        from,
-        requestId: int(f, "request_id", 1),
-        proposal: {
-          viewId: int(f, "view_id", 1),
-          op: operation(f),
-          leader: peer(f, "leader"),
-          ballot: ballot(f, "ballot"),
-        },
-      };
+      return { type: "REQ", ...envelope, requestId: int(f, "request_id", 1), proposal: proposal(f) };
     case "OK":
-      return { type: "OK", from, requestId: int(f, "request_id", 1), viewId: int(f, "view_id", 1) };
+      return { type: "OK", ...envelope, requestId: int(f, "request_id", 1), viewId: int(f, "view_id", 1) };
     case "NEWVIEW":
-      return { type: "NEWVIEW", from, view: view(f), ballot: ballot(f, "ballot") };
+      return { type: "NEWVIEW", ...envelope, view: view(f), ballot: ballot(f, "ballot") };
     case "NEWLEADER":
       if (f.op !== "PENDING") throw new WireError("NEWLEADER must ask for op PENDING");
       return {
         type: "NEWLEADER",
-        from,
+        ...envelope,
         requestId: int(f, "request_id", 1),
         viewId: int(f, "view_id", 1),
         ballot: ballot(f, "ballot"),
       };
     case "PENDING": {
-      const v = view(f);
-      const pending = f.op === "NOTHING" ? null : {
-        viewId: v.id,
-        op: operation(f),
-        leader: peer(f, "pending_leader"),
-        ballot: ballot(f, "pending_ballot"),
-      };
-      return { type: "PENDING", from, requestId: int(f, "request_id", 1), view: v, pending };
+      const v = view(object(f, "view"));
+      const pending = f.op === "NOTHING" ? null : proposal(f);
+      if (pending && pending.viewId !== v.id) {
+        throw new WireError("the pending proposal is not for that view");
+      }
+      return { type: "PENDING", ...envelope, requestId: int(f, "request_id", 1), view: v, pending };
     }
     case "REJECT":
-      return { type: "REJECT", from, promised: ballot(f, "promised") };
+      return { type: "REJECT", ...envelope, promised: ballot(f, "promised") };
     case "HEARTBEAT":
       return {
         type: "HEARTBEAT",
-        from,
+        ...envelope,
         viewId: int(f, "view_id"),
-        incarnation: int(f, "inc"),
         leading: f.leading === undefined ? null : ballot(f, "leading"),
       };
     default:
@@ -235,8 +229,8 @@ function decodeFields(f: Fields): Message {
  * ```
  */
 export function decodeMessage(text: string): DecodeResult {
-  if (text.length > MAX_MESSAGE_LENGTH) {
-    return { ok: false, error: `message longer than ${MAX_MESSAGE_LENGTH} characters` };
+  if (text.length > MAX_MESSAGE_BYTES) {
+    return { ok: false, error: `message longer than ${MAX_MESSAGE_BYTES} bytes` };
   }
   let parsed: unknown;
   try {
@@ -253,4 +247,44 @@ export function decodeMessage(text: string): DecodeResult {
     if (e instanceof WireError) return { ok: false, error: e.message };
     throw e;
   }
+}
+
+const encoder = new TextEncoder();
+const strictDecoder = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Encodes a message as the bytes that go on the wire (UTF-8, no framing).
+ *
+ * @example
+ * ```ts
+ * import { decodeWire, encodeWire } from "./codec.ts";
+ * const bytes = encodeWire({ type: "JOIN", from: 2, incarnation: 7 });
+ * decodeWire(bytes); // { ok: true, message: { type: "JOIN", from: 2, incarnation: 7 } }
+ * ```
+ */
+export function encodeWire(message: Message): Uint8Array {
+  return encoder.encode(encodeMessage(message));
+}
+
+/**
+ * Decodes the bytes of one message, or says why it cannot: too long, not
+ * UTF-8, or anything {@linkcode decodeMessage} rejects.
+ *
+ * @example
+ * ```ts
+ * import { decodeWire } from "./codec.ts";
+ * decodeWire(new Uint8Array([0xff])); // { ok: false, error: "not UTF-8" }
+ * ```
+ */
+export function decodeWire(bytes: Uint8Array): DecodeResult {
+  if (bytes.length > MAX_MESSAGE_BYTES) {
+    return { ok: false, error: `message longer than ${MAX_MESSAGE_BYTES} bytes` };
+  }
+  let text: string;
+  try {
+    text = strictDecoder.decode(bytes);
+  } catch {
+    return { ok: false, error: "not UTF-8" };
+  }
+  return decodeMessage(text);
 }

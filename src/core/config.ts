@@ -35,6 +35,4 @@ export interface CoreConfig {
   readonly failAfter: number;
   /** Source of randomness in [0, 1), for join back-off jitter. */
   readonly random: () => number;
-  /** Test case 4: crash half-way through the first DEL once everyone joined. */
-  readonly test4?: boolean;
 }

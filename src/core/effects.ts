@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Message, PeerId, View } from "./messages.ts";
+import type { Ballot, Message, PeerId, Proposal, View } from "./messages.ts";
 
 /** A view was installed, or a member became unreachable. */
 export type PeerEvent =
@@ -34,15 +34,55 @@ export type PeerEvent =
 /** Diagnostic levels, as LogTape names them. */
 export type LogLevel = "debug" | "info" | "warning" | "error";
 
-/** One thing for the host to do. */
+/** How a message travels: the reliable stream (TCP) or a datagram (UDP). */
+export type Channel = "stream" | "datagram";
+
+/**
+ * What a peer must keep across a restart to stay the same voter: what it
+ * promised, what it accepted, and the view it installed. A host with storage
+ * writes it before it carries out any effect that follows it.
+ */
+export interface DurableState {
+  /** The run this state belongs to. */
+  readonly incarnation: number;
+  /** No REQ or NEWLEADER below this ballot may be accepted. */
+  readonly promised: Ballot;
+  /** The accepted, not yet installed, proposal. */
+  readonly accepted: Proposal | null;
+  /** The installed view. */
+  readonly view: View | null;
+}
+
+/**
+ * One thing for the host to do, in order. Like raft's `Ready`, each says
+ * exactly what it means: which channel a message takes, which connection to
+ * drop, what to persist before anything after it happens.
+ */
 export type Effect =
   | {
-    /** Send a message: control over the stream, heartbeats as datagrams. */
+    /** Send a message over the named channel. */
     readonly kind: "send";
+    /** Stream (control) or datagram (heartbeats). */
+    readonly channel: Channel;
     /** Destination peer. */
     readonly to: PeerId;
     /** The message. */
     readonly message: Message;
+  }
+  | {
+    /**
+     * Drop the stream connection to `peer`, so the next message opens a fresh
+     * one: one that lived through a partition may sit in TCP's back-off.
+     */
+    readonly kind: "reset";
+    /** The peer whose connection goes. */
+    readonly peer: PeerId;
+  }
+  | {
+    /** Write this state durably; nothing after this effect happens until it is written. */
+    readonly kind: "persist";
+    /** The state to write. */
+    readonly state: DurableState;
   }
   | {
     /** Report an event (print it, hand it to listeners). */
@@ -59,8 +99,4 @@ export type Effect =
     readonly text: string;
     /** Rate-limit key: diagnostics with the same key are one stream. */
     readonly key: string;
-  }
-  | {
-    /** Crash now (test case 4), after the sends above it. */
-    readonly kind: "crash";
   };

@@ -43,7 +43,7 @@ export interface Operation {
   readonly kind: "ADD" | "DEL";
   /** The peer added or deleted. */
   readonly peer: PeerId;
-  /** The joiner's incarnation for `ADD`; 0 for `DEL`. */
+  /** The incarnation added (the joiner's run) or removed (the member's run in the view). */
   readonly incarnation: number;
 }
 
@@ -62,32 +62,36 @@ export interface Proposal {
   readonly ballot: Ballot;
 }
 
-/** A joiner asks to be added; `incarnation` tells restarts apart. */
-export interface JoinMessage {
-  /** Message type. */
-  readonly type: "JOIN";
+/**
+ * What every message carries besides its type: who sent it, and which run of
+ * that peer. A peer's liveness and votes count only for the incarnation its
+ * view records, so a restarted peer is never mistaken for its previous run.
+ */
+export interface Envelope {
   /** Sender. */
   readonly from: PeerId;
-  /** The joiner's incarnation. */
+  /** The sender's incarnation. */
   readonly incarnation: number;
 }
 
+/** A joiner asks to be added, as its `incarnation`. */
+export interface JoinMessage extends Envelope {
+  /** Message type. */
+  readonly type: "JOIN";
+}
+
 /** A member that does not lead answers a JOIN with the leader it follows. */
-export interface RedirectMessage {
+export interface RedirectMessage extends Envelope {
   /** Message type. */
   readonly type: "REDIRECT";
-  /** Sender. */
-  readonly from: PeerId;
   /** The leader to ask. */
   readonly leader: PeerId;
 }
 
 /** Phase one of an operation: store it as pending and answer OK. */
-export interface ReqMessage {
+export interface ReqMessage extends Envelope {
   /** Message type. */
   readonly type: "REQ";
-  /** Sender: the leader. */
-  readonly from: PeerId;
   /** Identifies this request at its leader. */
   readonly requestId: number;
   /** The proposal. */
@@ -95,11 +99,9 @@ export interface ReqMessage {
 }
 
 /** A member accepted the request. */
-export interface OkMessage {
+export interface OkMessage extends Envelope {
   /** Message type. */
   readonly type: "OK";
-  /** Sender. */
-  readonly from: PeerId;
   /** The request accepted. */
   readonly requestId: number;
   /** The view the request applies to. */
@@ -107,11 +109,9 @@ export interface OkMessage {
 }
 
 /** Phase two: install this view. */
-export interface NewViewMessage {
+export interface NewViewMessage extends Envelope {
   /** Message type. */
   readonly type: "NEWVIEW";
-  /** Sender. */
-  readonly from: PeerId;
   /** The committed view. */
   readonly view: View;
   /** The ballot of the leader that committed it. */
@@ -119,11 +119,9 @@ export interface NewViewMessage {
 }
 
 /** A candidate asks every member for its pending operation. */
-export interface NewLeaderMessage {
+export interface NewLeaderMessage extends Envelope {
   /** Message type. */
   readonly type: "NEWLEADER";
-  /** Sender: the candidate. */
-  readonly from: PeerId;
   /** Identifies this takeover attempt. */
   readonly requestId: number;
   /** The candidate's view id. */
@@ -133,11 +131,9 @@ export interface NewLeaderMessage {
 }
 
 /** A member's answer to NEWLEADER: its view and its pending proposal, if any. */
-export interface PendingMessage {
+export interface PendingMessage extends Envelope {
   /** Message type. */
   readonly type: "PENDING";
-  /** Sender. */
-  readonly from: PeerId;
   /** The takeover attempt answered. */
   readonly requestId: number;
   /** The member's installed view. */
@@ -147,25 +143,19 @@ export interface PendingMessage {
 }
 
 /** A request or takeover was refused: the member promised a higher ballot. */
-export interface RejectMessage {
+export interface RejectMessage extends Envelope {
   /** Message type. */
   readonly type: "REJECT";
-  /** Sender. */
-  readonly from: PeerId;
   /** The ballot the member promised. */
   readonly promised: Ballot;
 }
 
 /** A UDP heartbeat: the sender is alive, in this view, as this incarnation. */
-export interface HeartbeatMessage {
+export interface HeartbeatMessage extends Envelope {
   /** Message type. */
   readonly type: "HEARTBEAT";
-  /** Sender. */
-  readonly from: PeerId;
   /** The sender's view id. */
   readonly viewId: number;
-  /** The sender's incarnation. */
-  readonly incarnation: number;
   /** The ballot the sender leads (or seeks to lead) under, or null. */
   readonly leading: Ballot | null;
 }

@@ -34,31 +34,21 @@ export function incarnationIn(view: View, peer: PeerId): number | undefined {
 }
 
 /**
- * How many members make a majority of the view.
- *
- * @example
- * ```ts
- * import { majorityOf } from "./view.ts";
- * majorityOf({ id: 5, leader: 1, members: [1, 2, 3, 4, 5], incarnations: [0, 0, 0, 0, 0] }); // 3
- * ```
- */
-export function majorityOf(view: View): number {
-  return Math.floor(view.members.length / 2) + 1;
-}
-
-/**
  * Why an operation cannot apply to a view, or null if it can.
  *
  * @example
  * ```ts
  * import { foundingView, operationError } from "./view.ts";
- * operationError(foundingView(1, 0), { kind: "DEL", peer: 2, incarnation: 0 }, 1); // "peer 2 is no member"
+ * operationError(foundingView(1, 0), { kind: "DEL", peer: 2, incarnation: 5 }, 1); // "peer 2 is no member"
  * ```
  */
 export function operationError(view: View, op: Operation, leader: PeerId): string | null {
   const member = view.members.includes(op.peer);
   if (op.kind === "ADD" && member) return `peer ${op.peer} is a member already`;
   if (op.kind === "DEL" && !member) return `peer ${op.peer} is no member`;
+  if (op.kind === "DEL" && incarnationIn(view, op.peer) !== op.incarnation) {
+    return `peer ${op.peer} is a member as another run than ${op.incarnation}`;
+  }
   if (op.kind === "DEL" && op.peer === leader) return "the leader cannot delete itself";
   if (!view.members.includes(leader)) return `leader ${leader} is no member`;
   return null;

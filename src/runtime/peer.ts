@@ -6,15 +6,16 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { decodeMessage, encodeMessage } from "../core/codec.ts";
 import { DEFAULT_FAIL_AFTER, DEFAULT_HEARTBEAT_MS } from "../core/config.ts";
-import type { Effect, PeerEvent } from "../core/effects.ts";
+import type { LogLevel, PeerEvent } from "../core/effects.ts";
 import type { HostAddress } from "../core/hostsfile.ts";
 import type { PeerId, View } from "../core/messages.ts";
 import { PeerCore, type Role } from "../core/peer_core.ts";
 import type { Transport } from "../transport/transport.ts";
 import { RealTimeScheduler, type Scheduler } from "../scheduler.ts";
 import { socketTransport } from "../transport/socket_transport.ts";
+import { EffectRunner } from "./effect_runner.ts";
+import { test4Filter } from "./test4.ts";
 
 /** How to start a peer. */
 export interface PeerOptions {
@@ -73,26 +74,40 @@ export class Peer {
   readonly #options: PeerOptions;
   readonly #core: PeerCore;
   readonly #transport: Transport;
+  readonly #runner: EffectRunner;
   readonly #listeners = new Set<PeerEventListener>();
   /** Called once when the peer stops, to end iterators and waits. */
   readonly #stopListeners = new Set<() => void>();
-  readonly #scheduler: Scheduler;
-  #cancelTick: () => void = () => {};
   #stopped = false;
   #crash: Promise<void> | null = null;
 
   private constructor(options: PeerOptions, transport: Transport) {
     this.#options = options;
     this.#transport = transport;
-    this.#scheduler = options.scheduler ?? new RealTimeScheduler();
+    const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
     this.#core = new PeerCore({
       id: options.id,
       peerCount: options.hosts.length,
       incarnation: options.incarnation ?? Date.now(),
-      heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+      heartbeatMs,
       failAfter: options.failAfter ?? DEFAULT_FAIL_AFTER,
       random: Math.random,
-      test4: options.test4,
+    });
+    this.#runner = new EffectRunner({
+      core: this.#core,
+      hosts: options.hosts,
+      transport,
+      scheduler: options.scheduler ?? new RealTimeScheduler(),
+      tickMs: heartbeatMs,
+      filters: options.test4 ? [test4Filter(options.hosts.length)] : [],
+      onEvent: (event) => {
+        for (const listener of [...this.#listeners]) listener(event);
+      },
+      onLog: writeLog,
+      onCrash: () => {
+        this.#halt();
+        this.#crash = this.#crashNow();
+      },
     });
   }
 
@@ -104,17 +119,10 @@ export class Peer {
     }
     const peer = new Peer(options, options.transport ?? socketTransport());
     if (options.onEvent) peer.onEvent(options.onEvent);
-    await peer.#transport.listen(
-      options.listen ??
-        (options.transport ? hosts[id - 1] : anyAddress(hosts[id - 1])),
-      {
-        onStreamMessage: (text) => peer.#onText(text),
-        onDatagram: (text) => peer.#onText(text),
-        onDiagnostic: (text) => log.info("{text}", { text, key: "transport" }),
-      },
+    await peer.#runner.listen(
+      options.listen ?? (options.transport ? hosts[id - 1] : anyAddress(hosts[id - 1])),
     );
-    peer.#apply(peer.#core.start(peer.#scheduler.now()));
-    peer.#armTick();
+    peer.#runner.start();
     return peer;
   }
 
@@ -206,62 +214,14 @@ export class Peer {
   async stop(): Promise<void> {
     if (this.#stopped) return await this.#crash ?? undefined;
     this.#halt();
-    await this.#crash;
+    await this.#runner.settled();
     await this.#transport.close();
-  }
-
-  #armTick(): void {
-    const interval = this.#options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
-    this.#cancelTick = this.#scheduler.schedule(interval, () => {
-      this.#apply(this.#core.tick(this.#scheduler.now()));
-      if (!this.#stopped) this.#armTick();
-    });
   }
 
   #halt(): void {
     this.#stopped = true;
-    this.#cancelTick();
+    this.#runner.halt();
     for (const f of [...this.#stopListeners]) f();
-  }
-
-  #onText(text: string): void {
-    if (this.#stopped) return;
-    const decoded = decodeMessage(text);
-    if (!decoded.ok) {
-      log.warn("{text}", { text: `peer ${this.id}: dropped a message: ${decoded.error}`, key: "malformed" });
-      return;
-    }
-    this.#apply(this.#core.receive(this.#scheduler.now(), decoded.message));
-  }
-
-  #apply(effects: Effect[]): void {
-    for (const effect of effects) {
-      switch (effect.kind) {
-        case "send": {
-          const to = this.#options.hosts[effect.to - 1];
-          const text = encodeMessage(effect.message);
-          if (effect.message.type === "HEARTBEAT") this.#transport.sendDatagram(to, text);
-          else this.#transport.sendStream(to, text);
-          break;
-        }
-        case "event":
-          if (effect.event.type === "unreachable") {
-            this.#transport.reset(this.#options.hosts[effect.event.member - 1]);
-          }
-          for (const listener of [...this.#listeners]) listener(effect.event);
-          break;
-        case "log": {
-          const fields = { text: effect.text, key: effect.key };
-          if (effect.level === "warning") log.warn("{text}", fields);
-          else log[effect.level]("{text}", fields);
-          break;
-        }
-        case "crash":
-          this.#halt();
-          this.#crash = this.#crashNow();
-          break;
-      }
-    }
   }
 
   async #crashNow(): Promise<void> {
@@ -269,6 +229,12 @@ export class Peer {
     if (this.#options.onCrash) await this.#options.onCrash();
     else await this.#transport.close();
   }
+}
+
+/** Diagnostics go to LogTape; `key` lets the CLI rate-limit each kind. */
+function writeLog(level: LogLevel, text: string, key: string): void {
+  if (level === "warning") log.warn("{text}", { text, key });
+  else log[level]("{text}", { text, key });
 }
 
 /** All interfaces, IPv6 ones when this peer's own entry is an IPv6 address, at its port. */

@@ -9,8 +9,15 @@ import type { HostAddress } from "../core/hostsfile.ts";
 import type { ByteConnection, NetAdapter } from "./sockets.ts";
 import { AddressInUseError } from "./transport.ts";
 
+/** A TCP or UDP address as a {@linkcode HostAddress}. */
+function host(addr: Deno.Addr): HostAddress {
+  const { hostname, port } = addr as Deno.NetAddr;
+  return { hostname, port };
+}
+
 function wrap(conn: Deno.Conn): ByteConnection {
   return {
+    remote: host(conn.remoteAddr),
     readable: conn.readable,
     async write(data) {
       for (let n = 0; n < data.length;) n += await conn.write(data.subarray(n));
@@ -70,7 +77,7 @@ export const denoNet: NetAdapter = {
     const socket = await bind(local, () => Deno.listenDatagram({ ...local, transport: "udp" }));
     const receiving = (async () => {
       try {
-        for await (const [data] of socket) onDatagram(data);
+        for await (const [data, from] of socket) onDatagram(data, host(from));
       } catch { /* closed */ }
     })();
     return {

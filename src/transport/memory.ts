@@ -35,6 +35,12 @@ export interface MemoryNetworkOptions {
   faults?: Partial<NetworkFaults>;
 }
 
+/** A transport's address once it listens: its key, and the `from` of what it sends. */
+interface Own {
+  readonly key: string;
+  readonly address: HostAddress;
+}
+
 interface Node {
   handlers: TransportHandlers | null;
   crashed: boolean;
@@ -72,7 +78,7 @@ export class MemoryNetwork {
 
   /** A new transport on this network; it owns an address once it listens. */
   transport(): Transport {
-    let own: string | null = null;
+    let own: Own | null = null;
     return {
       listen: (local, handlers) => {
         const key = addressKey(local);
@@ -80,16 +86,16 @@ export class MemoryNetwork {
         if (existing && !existing.crashed && existing.handlers) {
           return Promise.reject(new AddressInUseError(`${key} is in use`));
         }
-        own = key;
+        own = { key, address: { hostname: local.hostname, port: local.port } };
         this.#nodes.set(key, { handlers, crashed: false });
         return Promise.resolve();
       },
-      sendStream: (to, text) => own && this.#send(own, to, text, "stream"),
-      sendDatagram: (to, text) => own && this.#send(own, to, text, "datagram"),
+      sendStream: (to, bytes) => own && this.#send(own, to, bytes, "stream"),
+      sendDatagram: (to, bytes) => own && this.#send(own, to, bytes, "datagram"),
       reset: () => {},
       flush: () => Promise.resolve(),
       close: () => {
-        if (own) this.#nodes.delete(own);
+        if (own) this.#nodes.delete(own.key);
         own = null;
         return Promise.resolve();
       },
@@ -124,19 +130,22 @@ export class MemoryNetwork {
     return Promise.resolve();
   }
 
-  #send(from: string, to: HostAddress, text: string, via: "stream" | "datagram"): void {
+  #send(own: Own, to: HostAddress, data: Uint8Array, via: "stream" | "datagram"): void {
+    const from = own.key;
     const key = addressKey(to);
     if (this.#nodes.get(from)?.crashed || !this.connected(from, key)) return;
     const loss = via === "stream" ? this.faults.streamBreak : this.faults.datagramLoss;
     if (loss > 0 && this.#random() < loss) return;
     const { minDelayMs, maxDelayMs } = this.faults;
     const delay = minDelayMs + this.#random() * Math.max(0, maxDelayMs - minDelayMs);
+    const bytes = new Uint8Array(data); // a copy: what is in flight is no longer the sender's to change
     const cancel = this.#scheduler.schedule(delay, () => {
       this.#inFlight.delete(cancel);
       const node = this.#nodes.get(key);
       if (!node?.handlers || node.crashed || !this.connected(from, key)) return;
-      if (via === "stream") node.handlers.onStreamMessage(text);
-      else node.handlers.onDatagram(text);
+      const packet = { bytes, from: own.address, receivedAt: this.#scheduler.now() };
+      if (via === "stream") node.handlers.onStream(packet);
+      else node.handlers.onDatagram(packet);
     });
     this.#inFlight.add(cancel);
   }

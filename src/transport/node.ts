@@ -13,6 +13,7 @@ import { AddressInUseError } from "./transport.ts";
 function wrap(socket: Socket): ByteConnection {
   socket.setNoDelay(true);
   return {
+    remote: { hostname: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 },
     readable: socket,
     write: (data) => new Promise((resolve, reject) => socket.write(data, (e) => e ? reject(e) : resolve())),
     close: () => void socket.destroy(),
@@ -68,7 +69,10 @@ export const nodeNet: NetAdapter = {
   },
   bindDatagram(local, onDatagram) {
     const socket = createSocket({ type: local.hostname.includes(":") ? "udp6" : "udp4" });
-    socket.on("message", (data) => onDatagram(new Uint8Array(data)));
+    // A copy as a plain Uint8Array, not a Buffer, whose slice() would share memory.
+    socket.on("message", (data, rinfo) => {
+      onDatagram(new Uint8Array(data), { hostname: rinfo.address, port: rinfo.port });
+    });
     return new Promise((resolve, reject) => {
       socket.once("error", (e) => reject(inUse(local, e)));
       socket.bind(local.port, local.hostname, () => {

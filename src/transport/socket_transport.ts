@@ -7,8 +7,10 @@
 
 import { denoNet } from "./deno.ts";
 import { nodeNet } from "./node.ts";
-import { SocketTransport } from "./sockets.ts";
+import { SocketTransport, type SocketTransportOptions } from "./sockets.ts";
 import type { Transport } from "./transport.ts";
+
+export type { SocketTransportOptions } from "./sockets.ts";
 
 /**
  * A TCP and UDP transport for this runtime.
@@ -17,8 +19,9 @@ import type { Transport } from "./transport.ts";
  * ```ts
  * import { socketTransport } from "./socket_transport.ts";
  * const transport = socketTransport();
+ * const strict = socketTransport({ maxFrameBytes: 16_384 });
  * ```
  */
-export function socketTransport(): Transport {
-  return new SocketTransport("Deno" in globalThis ? denoNet : nodeNet);
+export function socketTransport(options?: SocketTransportOptions): Transport {
+  return new SocketTransport("Deno" in globalThis ? denoNet : nodeNet, options);
 }

@@ -1,18 +1,21 @@
 /**
- * The TCP and UDP transport, portable across runtimes: framing, connections
- * opened on demand and re-established after a break, bounded queues. Each
- * runtime supplies a {@linkcode NetAdapter} of a screenful (`deno.ts`, `node.ts`).
+ * The TCP and UDP transport, portable across runtimes: stream messages framed
+ * by `framing.ts`, connections opened on demand and re-established after a
+ * break, bounded queues, and each message delivered with its sender and the
+ * time it arrived. Each runtime supplies a {@linkcode NetAdapter} of a
+ * screenful (`deno.ts`, `node.ts`).
  *
  * @module
  */
 
-import { MAX_MESSAGE_LENGTH } from "../core/codec.ts";
 import type { HostAddress } from "../core/hostsfile.ts";
-import { LineSplitter } from "./line_splitter.ts";
+import { frameAll, FrameSplitter, MAX_FRAME_BYTES } from "./framing.ts";
 import { addressKey, type Transport, type TransportHandlers } from "./transport.ts";
 
 /** A byte stream connection, as each runtime gives it. */
 export interface ByteConnection {
+  /** The address of the other end. */
+  readonly remote: HostAddress;
   /** Bytes received, until the peer closes or the connection breaks. */
   readonly readable: AsyncIterable<Uint8Array>;
   /** Writes all of `data`; rejects if the connection is broken. */
@@ -44,25 +47,31 @@ export interface NetAdapter {
   listenStream(local: HostAddress, onConnection: (c: ByteConnection) => void): Promise<StreamServer>;
   /** Opens a connection to `to`. */
   connectStream(to: HostAddress): Promise<ByteConnection>;
-  /** Binds a UDP socket on `local`, handing each datagram to `onDatagram`. */
-  bindDatagram(local: HostAddress, onDatagram: (data: Uint8Array) => void): Promise<DatagramSocket>;
+  /** Binds a UDP socket on `local`, handing each datagram and its sender to `onDatagram`. */
+  bindDatagram(
+    local: HostAddress,
+    onDatagram: (data: Uint8Array, from: HostAddress) => void,
+  ): Promise<DatagramSocket>;
 }
 
-/** Lines queued per destination before the oldest are dropped. */
-export const MAX_QUEUED_LINES = 1024;
+/** Options of a {@linkcode SocketTransport}. */
+export interface SocketTransportOptions {
+  /** Longest stream frame accepted, in bytes; longer ones are dropped (default {@linkcode MAX_FRAME_BYTES}). */
+  maxFrameBytes?: number;
+}
+
+/** Messages queued per destination before the oldest are dropped. */
+export const MAX_QUEUED_MESSAGES = 1024;
 
 /** How long a connection attempt may take before its messages are dropped. */
 export const CONNECT_TIMEOUT_MS = 2_000;
 
 interface Outbound {
   readonly to: HostAddress;
-  queue: string[];
+  queue: Uint8Array[];
   conn: ByteConnection | null;
   draining: Promise<void> | null;
 }
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 /**
  * A {@linkcode Transport} over a runtime's sockets.
@@ -73,8 +82,8 @@ const decoder = new TextDecoder();
  * import { denoNet } from "./deno.ts";
  * const transport = new SocketTransport(denoNet);
  * await transport.listen({ hostname: "127.0.0.1", port: 7601 }, {
- *   onStreamMessage: console.log,
- *   onDatagram: console.log,
+ *   onStream: (p) => console.log(p.from, new TextDecoder().decode(p.bytes)),
+ *   onDatagram: (p) => console.log(p.from, new TextDecoder().decode(p.bytes)),
  *   onDiagnostic: console.error,
  * });
  * await transport.close();
@@ -82,6 +91,7 @@ const decoder = new TextDecoder();
  */
 export class SocketTransport implements Transport {
   readonly #net: NetAdapter;
+  readonly #maxFrameBytes: number;
   #handlers: TransportHandlers | null = null;
   #server: StreamServer | null = null;
   #datagrams: DatagramSocket | null = null;
@@ -91,8 +101,9 @@ export class SocketTransport implements Transport {
   #closed = false;
 
   /** A transport over the given runtime adapter. */
-  constructor(net: NetAdapter) {
+  constructor(net: NetAdapter, options: SocketTransportOptions = {}) {
     this.#net = net;
+    this.#maxFrameBytes = options.maxFrameBytes ?? MAX_FRAME_BYTES;
   }
 
   /** Binds the TCP and UDP port. */
@@ -102,7 +113,7 @@ export class SocketTransport implements Transport {
     try {
       this.#datagrams = await this.#net.bindDatagram(
         local,
-        (data) => !this.#closed && handlers.onDatagram(decoder.decode(data)),
+        (bytes, from) => !this.#closed && handlers.onDatagram({ bytes, from, receivedAt: performance.now() }),
       );
     } catch (e) {
       await this.#server.close();
@@ -110,15 +121,15 @@ export class SocketTransport implements Transport {
     }
   }
 
-  /** Queues a line for `to`, connecting if need be. */
-  sendStream(to: HostAddress, text: string): void {
+  /** Queues a message for `to`, connecting if need be. */
+  sendStream(to: HostAddress, bytes: Uint8Array): void {
     if (this.#closed) return;
     const key = addressKey(to);
     let out = this.#outbound.get(key);
     if (!out) this.#outbound.set(key, out = { to, queue: [], conn: null, draining: null });
-    out.queue.push(text);
-    if (out.queue.length > MAX_QUEUED_LINES) {
-      out.queue.splice(0, out.queue.length - MAX_QUEUED_LINES);
+    out.queue.push(new Uint8Array(bytes)); // a copy: the caller may reuse its buffer before the write
+    if (out.queue.length > MAX_QUEUED_MESSAGES) {
+      out.queue.splice(0, out.queue.length - MAX_QUEUED_MESSAGES);
       this.#diagnose(`queue to ${key} full: dropped the oldest messages`);
     }
     if (!out.draining) {
@@ -128,24 +139,24 @@ export class SocketTransport implements Transport {
   }
 
   /** Sends a datagram; failures become diagnostics. */
-  sendDatagram(to: HostAddress, text: string): void {
+  sendDatagram(to: HostAddress, bytes: Uint8Array): void {
     const socket = this.#datagrams;
     if (this.#closed || !socket) return;
     this.#track(
-      socket.send(to, encoder.encode(text)).catch((e) =>
+      socket.send(to, new Uint8Array(bytes)).catch((e) =>
         this.#diagnose(`datagram to ${addressKey(to)} failed: ${errorText(e)}`)
       ),
     );
   }
 
-  /** Closes the connection to `to`; queued lines go out on a fresh one. */
+  /** Closes the connection to `to`; queued messages go out on a fresh one. */
   reset(to: HostAddress): void {
     const out = this.#outbound.get(addressKey(to));
     out?.conn?.close();
     if (out) out.conn = null;
   }
 
-  /** Resolves when every queued line is written or dropped. */
+  /** Resolves when every queued message is written or dropped. */
   async flush(): Promise<void> {
     while (true) {
       const draining = [...this.#outbound.values()].flatMap((o) => o.draining ? [o.draining] : []);
@@ -174,17 +185,21 @@ export class SocketTransport implements Transport {
     if (!this.#closed) this.#handlers?.onDiagnostic(text);
   }
 
-  /** Reads a connection to its end; inbound ones deliver lines, outbound ones only watch. */
+  /** Reads a connection to its end; inbound ones deliver frames, outbound ones only watch. */
   async #read(conn: ByteConnection, inbound: boolean): Promise<void> {
     this.#connections.add(conn);
-    const lines = new LineSplitter(MAX_MESSAGE_LENGTH);
+    const frames = new FrameSplitter(this.#maxFrameBytes);
+    const from = conn.remote;
     try {
       for await (const chunk of conn.readable) {
         if (!inbound) continue;
-        for (const line of lines.push(chunk)) if (!this.#closed) this.#handlers?.onStreamMessage(line);
-        if (lines.oversized > 0) {
-          this.#diagnose(`dropped ${lines.oversized} over-long line(s)`);
-          lines.oversized = 0;
+        const receivedAt = performance.now();
+        for (const bytes of frames.push(chunk)) {
+          if (!this.#closed) this.#handlers?.onStream({ bytes, from, receivedAt });
+        }
+        if (frames.oversized > 0) {
+          this.#diagnose(`dropped ${frames.oversized} over-long frame(s) from ${addressKey(from)}`);
+          frames.oversized = 0;
         }
       }
     } catch {
@@ -219,7 +234,7 @@ export class SocketTransport implements Transport {
       }
       const batch = out.queue.splice(0);
       try {
-        await out.conn.write(encoder.encode(batch.join("\n") + "\n"));
+        await out.conn.write(frameAll(batch));
         retried = false;
       } catch (e) {
         out.conn?.close();

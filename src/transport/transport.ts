@@ -1,18 +1,30 @@
 /**
  * The transport a peer runs on, after HashiCorp memberlist's: a reliable
- * message stream (TCP) and a datagram socket (UDP), both carrying text.
+ * message stream (TCP) and a datagram socket (UDP), both carrying bytes. What
+ * arrives comes with the sender's address and the time it arrived, so a layer
+ * above (sealing, say) can bind what it opens to who sent it.
  *
  * @module
  */
 
 import type { HostAddress } from "../core/hostsfile.ts";
 
+/** One message received: its bytes, the address it came from, and when. */
+export interface Packet {
+  /** The message's bytes (one frame of the stream, or one datagram). */
+  readonly bytes: Uint8Array;
+  /** The sender's address (for the stream, the remote end of the connection). */
+  readonly from: HostAddress;
+  /** When it arrived, in ms on the transport's clock. */
+  readonly receivedAt: number;
+}
+
 /** What a transport delivers to its peer. */
 export interface TransportHandlers {
-  /** One line received over the stream (newline removed). */
-  onStreamMessage(text: string): void;
+  /** One message received over the stream (its framing removed). */
+  onStream(packet: Packet): void;
   /** One datagram received. */
-  onDatagram(text: string): void;
+  onDatagram(packet: Packet): void;
   /** A transport-level problem worth a diagnostic (never fatal). */
   onDiagnostic(text: string): void;
 }
@@ -25,10 +37,10 @@ export interface TransportHandlers {
 export interface Transport {
   /** Binds the port for both stream and datagrams; rejects if it is in use. */
   listen(local: HostAddress, handlers: TransportHandlers): Promise<void>;
-  /** Sends one message over the reliable stream to `to`. */
-  sendStream(to: HostAddress, text: string): void;
+  /** Sends one message over the reliable stream to `to` (the transport frames it). */
+  sendStream(to: HostAddress, bytes: Uint8Array): void;
   /** Sends one datagram to `to`. */
-  sendDatagram(to: HostAddress, text: string): void;
+  sendDatagram(to: HostAddress, bytes: Uint8Array): void;
   /**
    * Drops the stream connection to `to`, if any: the next message opens a
    * fresh one. Called when `to` turns unreachable, since a connection that
@@ -49,14 +61,15 @@ export class AddressInUseError extends Error {
 }
 
 /**
- * The `host:port` key of an address.
+ * The `host:port` key of an address (IPv6 hosts in brackets).
  *
  * @example
  * ```ts
  * import { addressKey } from "./transport.ts";
  * addressKey({ hostname: "127.0.0.1", port: 7601 }); // "127.0.0.1:7601"
+ * addressKey({ hostname: "::1", port: 7601 }); // "[::1]:7601"
  * ```
  */
 export function addressKey(a: HostAddress): string {
-  return `${a.hostname}:${a.port}`;
+  return a.hostname.includes(":") ? `[${a.hostname}]:${a.port}` : `${a.hostname}:${a.port}`;
 }

@@ -4,8 +4,8 @@
 // them and exit 0.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { DENO, freePorts } from "./support/cluster.ts";
-import { buildNode, findNode, run } from "./support/node_build.ts";
+import { DENO, freePorts } from "../support/cluster.ts";
+import { buildNode, findNode, run } from "../support/node_build.ts";
 
 const node = await findNode();
 const skip = node === null

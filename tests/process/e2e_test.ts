@@ -14,7 +14,7 @@ import {
   UNREACHABLE_LINE,
   withGroup,
   writeHostsfile,
-} from "./support/cluster.ts";
+} from "../support/cluster.ts";
 
 test("test case 1: five peers in random order with random delays all end in view 5", async () => {
   const order = shuffled([1, 2, 3, 4, 5]);

@@ -3,8 +3,8 @@
 // target; without dl.deno.land the build fails with one clear line.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { DENO } from "./support/cluster.ts";
-import { run } from "./support/node_build.ts";
+import { DENO } from "../support/cluster.ts";
+import { run } from "../support/node_build.ts";
 
 const SCRIPT = [
   DENO,

@@ -1,8 +1,8 @@
 // The command line's error paths: exit code 2 and one line naming the problem.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { DENO_PEER, freePorts, writeHostsfile } from "./support/cluster.ts";
-import { run } from "./support/node_build.ts";
+import { DENO_PEER, freePorts, writeHostsfile } from "../support/cluster.ts";
+import { run } from "../support/node_build.ts";
 
 async function assertUsageError(args: string[], pattern: RegExp): Promise<void> {
   const { code, stdout, stderr } = await run([...DENO_PEER, ...args]);

@@ -3,9 +3,9 @@
 // of Deno peers.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { DENO_PEER, ROOT, startGroup, withGroup } from "./support/cluster.ts";
-import { buildSea, findNode, run, SEA_PEER } from "./support/node_build.ts";
-import { VERSION } from "../mod.ts";
+import { DENO_PEER, ROOT, startGroup, withGroup } from "../support/cluster.ts";
+import { buildSea, findNode, run, SEA_PEER } from "../support/node_build.ts";
+import { VERSION } from "../../mod.ts";
 
 const node = await findNode();
 const skip = node === null

@@ -21,7 +21,7 @@ import {
   sleep,
   stopAll,
   UNREACHABLE_LINE,
-} from "./support/cluster.ts";
+} from "../support/cluster.ts";
 
 /** Peers, one per namespace. */
 const N = 4;

@@ -13,9 +13,9 @@ import {
   startGroup,
   withGroup,
   writeHostsfile,
-} from "./support/cluster.ts";
-import { buildNode, findNode, NODE_PEER, run } from "./support/node_build.ts";
-import { VERSION } from "../mod.ts";
+} from "../support/cluster.ts";
+import { buildNode, findNode, NODE_PEER, run } from "../support/node_build.ts";
+import { VERSION } from "../../mod.ts";
 
 const node = await findNode();
 const skip = node === null

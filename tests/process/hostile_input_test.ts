@@ -2,8 +2,8 @@
 // diagnostic, keeps running, keeps its state, and the group carries on.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { encodeMessage } from "../mod.ts";
-import { hasView, sleep, startGroup, withGroup } from "./support/cluster.ts";
+import { encodeMessage } from "../../mod.ts";
+import { hasView, sleep, startGroup, withGroup } from "../support/cluster.ts";
 
 const encoder = new TextEncoder();
 
@@ -21,17 +21,18 @@ test("garbage over TCP and UDP is dropped; the peer keeps its view and the group
         "not json at all",
         "[1,2,3]",
         '{"v":9,"type":"JOIN","from":3,"inc":1}',
-        '{"v":1,"type":"HELLO","from":3}',
-        '{"v":1,"type":"OK","from":3}',
+        '{"v":1,"type":"HELLO","from":3,"inc":1}',
+        '{"v":1,"type":"OK","from":3,"inc":1}',
         encodeMessage({ type: "JOIN", from: 42, incarnation: 1 }), // no such peer
-        encodeMessage({ type: "REDIRECT", from: 2, leader: 1 }), // claims to be peer 2 itself
+        encodeMessage({ type: "REDIRECT", from: 2, incarnation: 1, leader: 1 }), // claims to be peer 2 itself
         encodeMessage({
           type: "NEWVIEW",
           from: 1,
+          incarnation: 1,
           view: { id: 2, leader: 1, members: [1], incarnations: [1] }, // stale: peer 2 is at view 3
           ballot: { round: 0, leader: 1 },
         }),
-        encodeMessage({ type: "OK", from: 3, requestId: 999, viewId: 3 }), // no such request
+        encodeMessage({ type: "OK", from: 3, incarnation: 1, requestId: 999, viewId: 3 }), // no such request
       ];
       const conn = await Deno.connect({ hostname: "127.0.0.1", port });
       try {
@@ -51,11 +52,12 @@ test("garbage over TCP and UDP is dropped; the peer keeps its view and the group
       }
       await sleep(500);
       const victim = peers[1];
-      assert.match(victim.stderr, /dropped a message: not JSON/);
-      assert.match(victim.stderr, /dropped a message: unsupported protocol version/);
+      // The diagnostic names the sender's address.
+      assert.match(victim.stderr, /dropped a message from 127\.0\.0\.1:\d+: not JSON/);
+      assert.match(victim.stderr, /dropped a message from 127\.0\.0\.1:\d+: unsupported protocol version/);
       assert.match(victim.stderr, /unknown message type/);
       assert.match(victim.stderr, /sender 42 is not another peer/);
-      assert.match(victim.stderr, /over-long line/);
+      assert.match(victim.stderr, /over-long frame/);
       // Rate limited: ten malformed messages of one kind give at most five lines.
       assert.ok((victim.stderr.match(/dropped a message/g) ?? []).length <= 5, victim.stderr);
       for (const p of peers) assert.equal(p.lastView()?.view, 3, `peer ${p.id} kept view 3`);
