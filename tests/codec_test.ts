@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { decodeMessage, decodeWire, encodeMessage, encodeWire, MAX_MESSAGE_BYTES, type Message } from "../mod.ts";
+import {
+  decodeMessage,
+  decodeWire,
+  encodeMessage,
+  encodeWire,
+  MAX_MESSAGE_BYTES,
+  type Message,
+} from "../mod.ts";
 
 const view = { id: 4, leader: 1, members: [1, 2, 4], incarnations: [10, 20, 40] };
 const ballot = { round: 2, leader: 3 };

@@ -78,7 +78,8 @@ class ForgingLeaderCore extends CoreWrapper {
       out.push(e);
       if (e.kind === "send" && e.message.type === "REQ") {
         const { requestId, proposal } = e.message;
-        const ok: Message = { type: "OK", from: e.to, requestId, viewId: proposal.viewId };
+        // every simulated peer runs as incarnation 1
+        const ok: Message = { type: "OK", from: e.to, incarnation: 1, requestId, viewId: proposal.viewId };
         queue.push(...this.core.receive(now, ok));
       }
     }

@@ -1,0 +1,674 @@
+// Scripted tests of the protocol core, in the manner of raft's interaction
+// tests: ONE PeerCore, fed messages and ticks by hand, and the exact effects
+// it returns checked at every step. No network, no runtime, no Peer class.
+// Every precondition is reached through real messages, never private fields.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { Effect, PeerEvent } from "../src/core/effects.ts";
+import type {
+  Ballot,
+  Message,
+  MessageType,
+  PeerId,
+  Proposal,
+  ReqMessage,
+  View,
+} from "../src/core/messages.ts";
+import { PeerCore } from "../src/core/peer_core.ts";
+
+// ---- the script helpers ----
+
+const HEARTBEAT_MS = 100;
+const FAIL_AFTER = 5;
+/** Each peer's run in these scripts: peer 3 runs as incarnation 30, and 31 once restarted. */
+const run = (id: PeerId) => id * 10;
+/** Peer 1's founding ballot. */
+const FOUNDER: Ballot = { round: 0, leader: 1 };
+
+function newCore(id: PeerId, peerCount: number, random = () => 0.5): PeerCore {
+  return new PeerCore({
+    id,
+    peerCount,
+    incarnation: run(id),
+    heartbeatMs: HEARTBEAT_MS,
+    failAfter: FAIL_AFTER,
+    random,
+  });
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+/** A message without its envelope. */
+type Body = DistributiveOmit<Message, "from" | "incarnation">;
+type Send = Extract<Effect, { kind: "send" }>;
+
+/** A message from `from`, as its usual run unless `incarnation` says otherwise. */
+function msg(from: PeerId, body: Body, incarnation = run(from)): Message {
+  return { ...body, from, incarnation } as Message;
+}
+
+const viewOf = (id: number, members: PeerId[], leader = 1, incarnations = members.map(run)): View => ({
+  id,
+  leader,
+  members,
+  incarnations,
+});
+
+const heartbeat = (viewId: number, leading: Ballot | null = null): Body => ({
+  type: "HEARTBEAT",
+  viewId,
+  leading,
+});
+
+/** The send effects, of one message type if given. */
+function sends(effects: Effect[], type?: MessageType): Send[] {
+  return effects.filter((e): e is Send => e.kind === "send" && (!type || e.message.type === type));
+}
+
+/** The events reported. */
+function events(effects: Effect[]): PeerEvent[] {
+  return effects.flatMap((e) => e.kind === "event" ? [e.event] : []);
+}
+
+/** Effects with each log reduced to its level and key: the key is the contract, the text is for people. */
+function shape(effects: Effect[]): unknown[] {
+  return effects.map((e) => e.kind === "log" ? { kind: "log", level: e.level, key: e.key } : e);
+}
+
+// Expected effects.
+const send = (from: PeerId, to: PeerId, body: Body, channel: "stream" | "datagram" = "stream"): Effect => ({
+  kind: "send",
+  channel,
+  to,
+  message: msg(from, body),
+});
+const sendAll = (from: PeerId, to: PeerId[], body: Body, channel: "stream" | "datagram" = "stream") =>
+  to.map((p) => send(from, p, body, channel));
+const viewEvent = (peer: PeerId, view: View): Effect => ({
+  kind: "event",
+  event: { type: "view", peer, view },
+});
+const unreachable = (peer: PeerId, view: View, member: PeerId, isLeader = false): Effect => ({
+  kind: "event",
+  event: { type: "unreachable", peer, viewId: view.id, leader: view.leader, member, isLeader },
+});
+const reset = (peer: PeerId): Effect => ({ kind: "reset", peer });
+const log = (level: string, key: string) => ({ kind: "log", level, key });
+
+/** The OK a member sends for a REQ the core sent it. */
+function okFor(req: Send): Message {
+  const { requestId, proposal } = req.message as ReqMessage;
+  return msg(req.to, { type: "OK", requestId, viewId: proposal.viewId });
+}
+
+/**
+ * Ticks `core` every heartbeat interval over (`from`, `to`], each tick after
+ * `chatter` arrives (which must change nothing visible); each tick's effects by time.
+ */
+function runTicks(core: PeerCore, from: number, to: number, chatter: Message[] = []): Map<number, Effect[]> {
+  const out = new Map<number, Effect[]>();
+  for (let t = from + HEARTBEAT_MS; t <= to; t += HEARTBEAT_MS) {
+    for (const m of chatter) assert.deepEqual(core.receive(t, m), [], `${m.type} from ${m.from} at ${t}`);
+    out.set(t, core.tick(t));
+  }
+  return out;
+}
+
+/** Peer `id` (of `peerCount`), started at 0 and made a member of `view` by its leader's NEWVIEW at 0. */
+function memberOf(view: View, id: PeerId, peerCount: number): PeerCore {
+  const core = newCore(id, peerCount);
+  core.start(0);
+  const fx = core.receive(0, msg(view.leader, { type: "NEWVIEW", view, ballot: FOUNDER }));
+  assert.deepEqual(fx, [viewEvent(id, view)]);
+  assert.equal(core.role, "member");
+  return core;
+}
+
+/**
+ * Peer 1 (of `peerCount`) leading `members`, each admitted in turn: JOINs at
+ * 0, every REQ answered OK at once, ticks at 100 and 200. With every other
+ * peer of the hostsfile asking, the group forms at 0; otherwise when the
+ * founding probe ends, at 200.
+ */
+function leaderOf(members: PeerId[], peerCount: number): PeerCore {
+  const core = newCore(1, peerCount);
+  const answer = (t: number, fx: Effect[]) => {
+    for (const r of sends(fx, "REQ")) answer(t, core.receive(t, okFor(r)));
+  };
+  core.start(0);
+  for (const p of members.slice(1)) answer(0, core.receive(0, msg(p, { type: "JOIN" })));
+  answer(100, core.tick(100));
+  answer(200, core.tick(200));
+  assert.deepEqual(core.view, viewOf(members.length, members));
+  assert.equal(core.role, "leader");
+  return core;
+}
+
+// ---- 1. founding ----
+
+test("peer 1 founds view 1, probes every other peer, and admits nobody until the probe ends", () => {
+  const core = newCore(1, 3);
+  assert.deepEqual(core.start(0), [
+    viewEvent(1, viewOf(1, [1])),
+    ...sendAll(1, [2, 3], { type: "JOIN" }),
+  ]);
+  assert.equal(core.role, "leader");
+  assert.equal(core.leader, 1);
+
+  // A joiner during the founding probe waits in the queue.
+  assert.deepEqual(core.receive(10, msg(2, { type: "JOIN" })), []);
+  assert.deepEqual(core.tick(100), []); // alone in its view: nobody to heartbeat
+  assert.deepEqual(core.tick(150), []);
+  assert.deepEqual(core.view, viewOf(1, [1]));
+
+  // The probe lasts two heartbeat intervals; then the queued ADD commits at once:
+  // view 1 has no other member to ask, so there is no REQ, only the NEWVIEW.
+  const v2 = viewOf(2, [1, 2]);
+  assert.deepEqual(core.tick(200), [
+    viewEvent(1, v2),
+    send(1, 2, { type: "NEWVIEW", view: v2, ballot: FOUNDER }),
+  ]);
+});
+
+test("the founding probe ends at once when every other peer has asked to join", () => {
+  const core = newCore(1, 3);
+  core.start(0);
+  assert.deepEqual(core.receive(10, msg(2, { type: "JOIN" })), []);
+  const v2 = viewOf(2, [1, 2]);
+  const add3: Proposal = {
+    viewId: 2,
+    op: { kind: "ADD", peer: 3, incarnation: 30 },
+    leader: 1,
+    ballot: FOUNDER,
+  };
+  // Nobody is left to answer from a live group: ADD 2 commits, ADD 3 starts (its REQ to 2).
+  assert.deepEqual(core.receive(20, msg(3, { type: "JOIN" })), [
+    viewEvent(1, v2),
+    send(1, 2, { type: "NEWVIEW", view: v2, ballot: FOUNDER }),
+    send(1, 2, { type: "REQ", requestId: 2, proposal: add3 }),
+  ]);
+  assert.deepEqual(core.pending, add3);
+});
+
+test("a REDIRECT during the founding probe: a live group exists, so peer 1 joins it instead", () => {
+  const core = newCore(1, 3);
+  core.start(0);
+  const fx = core.receive(10, msg(2, { type: "REDIRECT", leader: 3 }));
+  assert.deepEqual(shape(fx), [log("warning", "found"), send(1, 3, { type: "JOIN" })]);
+  assert.equal(core.role, "joining");
+  assert.equal(core.view, null);
+});
+
+// ---- 2. joining ----
+
+test("a joiner asks everyone, follows a REDIRECT to the leader, and retries with back-off", () => {
+  const core = newCore(2, 3); // random 0.5: no jitter, so back-off is exactly 100, 200, 400, ...
+  assert.deepEqual(core.start(0), sendAll(2, [1, 3], { type: "JOIN" }));
+  assert.equal(core.role, "joining");
+
+  // Peer 3 is a member led by 1: ask peer 1 alone, at once.
+  assert.deepEqual(core.receive(10, msg(3, { type: "REDIRECT", leader: 1 })), [send(2, 1, { type: "JOIN" })]);
+  // A REDIRECT from the leader naming itself changes nothing: the retry will reach it.
+  assert.deepEqual(core.receive(20, msg(1, { type: "REDIRECT", leader: 1 })), []);
+
+  // Retries on tick, every 10 ms of ticks: the hint was used once, so they go to everyone.
+  const joinsAt: number[] = [];
+  for (let t = 30; t <= 7_100; t += 10) {
+    const fx = core.tick(t);
+    if (fx.length === 0) continue;
+    assert.deepEqual(fx, sendAll(2, [1, 3], { type: "JOIN" }), `at ${t}`);
+    joinsAt.push(t);
+  }
+  // The REDIRECT's JOIN at 10 armed 200 ms; then 400, 800, 1600, and 2000 at most.
+  assert.deepEqual(joinsAt, [210, 610, 1_410, 3_010, 5_010, 7_010]);
+});
+
+test("a joiner hearing peer 1's founding probe asks peer 1 at once, back-off started over", () => {
+  const core = newCore(2, 3);
+  core.start(0);
+  core.receive(5, msg(3, { type: "REDIRECT", leader: 1 })); // back-off now 400
+  assert.deepEqual(core.receive(50, msg(1, { type: "JOIN" })), [send(2, 1, { type: "JOIN" })]);
+  // Started over: the next try is 100 ms on, to everyone.
+  assert.deepEqual(core.tick(149), []);
+  assert.deepEqual(core.tick(150), sendAll(2, [1, 3], { type: "JOIN" }));
+});
+
+test("a joiner's REQ, heartbeat and NEWLEADER are ignored until it has a view", () => {
+  const core = newCore(2, 3);
+  core.start(0);
+  const proposal: Proposal = {
+    viewId: 1,
+    op: { kind: "ADD", peer: 3, incarnation: 30 },
+    leader: 1,
+    ballot: FOUNDER,
+  };
+  assert.deepEqual(shape(core.receive(10, msg(1, { type: "REQ", requestId: 1, proposal }))), [
+    log("debug", "req-joining"),
+  ]);
+  assert.deepEqual(core.receive(20, msg(1, heartbeat(1, FOUNDER))), []);
+  assert.deepEqual(
+    core.receive(30, msg(3, { type: "NEWLEADER", requestId: 1, viewId: 1, ballot: { round: 1, leader: 3 } })),
+    [],
+  );
+  assert.equal(core.pending, null);
+  assert.equal(core.view, null);
+});
+
+// ---- 3. the leader's view change ----
+
+test("ADD: REQ to every member; a majority is not enough while a live member has not answered", () => {
+  const core = leaderOf([1, 2, 3], 4); // view 3 formed at 200
+  const add4: Proposal = {
+    viewId: 3,
+    op: { kind: "ADD", peer: 4, incarnation: 40 },
+    leader: 1,
+    ballot: FOUNDER,
+  };
+  assert.deepEqual(
+    core.receive(210, msg(4, { type: "JOIN" })),
+    sendAll(1, [2, 3], { type: "REQ", requestId: 3, proposal: add4 }),
+  );
+  // 1 and 2 are a majority of [1,2,3], but 3 is not held failed: wait for it.
+  assert.deepEqual(core.receive(220, msg(2, { type: "OK", requestId: 3, viewId: 3 })), []);
+  assert.equal(core.view?.id, 3);
+  // The same joiner asking again changes nothing: its ADD is running.
+  assert.deepEqual(core.receive(225, msg(4, { type: "JOIN" })), []);
+
+  const v4 = viewOf(4, [1, 2, 3, 4]);
+  assert.deepEqual(core.receive(230, msg(3, { type: "OK", requestId: 3, viewId: 3 })), [
+    viewEvent(1, v4),
+    ...sendAll(1, [2, 3, 4], { type: "NEWVIEW", view: v4, ballot: FOUNDER }),
+  ]);
+  assert.equal(core.pending, null);
+});
+
+test("an OK counts only from the run the view holds, for the running request", () => {
+  const core = leaderOf([1, 2, 3], 4);
+  core.receive(210, msg(4, { type: "JOIN" }));
+  assert.deepEqual(core.receive(220, msg(2, { type: "OK", requestId: 3, viewId: 3 })), []);
+  // An unknown request id, or the right one for another view: dropped.
+  assert.deepEqual(shape(core.receive(221, msg(3, { type: "OK", requestId: 2, viewId: 3 }))), [
+    log("debug", "stale-ok"),
+  ]);
+  assert.deepEqual(shape(core.receive(222, msg(3, { type: "OK", requestId: 3, viewId: 2 }))), [
+    log("debug", "stale-ok"),
+  ]);
+  // Peer 3 restarted (run 31): its OK is no vote of the member the view holds (run 30).
+  const fx = core.receive(230, msg(3, { type: "OK", requestId: 3, viewId: 3 }, 31));
+  assert.deepEqual(shape(fx), [log("info", "stale-ok")]);
+  assert.equal(core.view?.id, 3);
+});
+
+test("the leader retransmits an unanswered REQ after two heartbeat intervals, with a catch-up NEWVIEW", () => {
+  const core = leaderOf([1, 2, 3], 4); // view 3 formed at 200; peer 2 and 3 heard then
+  const v3 = viewOf(3, [1, 2, 3]);
+  const add4: Proposal = {
+    viewId: 3,
+    op: { kind: "ADD", peer: 4, incarnation: 40 },
+    leader: 1,
+    ballot: FOUNDER,
+  };
+  core.receive(210, msg(4, { type: "JOIN" }));
+  core.receive(220, msg(2, { type: "OK", requestId: 3, viewId: 3 }));
+  const ticks = runTicks(core, 200, 400, [msg(2, heartbeat(3)), msg(3, heartbeat(3))]);
+  assert.deepEqual(ticks.get(300), sendAll(1, [2, 3], heartbeat(3, FOUNDER), "datagram"));
+  // Sent at 210: due at 410. Only peer 3 has not answered.
+  assert.deepEqual(core.tick(410), [
+    ...sendAll(1, [2, 3], heartbeat(3, FOUNDER), "datagram"),
+    send(1, 3, { type: "NEWVIEW", view: v3, ballot: FOUNDER }),
+    send(1, 3, { type: "REQ", requestId: 3, proposal: add4 }),
+  ]);
+});
+
+// ---- 4. a member's side of a view change ----
+
+test("a member accepts a REQ for its view: OK back, and the proposal is pending until NEWVIEW", () => {
+  const v3 = viewOf(3, [1, 2, 3]);
+  const core = memberOf(v3, 2, 4);
+  const add4: Proposal = {
+    viewId: 3,
+    op: { kind: "ADD", peer: 4, incarnation: 40 },
+    leader: 1,
+    ballot: FOUNDER,
+  };
+  assert.deepEqual(core.receive(10, msg(1, { type: "REQ", requestId: 7, proposal: add4 })), [
+    send(2, 1, { type: "OK", requestId: 7, viewId: 3 }),
+  ]);
+  assert.deepEqual(core.pending, add4);
+
+  const v4 = viewOf(4, [1, 2, 3, 4]);
+  assert.deepEqual(core.receive(20, msg(1, { type: "NEWVIEW", view: v4, ballot: FOUNDER })), [
+    viewEvent(2, v4),
+  ]);
+  assert.equal(core.pending, null);
+  assert.deepEqual(core.view, v4);
+  // The same NEWVIEW again is no news.
+  assert.deepEqual(core.receive(30, msg(1, { type: "NEWVIEW", view: v4, ballot: FOUNDER })), []);
+});
+
+test("a member answers NEWLEADER with its pending proposal, then refuses the replaced leader's REQ", () => {
+  const v3 = viewOf(3, [1, 2, 3]);
+  const core = memberOf(v3, 2, 4);
+  const add4: Proposal = {
+    viewId: 3,
+    op: { kind: "ADD", peer: 4, incarnation: 40 },
+    leader: 1,
+    ballot: FOUNDER,
+  };
+  core.receive(10, msg(1, { type: "REQ", requestId: 7, proposal: add4 }));
+
+  const ballot3: Ballot = { round: 1, leader: 3 };
+  assert.deepEqual(
+    core.receive(20, msg(3, { type: "NEWLEADER", requestId: 5, viewId: 3, ballot: ballot3 })),
+    [
+      send(2, 3, { type: "PENDING", requestId: 5, view: v3, pending: add4 }),
+    ],
+  );
+
+  // A REQ under a ballot below the promise: REJECT, carrying the promise; pending unchanged.
+  const del3: Proposal = {
+    viewId: 3,
+    op: { kind: "DEL", peer: 3, incarnation: 30 },
+    leader: 1,
+    ballot: FOUNDER,
+  };
+  assert.deepEqual(shape(core.receive(30, msg(1, { type: "REQ", requestId: 8, proposal: del3 }))), [
+    log("info", "req-refused"),
+    send(2, 1, { type: "REJECT", promised: ballot3 }),
+  ]);
+  assert.deepEqual(core.pending, add4);
+  // So is a NEWLEADER below the promise.
+  assert.deepEqual(
+    core.receive(40, msg(1, { type: "NEWLEADER", requestId: 9, viewId: 3, ballot: { round: 1, leader: 1 } })),
+    [send(2, 1, { type: "REJECT", promised: ballot3 })],
+  );
+});
+
+test("a REQ for an older view gets a catch-up NEWVIEW (at most once per retry interval); one for a newer view waits", () => {
+  const v3 = viewOf(3, [1, 2, 3]);
+  const core = memberOf(v3, 2, 4);
+  const old: Proposal = {
+    viewId: 2,
+    op: { kind: "ADD", peer: 3, incarnation: 30 },
+    leader: 1,
+    ballot: FOUNDER,
+  };
+  assert.deepEqual(shape(core.receive(10, msg(1, { type: "REQ", requestId: 2, proposal: old }))), [
+    send(2, 1, { type: "NEWVIEW", view: v3, ballot: FOUNDER }),
+    log("info", "req-stale"),
+  ]);
+  assert.deepEqual(shape(core.receive(20, msg(1, { type: "REQ", requestId: 2, proposal: old }))), [
+    log("info", "req-stale"),
+  ]);
+  assert.equal(core.pending, null);
+
+  const ahead: Proposal = {
+    viewId: 4,
+    op: { kind: "ADD", peer: 4, incarnation: 40 },
+    leader: 1,
+    ballot: FOUNDER,
+  };
+  assert.deepEqual(shape(core.receive(30, msg(1, { type: "REQ", requestId: 9, proposal: ahead }))), [
+    log("debug", "req-ahead"),
+  ]);
+  assert.equal(core.pending, null);
+});
+
+// ---- 5. failure detection ----
+
+test("a silent member: heartbeats as datagrams, then exactly one unreachable event and a reset", () => {
+  const v3 = viewOf(3, [1, 2, 3]);
+  const core = memberOf(v3, 2, 3); // installed at 0; peer 1 keeps heartbeating, peer 3 is silent
+  const ticks = runTicks(core, 0, 1_000, [msg(1, heartbeat(3, FOUNDER))]);
+  const beats = sendAll(2, [1, 3], heartbeat(3), "datagram");
+  for (const [t, fx] of ticks) {
+    // failAfter × heartbeat = 500 ms of silence is allowed; the tick after that reports.
+    const expected = t === 600 ? [...beats, unreachable(2, v3, 3), reset(3)] : beats;
+    assert.deepEqual(fx, expected, `at ${t}`);
+  }
+  assert.deepEqual([...core.suspected], [3]);
+  assert.equal(core.role, "member"); // peer 1 leads, and is heard
+
+  // Heard again (as the run the view holds): reachable, and reported again on the next failure.
+  assert.deepEqual(shape(core.receive(1_010, msg(3, heartbeat(3)))), [log("info", "reachable")]);
+  assert.deepEqual([...core.suspected], []);
+});
+
+test("a heartbeat from another run of a member does not keep it alive", () => {
+  const v3 = viewOf(3, [1, 2, 3]);
+  const core = memberOf(v3, 2, 3);
+  // Peer 3 restarted as run 31 and heartbeats; the view holds run 30, which is silent.
+  const ticks = runTicks(core, 0, 600, [msg(1, heartbeat(3, FOUNDER)), msg(3, heartbeat(3), 31)]);
+  assert.deepEqual(events(ticks.get(500)!), []);
+  assert.deepEqual(events(ticks.get(600)!), [
+    { type: "unreachable", peer: 2, viewId: 3, leader: 1, member: 3, isLeader: false },
+  ]);
+});
+
+test("any message from the run the view holds keeps a member alive", () => {
+  const v3 = viewOf(3, [1, 2, 3]);
+  const core = memberOf(v3, 2, 3);
+  runTicks(core, 0, 300, [msg(1, heartbeat(3, FOUNDER))]);
+  // A late answer to this peer's first JOIN, no heartbeat: it still shows peer 3 is up.
+  assert.deepEqual(core.receive(350, msg(3, { type: "REDIRECT", leader: 1 })), []);
+  const ticks = runTicks(core, 300, 1_000, [msg(1, heartbeat(3, FOUNDER))]);
+  // Silent since 350: not reported at 600, but 500 ms on, at the tick of 900.
+  for (const t of [400, 500, 600, 700, 800]) assert.deepEqual(events(ticks.get(t)!), [], `at ${t}`);
+  assert.deepEqual(events(ticks.get(900)!).map((e) => e.type === "unreachable" && e.member), [3]);
+});
+
+test("a late tick (this peer's own stall) extends every deadline instead of reporting everyone", () => {
+  const v3 = viewOf(3, [1, 2, 3]);
+  const core = memberOf(v3, 2, 3);
+  assert.deepEqual(core.tick(100), sendAll(2, [1, 3], heartbeat(3), "datagram"));
+  // Nothing ran for 700 ms: nobody was heard, through no fault of theirs.
+  assert.deepEqual(shape(core.tick(800)), [
+    log("info", "stall"),
+    ...sendAll(2, [1, 3], heartbeat(3), "datagram"),
+  ]);
+  assert.deepEqual([...core.suspected], []);
+});
+
+// ---- 6. leader failure and takeover ----
+
+test("takeover: the lowest live member asks for pending operations, finishes a pending DEL, then DELs the old leader", () => {
+  // Test case 4: leader 1 sent REQ DEL 5 to every member but the next leader (2), and crashed; 5 had crashed.
+  const v5 = viewOf(5, [1, 2, 3, 4, 5]);
+  const core = memberOf(v5, 2, 5);
+  const ticks = runTicks(core, 0, 600, [msg(3, heartbeat(5)), msg(4, heartbeat(5))]);
+  for (const t of [100, 200, 300, 400, 500]) {
+    assert.deepEqual(ticks.get(t), sendAll(2, [1, 3, 4, 5], heartbeat(5), "datagram"), `at ${t}`);
+  }
+  const mine: Ballot = { round: 1, leader: 2 }; // above the founder's { round: 0, leader: 1 }
+  assert.deepEqual(shape(ticks.get(600)!), [
+    ...sendAll(2, [1, 3, 4, 5], heartbeat(5), "datagram"),
+    unreachable(2, v5, 1, true),
+    reset(1),
+    unreachable(2, v5, 5),
+    reset(5),
+    log("info", "takeover"),
+    ...sendAll(2, [1, 3, 4, 5], { type: "NEWLEADER", requestId: 1, viewId: 5, ballot: mine }),
+  ]);
+  assert.equal(core.role, "candidate");
+  assert.equal(core.leader, 2);
+
+  const del5: Proposal = {
+    viewId: 5,
+    op: { kind: "DEL", peer: 5, incarnation: 50 },
+    leader: 1,
+    ballot: FOUNDER,
+  };
+  // 2 and 3 are not a majority of five.
+  assert.deepEqual(
+    core.receive(610, msg(3, { type: "PENDING", requestId: 1, view: v5, pending: del5 })),
+    [],
+  );
+  // With 4, they are: it leads, and re-proposes DEL 5 unchanged but for its own ballot.
+  const again: Proposal = { ...del5, ballot: mine };
+  assert.deepEqual(
+    shape(core.receive(620, msg(4, { type: "PENDING", requestId: 1, view: v5, pending: null }))),
+    [
+      log("info", "leading"),
+      ...sendAll(2, [1, 3, 4, 5], { type: "REQ", requestId: 2, proposal: again }),
+    ],
+  );
+  assert.equal(core.role, "leader");
+  assert.deepEqual(core.pending, again);
+
+  // 3 and 4 accept; 1 and 5 are held failed. View 6 names leader 1, the value as first proposed.
+  assert.deepEqual(core.receive(630, msg(3, { type: "OK", requestId: 2, viewId: 5 })), []);
+  const v6 = viewOf(6, [1, 2, 3, 4], 1);
+  const del1: Proposal = {
+    viewId: 6,
+    op: { kind: "DEL", peer: 1, incarnation: 10 },
+    leader: 2,
+    ballot: mine,
+  };
+  assert.deepEqual(core.receive(640, msg(4, { type: "OK", requestId: 2, viewId: 5 })), [
+    viewEvent(2, v6),
+    ...sendAll(2, [1, 3, 4], { type: "NEWVIEW", view: v6, ballot: mine }),
+    send(2, 5, { type: "NEWVIEW", view: v6, ballot: mine }), // the removed peer learns it, to join again
+    ...sendAll(2, [1, 3, 4], { type: "REQ", requestId: 3, proposal: del1 }),
+  ]);
+
+  // Then the old leader goes; the queued DEL 5 is done already and is dropped.
+  assert.deepEqual(core.receive(650, msg(3, { type: "OK", requestId: 3, viewId: 6 })), []);
+  const v7 = viewOf(7, [2, 3, 4], 2);
+  assert.deepEqual(core.receive(660, msg(4, { type: "OK", requestId: 3, viewId: 6 })), [
+    viewEvent(2, v7),
+    ...sendAll(2, [3, 4], { type: "NEWVIEW", view: v7, ballot: mine }),
+    send(2, 1, { type: "NEWVIEW", view: v7, ballot: mine }),
+  ]);
+  assert.equal(core.pending, null);
+});
+
+test("a member that is not the lowest live one does not take over when the leader goes silent", () => {
+  const v3 = viewOf(3, [1, 2, 3]);
+  const core = memberOf(v3, 3, 3); // peer 2 comes first, and is heard
+  const ticks = runTicks(core, 0, 1_000, [msg(2, heartbeat(3))]);
+  const all = [...ticks.values()].flat();
+  assert.deepEqual(events(all), [{
+    type: "unreachable",
+    peer: 3,
+    viewId: 3,
+    leader: 1,
+    member: 1,
+    isLeader: true,
+  }]);
+  assert.deepEqual(sends(all, "NEWLEADER"), []);
+  assert.equal(core.role, "member");
+});
+
+test("a candidate whose NEWLEADER goes unanswered sends it again to those that did not answer", () => {
+  const v3 = viewOf(3, [1, 2, 3]);
+  const core = memberOf(v3, 2, 3);
+  const ticks = runTicks(core, 0, 600, [msg(3, heartbeat(3))]);
+  const mine: Ballot = { round: 1, leader: 2 };
+  assert.deepEqual(sends(ticks.get(600)!, "NEWLEADER").map((s) => s.to), [1, 3]);
+  runTicks(core, 600, 700, [msg(3, heartbeat(3))]);
+  // NEWLEADER at 600, due again at 800; the candidate heartbeats its ballot.
+  assert.deepEqual(core.tick(800), [
+    ...sendAll(2, [1, 3], heartbeat(3, mine), "datagram"),
+    ...sendAll(2, [1, 3], { type: "NEWLEADER", requestId: 1, viewId: 3, ballot: mine }),
+  ]);
+});
+
+// ---- 7. a DEL names the run it removes ----
+
+test("the leader DELs a failed member by the incarnation its view records", () => {
+  const core = leaderOf([1, 2, 3], 3); // view 3 formed at 0: every other peer asked at once
+  const v3 = viewOf(3, [1, 2, 3]);
+  const ticks = runTicks(core, 200, 600, [msg(2, heartbeat(3))]);
+  const del3: Proposal = {
+    viewId: 3,
+    op: { kind: "DEL", peer: 3, incarnation: 30 },
+    leader: 1,
+    ballot: FOUNDER,
+  };
+  assert.deepEqual(ticks.get(600), [
+    ...sendAll(1, [2, 3], heartbeat(3, FOUNDER), "datagram"),
+    unreachable(1, v3, 3),
+    reset(3),
+    ...sendAll(1, [2, 3], { type: "REQ", requestId: 3, proposal: del3 }),
+  ]);
+  // 1 and 2 are a majority, and 3 is both held failed and the member removed.
+  const v4 = viewOf(4, [1, 2]);
+  assert.deepEqual(core.receive(610, msg(2, { type: "OK", requestId: 3, viewId: 3 })), [
+    viewEvent(1, v4),
+    send(1, 2, { type: "NEWVIEW", view: v4, ballot: FOUNDER }),
+    send(1, 3, { type: "NEWVIEW", view: v4, ballot: FOUNDER }),
+  ]);
+});
+
+test("a member that restarted is DELeted as its old run, then ADDed as its new one", () => {
+  const core = leaderOf([1, 2, 3], 3);
+  const del3: Proposal = {
+    viewId: 3,
+    op: { kind: "DEL", peer: 3, incarnation: 30 },
+    leader: 1,
+    ballot: FOUNDER,
+  };
+  assert.deepEqual(
+    core.receive(210, msg(3, { type: "JOIN" }, 31)),
+    sendAll(1, [2, 3], { type: "REQ", requestId: 3, proposal: del3 }),
+  );
+  const v4 = viewOf(4, [1, 2]);
+  const add3: Proposal = {
+    viewId: 4,
+    op: { kind: "ADD", peer: 3, incarnation: 31 },
+    leader: 1,
+    ballot: FOUNDER,
+  };
+  assert.deepEqual(core.receive(220, msg(2, { type: "OK", requestId: 3, viewId: 3 })), [
+    viewEvent(1, v4),
+    send(1, 2, { type: "NEWVIEW", view: v4, ballot: FOUNDER }),
+    send(1, 3, { type: "NEWVIEW", view: v4, ballot: FOUNDER }),
+    send(1, 2, { type: "REQ", requestId: 4, proposal: add3 }),
+  ]);
+  const v5 = viewOf(5, [1, 2, 3], 1, [10, 20, 31]);
+  assert.deepEqual(core.receive(230, msg(2, { type: "OK", requestId: 4, viewId: 4 })), [
+    viewEvent(1, v5),
+    ...sendAll(1, [2, 3], { type: "NEWVIEW", view: v5, ballot: FOUNDER }),
+  ]);
+});
+
+// ---- 8. input the core must not trust ----
+
+test("a message from an older run of a peer is dropped with a log and changes nothing", () => {
+  const v3 = viewOf(3, [1, 2, 3]);
+  const core = memberOf(v3, 2, 3);
+  // Peer 1 restarted (run 11) and probes, as a founder does: this member points it at the leader it follows.
+  assert.deepEqual(core.receive(10, msg(1, { type: "JOIN" }, 11)), [
+    send(2, 1, { type: "REDIRECT", leader: 1 }),
+  ]);
+  // A REQ of the old run, delivered late: dropped before it is looked at.
+  const add3: Proposal = {
+    viewId: 3,
+    op: { kind: "ADD", peer: 4, incarnation: 40 },
+    leader: 1,
+    ballot: FOUNDER,
+  };
+  const fx = core.receive(20, msg(1, { type: "REQ", requestId: 4, proposal: add3 }, 10));
+  assert.deepEqual(shape(fx), [log("info", "old-incarnation")]);
+  assert.match((fx[0] as { text: string }).text, /old incarnation of peer 1/);
+  assert.equal(core.pending, null);
+  assert.deepEqual(core.view, v3);
+  assert.equal(core.role, "member");
+});
+
+test("a sender outside the hostsfile, or this peer itself, is dropped with a warning", () => {
+  const v3 = viewOf(3, [1, 2, 3]);
+  const core = memberOf(v3, 2, 3);
+  const add4: Proposal = {
+    viewId: 3,
+    op: { kind: "ADD", peer: 3, incarnation: 31 },
+    leader: 1,
+    ballot: FOUNDER,
+  };
+  for (const from of [0, 4, 2, -1]) {
+    const fx = core.receive(10, msg(from, { type: "REQ", requestId: 1, proposal: add4 }, 1));
+    assert.deepEqual(shape(fx), [log("warning", "sender")], `from ${from}`);
+    assert.match((fx[0] as { text: string }).text, /not another peer of the hostsfile/);
+  }
+  assert.equal(core.pending, null);
+  assert.deepEqual(core.view, v3);
+});
