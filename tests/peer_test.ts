@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { type HostAddress, MemoryNetwork, type Peer, type PeerEvent, startPeer } from "../mod.ts";
 import { freePorts } from "./support/cluster.ts";
+import { leakFree } from "./support/leak_free.ts";
 
 const loopback = (ports: number[]): HostAddress[] => ports.map((port) => ({ hostname: "127.0.0.1", port }));
 
@@ -43,7 +44,7 @@ test("three peers over the in-memory network agree on view 3 and stop cleanly", 
   await net.close();
 });
 
-test("three peers over real sockets agree, and stop() leaves no socket or timer behind", async () => {
+leakFree("three peers over real sockets agree, and stop() leaves no socket or timer behind", async () => {
   const hosts = loopback(freePorts(3));
   const peers = await formGroup(
     hosts,

@@ -5,14 +5,7 @@ import { nodeNet } from "../src/transport/node.ts";
 import { type NetAdapter, SocketTransport, type SocketTransportOptions } from "../src/transport/sockets.ts";
 import type { Packet } from "../src/transport/transport.ts";
 import { freePorts } from "./support/cluster.ts";
-
-/**
- * A test that fails if a socket, timer or op outlives it: Deno.test with its sanitizers on (they are off by
- * default, and node:test has none), so close() is seen to leave nothing running.
- */
-function leakFree(name: string, fn: () => Promise<void>): void {
-  Deno.test({ name, sanitizeOps: true, sanitizeResources: true, fn });
-}
+import { leakFree } from "./support/leak_free.ts";
 
 const encode = (s: string) => new TextEncoder().encode(s);
 const decode = (b: Uint8Array) => new TextDecoder().decode(b);
