@@ -43,9 +43,11 @@ export { PROTOCOL_VERSION } from "./src/core/messages.ts";
 export { PeerCore, type Role } from "./src/core/peer_core.ts";
 export { type CoreConfig, DEFAULT_FAIL_AFTER, DEFAULT_HEARTBEAT_MS } from "./src/core/config.ts";
 export {
+  decodeDurableState,
   decodeMessage,
   type DecodeResult,
   decodeWire,
+  encodeDurableState,
   encodeMessage,
   encodeWire,
   MAX_MESSAGE_BYTES,

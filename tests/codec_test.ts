@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
+  decodeDurableState,
   decodeMessage,
   decodeWire,
+  encodeDurableState,
   encodeMessage,
   encodeWire,
   MAX_MESSAGE_BYTES,
@@ -24,14 +26,45 @@ const samples: Message[] = [
     requestId: 9,
     proposal: { ...proposal, op: { kind: "DEL", peer: 4, incarnation: 40 } },
   },
-  { type: "OK", from: 2, incarnation: 20, requestId: 9, viewId: 4 },
+  { type: "OK", from: 2, incarnation: 20, requestId: 9, viewId: 4, ballot },
   { type: "NEWVIEW", from: 1, incarnation: 10, view, ballot },
   { type: "NEWLEADER", from: 2, incarnation: 20, requestId: 11, viewId: 4, ballot },
-  { type: "PENDING", from: 4, incarnation: 40, requestId: 11, view, pending: proposal },
-  { type: "PENDING", from: 4, incarnation: 40, requestId: 11, view, pending: null },
+  {
+    type: "PENDING",
+    from: 4,
+    incarnation: 40,
+    requestId: 11,
+    ballot: { round: 5, leader: 2 },
+    view,
+    pending: proposal,
+  },
+  { type: "PENDING", from: 4, incarnation: 40, requestId: 11, ballot, view, pending: null },
   { type: "REJECT", from: 4, incarnation: 40, promised: ballot },
   { type: "HEARTBEAT", from: 2, incarnation: 20, viewId: 4, leading: null },
   { type: "HEARTBEAT", from: 1, incarnation: 10, viewId: 4, leading: ballot },
+  { type: "FORM", from: 4, incarnation: 40, requestId: 12, ballot },
+  {
+    type: "FORM_PROMISE",
+    from: 2,
+    incarnation: 20,
+    requestId: 12,
+    ballot,
+    newest: view,
+    pending: proposal,
+    accepted: null,
+  },
+  {
+    type: "FORM_PROMISE",
+    from: 2,
+    incarnation: 20,
+    requestId: 12,
+    ballot,
+    newest: null,
+    pending: null,
+    accepted: { ballot, view },
+  },
+  { type: "FORM_ACCEPT", from: 4, incarnation: 40, requestId: 12, ballot, view },
+  { type: "FORM_OK", from: 2, incarnation: 20, requestId: 12, ballot },
 ];
 
 test("every message type survives a round trip", () => {
@@ -59,6 +92,26 @@ test("REQ and PENDING encode a proposal the same way; a DEL names the run it rem
   const pending = JSON.parse(encodeMessage(samples[7]));
   assert.deepEqual(pick(pending), pick(req));
   assert.equal(JSON.parse(encodeMessage(samples[3])).peer_inc, 40);
+});
+
+test("durable state round-trips with the wire's encodings, and bad state is rejected with a reason", () => {
+  const state = {
+    incarnation: 7,
+    promised: ballot,
+    accepted: proposal,
+    installed: view,
+    member: true,
+    formAccepted: { ballot, view },
+  };
+  assert.deepEqual(decodeDurableState(encodeDurableState(state)), { ok: true, state });
+  const fresh = { ...state, accepted: null, installed: null, member: false, formAccepted: null };
+  assert.deepEqual(decodeDurableState(encodeDurableState(fresh)), { ok: true, state: fresh });
+  for (
+    const bad of ["", "[]", "{}", JSON.stringify({ ...JSON.parse(encodeDurableState(state)), member: 1 })]
+  ) {
+    const result = decodeDurableState(bad);
+    assert.equal(result.ok, false, bad);
+  }
 });
 
 test("bytes: encodeWire and decodeWire round-trip; bad UTF-8 and over-long input are rejected", () => {

@@ -21,7 +21,14 @@ import {
 const hosts: HostAddress[] = [1, 2, 3].map((i) => ({ hostname: "10.0.0.1", port: 7600 + i }));
 const heartbeat: Message = { type: "HEARTBEAT", from: 1, incarnation: 1, viewId: 1, leading: null };
 const join: Message = { type: "JOIN", from: 1, incarnation: 1 };
-const state: DurableState = { incarnation: 1, promised: { round: 0, leader: 1 }, accepted: null, view: null };
+const state: DurableState = {
+  incarnation: 1,
+  promised: { round: 0, leader: 1 },
+  accepted: null,
+  installed: null,
+  member: false,
+  formAccepted: null,
+};
 
 /** A transport that records what it is asked to do. */
 class RecordingTransport implements Transport {
@@ -133,6 +140,7 @@ test("nothing after a persist effect happens until the write is done, across ste
   const writes: DurableState[] = [];
   let finish = () => {};
   const storage = {
+    load: () => Promise.resolve(null),
     save: (s: DurableState) => {
       writes.push(s);
       return new Promise<void>((resolve) => (finish = resolve));

@@ -6,8 +6,8 @@
  * @module
  */
 
-import { compareBallots, maxBallot, NO_BALLOT } from "./ballot.ts";
-import type { Ballot, Proposal } from "./messages.ts";
+import { compareBallots, NO_BALLOT } from "./ballot.ts";
+import type { Ballot, FormAcceptance, Proposal } from "./messages.ts";
 
 /**
  * What this peer promised and accepted.
@@ -23,6 +23,20 @@ import type { Ballot, Proposal } from "./messages.ts";
 export class Acceptor {
   #promised: Ballot = NO_BALLOT;
   #accepted: Proposal | null = null;
+  #formAccepted: FormAcceptance | null = null;
+  #version = 0;
+
+  /** Starts from what an earlier run of this peer promised and accepted. */
+  restore(promised: Ballot, accepted: Proposal | null, formAccepted: FormAcceptance | null): void {
+    this.#promised = promised;
+    this.#accepted = accepted;
+    this.#formAccepted = formAccepted;
+  }
+
+  /** Rises whenever what must be durable changes. */
+  get version(): number {
+    return this.#version;
+  }
 
   /** No REQ or NEWLEADER below this ballot is accepted. */
   get promised(): Ballot {
@@ -44,25 +58,43 @@ export class Acceptor {
     return compareBallots(ballot, this.#promised) < 0;
   }
 
+  /** The view accepted to form the group anew, if any. */
+  get formAccepted(): FormAcceptance | null {
+    return this.#formAccepted;
+  }
+
   /** Promises `ballot`, if it is higher than the promise. */
   promise(ballot: Ballot): void {
-    this.#promised = maxBallot(this.#promised, ballot);
+    if (compareBallots(ballot, this.#promised) <= 0) return;
+    this.#promised = ballot;
+    this.#version++;
   }
 
   /** Accepts `proposal`, promising its ballot. */
   accept(proposal: Proposal): void {
     this.promise(proposal.ballot);
     this.#accepted = proposal;
+    this.#version++;
+  }
+
+  /** Accepts a view to form the group anew, promising its ballot. */
+  acceptForm(acceptance: FormAcceptance): void {
+    this.promise(acceptance.ballot);
+    this.#formAccepted = acceptance;
+    this.#version++;
   }
 
   /** View `viewId`, committed under `ballot`, is installed: what was accepted below it is settled. */
   installed(viewId: number, ballot: Ballot): void {
     if (this.#accepted && this.#accepted.viewId < viewId) this.#accepted = null;
+    if (this.#formAccepted && this.#formAccepted.view.id <= viewId) this.#formAccepted = null;
     this.promise(ballot);
+    this.#version++;
   }
 
   /** Leaving the group: what was accepted no longer matters; the promise stays. */
   forget(): void {
     this.#accepted = null;
+    this.#version++;
   }
 }

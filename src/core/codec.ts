@@ -8,8 +8,10 @@
  * @module
  */
 
+import type { DurableState } from "./effects.ts";
 import {
   type Ballot,
+  type FormAcceptance,
   type Message,
   type PeerId,
   type Proposal,
@@ -47,6 +49,11 @@ const proposalWire = (p: Proposal): Fields => ({
   ballot: ballotWire(p.ballot),
 });
 
+const acceptanceWire = (a: FormAcceptance): Fields => ({
+  ballot: ballotWire(a.ballot),
+  view: viewWire(a.view),
+});
+
 function wireFields(message: Message): Fields {
   switch (message.type) {
     case "JOIN":
@@ -56,7 +63,7 @@ function wireFields(message: Message): Fields {
     case "REQ":
       return { request_id: message.requestId, ...proposalWire(message.proposal) };
     case "OK":
-      return { request_id: message.requestId, view_id: message.viewId };
+      return { request_id: message.requestId, view_id: message.viewId, ballot: ballotWire(message.ballot) };
     case "NEWVIEW":
       return { ...viewWire(message.view), ballot: ballotWire(message.ballot) };
     case "NEWLEADER":
@@ -68,8 +75,10 @@ function wireFields(message: Message): Fields {
         ballot: ballotWire(message.ballot),
       };
     case "PENDING":
+      // `promised`: the NEWLEADER ballot answered (`ballot` is the pending proposal's own).
       return {
         request_id: message.requestId,
+        promised: ballotWire(message.ballot),
         view: viewWire(message.view),
         ...(message.pending ? proposalWire(message.pending) : { op: "NOTHING" }),
       };
@@ -79,6 +88,23 @@ function wireFields(message: Message): Fields {
       return {
         view_id: message.viewId,
         ...(message.leading ? { leading: ballotWire(message.leading) } : {}),
+      };
+    case "FORM":
+    case "FORM_OK":
+      return { request_id: message.requestId, ballot: ballotWire(message.ballot) };
+    case "FORM_PROMISE":
+      return {
+        request_id: message.requestId,
+        ballot: ballotWire(message.ballot),
+        newest: message.newest ? viewWire(message.newest) : null,
+        pending: message.pending ? proposalWire(message.pending) : null,
+        accepted: message.accepted ? acceptanceWire(message.accepted) : null,
+      };
+    case "FORM_ACCEPT":
+      return {
+        request_id: message.requestId,
+        ballot: ballotWire(message.ballot),
+        view: viewWire(message.view),
       };
   }
 }
@@ -173,6 +199,15 @@ function proposal(f: Fields): Proposal {
   };
 }
 
+function acceptance(f: Fields): FormAcceptance {
+  return { ballot: ballot(f, "ballot"), view: view(object(f, "view")) };
+}
+
+/** A field that holds an object or null. */
+function nullable<T>(f: Fields, key: string, decode: (x: Fields) => T): T | null {
+  return f[key] === null ? null : decode(object(f, key));
+}
+
 function decodeFields(f: Fields): Message {
   if (f.v !== PROTOCOL_VERSION) throw new WireError(`unsupported protocol version ${f.v}`);
   const envelope = { from: peer(f, "from"), incarnation: int(f, "inc") };
@@ -184,7 +219,13 @@ function decodeFields(f: Fields): Message {
     case "REQ":
       return { type: "REQ", ...envelope, requestId: int(f, "request_id", 1), proposal: proposal(f) };
     case "OK":
-      return { type: "OK", ...envelope, requestId: int(f, "request_id", 1), viewId: int(f, "view_id", 1) };
+      return {
+        type: "OK",
+        ...envelope,
+        requestId: int(f, "request_id", 1),
+        viewId: int(f, "view_id", 1),
+        ballot: ballot(f, "ballot"),
+      };
     case "NEWVIEW":
       return { type: "NEWVIEW", ...envelope, view: view(f), ballot: ballot(f, "ballot") };
     case "NEWLEADER":
@@ -202,7 +243,14 @@ function decodeFields(f: Fields): Message {
       if (pending && pending.viewId !== v.id) {
         throw new WireError("the pending proposal is not for that view");
       }
-      return { type: "PENDING", ...envelope, requestId: int(f, "request_id", 1), view: v, pending };
+      return {
+        type: "PENDING",
+        ...envelope,
+        requestId: int(f, "request_id", 1),
+        ballot: ballot(f, "promised"),
+        view: v,
+        pending,
+      };
     }
     case "REJECT":
       return { type: "REJECT", ...envelope, promised: ballot(f, "promised") };
@@ -212,6 +260,27 @@ function decodeFields(f: Fields): Message {
         ...envelope,
         viewId: int(f, "view_id"),
         leading: f.leading === undefined ? null : ballot(f, "leading"),
+      };
+    case "FORM":
+    case "FORM_OK":
+      return { type: f.type, ...envelope, requestId: int(f, "request_id", 1), ballot: ballot(f, "ballot") };
+    case "FORM_PROMISE":
+      return {
+        type: "FORM_PROMISE",
+        ...envelope,
+        requestId: int(f, "request_id", 1),
+        ballot: ballot(f, "ballot"),
+        newest: nullable(f, "newest", view),
+        pending: nullable(f, "pending", proposal),
+        accepted: nullable(f, "accepted", acceptance),
+      };
+    case "FORM_ACCEPT":
+      return {
+        type: "FORM_ACCEPT",
+        ...envelope,
+        requestId: int(f, "request_id", 1),
+        ballot: ballot(f, "ballot"),
+        view: view(object(f, "view")),
       };
     default:
       throw new WireError(`unknown message type ${JSON.stringify(f.type)}`);
@@ -232,21 +301,26 @@ export function decodeMessage(text: string): DecodeResult {
   if (text.length > MAX_MESSAGE_BYTES) {
     return { ok: false, error: `message longer than ${MAX_MESSAGE_BYTES} bytes` };
   }
-  let parsed: unknown;
+  const f = parseObject(text);
+  if (typeof f === "string") return { ok: false, error: f };
   try {
-    parsed = JSON.parse(text);
-  } catch {
-    return { ok: false, error: "not JSON" };
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    return { ok: false, error: "not a JSON object" };
-  }
-  try {
-    return { ok: true, message: decodeFields(parsed as Fields) };
+    return { ok: true, message: decodeFields(f) };
   } catch (e) {
     if (e instanceof WireError) return { ok: false, error: e.message };
     throw e;
   }
+}
+
+/** The JSON object in `text`, or why there is none. */
+function parseObject(text: string): Fields | string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return "not JSON";
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return "not a JSON object";
+  return parsed as Fields;
 }
 
 const encoder = new TextEncoder();
@@ -287,4 +361,65 @@ export function decodeWire(bytes: Uint8Array): DecodeResult {
     return { ok: false, error: "not UTF-8" };
   }
   return decodeMessage(text);
+}
+
+/** What {@linkcode decodeDurableState} returns. */
+export type DurableDecodeResult =
+  | { readonly ok: true; readonly state: DurableState }
+  | { readonly ok: false; readonly error: string };
+
+/**
+ * A peer's durable state as JSON text, with the same encodings of views,
+ * proposals and ballots as the wire.
+ *
+ * @example
+ * ```ts
+ * import { decodeDurableState, encodeDurableState } from "./codec.ts";
+ * const state = {
+ *   incarnation: 7, promised: { round: 0, leader: 1 }, accepted: null,
+ *   installed: null, member: false, formAccepted: null,
+ * };
+ * decodeDurableState(encodeDurableState(state)); // { ok: true, state }
+ * ```
+ */
+export function encodeDurableState(state: DurableState): string {
+  return JSON.stringify({
+    inc: state.incarnation,
+    promised: ballotWire(state.promised),
+    accepted: state.accepted ? proposalWire(state.accepted) : null,
+    installed: state.installed ? viewWire(state.installed) : null,
+    member: state.member,
+    form_accepted: state.formAccepted ? acceptanceWire(state.formAccepted) : null,
+  });
+}
+
+/**
+ * Decodes durable state written by {@linkcode encodeDurableState}, or says why it cannot.
+ *
+ * @example
+ * ```ts
+ * import { decodeDurableState } from "./codec.ts";
+ * decodeDurableState("{}"); // { ok: false, error: "field 'inc' must be an integer >= 0" }
+ * ```
+ */
+export function decodeDurableState(text: string): DurableDecodeResult {
+  const f = parseObject(text);
+  if (typeof f === "string") return { ok: false, error: f };
+  try {
+    if (typeof f.member !== "boolean") throw new WireError("field 'member' must be true or false");
+    return {
+      ok: true,
+      state: {
+        incarnation: int(f, "inc"),
+        promised: ballot(f, "promised"),
+        accepted: nullable(f, "accepted", proposal),
+        installed: nullable(f, "installed", view),
+        member: f.member,
+        formAccepted: nullable(f, "form_accepted", acceptance),
+      },
+    };
+  } catch (e) {
+    if (e instanceof WireError) return { ok: false, error: e.message };
+    throw e;
+  }
 }

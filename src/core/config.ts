@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { DurableState } from "./effects.ts";
 import type { PeerId } from "./messages.ts";
 
 /** Default heartbeat interval: 200 ms. */
@@ -35,4 +36,9 @@ export interface CoreConfig {
   readonly failAfter: number;
   /** Source of randomness in [0, 1), for join back-off jitter. */
   readonly random: () => number;
+  /**
+   * What this peer kept from an earlier run (its data dir): it starts as that
+   * same run, with its promises, accepted proposal and view.
+   */
+  readonly restored?: DurableState;
 }

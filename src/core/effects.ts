@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Ballot, Message, PeerId, Proposal, View } from "./messages.ts";
+import type { Ballot, FormAcceptance, Message, PeerId, Proposal, View } from "./messages.ts";
 
 /** A view was installed, or a member became unreachable. */
 export type PeerEvent =
@@ -38,19 +38,23 @@ export type LogLevel = "debug" | "info" | "warning" | "error";
 export type Channel = "stream" | "datagram";
 
 /**
- * What a peer must keep across a restart to stay the same voter: what it
- * promised, what it accepted, and the view it installed. A host with storage
- * writes it before it carries out any effect that follows it.
+ * What a peer must keep across a restart to stay the same voter: its run,
+ * what it promised, what it accepted, and the view it installed. A host with
+ * storage writes it before it carries out any effect that follows it.
  */
 export interface DurableState {
-  /** The run this state belongs to. */
+  /** The run this state belongs to: a peer restarted on it is the same run. */
   readonly incarnation: number;
-  /** No REQ or NEWLEADER below this ballot may be accepted. */
+  /** No REQ, NEWLEADER or FORM below this ballot may be accepted. */
   readonly promised: Ballot;
   /** The accepted, not yet installed, proposal. */
   readonly accepted: Proposal | null;
-  /** The installed view. */
-  readonly view: View | null;
+  /** The last view this peer installed (kept after it was removed from the group). */
+  readonly installed: View | null;
+  /** Whether this peer is still a member of `installed`. */
+  readonly member: boolean;
+  /** The view accepted to form the group anew, not yet installed. */
+  readonly formAccepted: FormAcceptance | null;
 }
 
 /**

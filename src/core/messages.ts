@@ -106,6 +106,8 @@ export interface OkMessage extends Envelope {
   readonly requestId: number;
   /** The view the request applies to. */
   readonly viewId: number;
+  /** The ballot of the REQ accepted: an OK counts only for that very proposal. */
+  readonly ballot: Ballot;
 }
 
 /** Phase two: install this view. */
@@ -136,6 +138,8 @@ export interface PendingMessage extends Envelope {
   readonly type: "PENDING";
   /** The takeover attempt answered. */
   readonly requestId: number;
+  /** The ballot of the NEWLEADER answered. */
+  readonly ballot: Ballot;
   /** The member's installed view. */
   readonly view: View;
   /** The member's pending proposal for that view, or null for NOTHING. */
@@ -160,6 +164,66 @@ export interface HeartbeatMessage extends Envelope {
   readonly leading: Ballot | null;
 }
 
+/**
+ * Forming anew, phase one: a peer whose newest view can never gather its
+ * quorum again (a majority of its members restarted without their state)
+ * asks every peer of the hostsfile to promise `ballot` and say what it knows.
+ */
+export interface FormMessage extends Envelope {
+  /** Message type. */
+  readonly type: "FORM";
+  /** Identifies this attempt. */
+  readonly requestId: number;
+  /** The attempt's ballot. */
+  readonly ballot: Ballot;
+}
+
+/** A view accepted to form the group anew, with the ballot it came under. */
+export interface FormAcceptance {
+  /** The ballot of the FORM_ACCEPT accepted. */
+  readonly ballot: Ballot;
+  /** The view it proposed. */
+  readonly view: View;
+}
+
+/** The answer to FORM: the promise, and what this peer knows. */
+export interface FormPromiseMessage extends Envelope {
+  /** Message type. */
+  readonly type: "FORM_PROMISE";
+  /** The attempt answered. */
+  readonly requestId: number;
+  /** The ballot promised. */
+  readonly ballot: Ballot;
+  /** The newest committed view this peer knows (installed or not), or null. */
+  readonly newest: View | null;
+  /** This peer's pending proposal for that view, if any: it may have been chosen. */
+  readonly pending: Proposal | null;
+  /** The view this peer accepted in an earlier attempt to form anew, if any. */
+  readonly accepted: FormAcceptance | null;
+}
+
+/** Forming anew, phase two: accept this view. */
+export interface FormAcceptMessage extends Envelope {
+  /** Message type. */
+  readonly type: "FORM_ACCEPT";
+  /** The attempt. */
+  readonly requestId: number;
+  /** The attempt's ballot. */
+  readonly ballot: Ballot;
+  /** The view proposed. */
+  readonly view: View;
+}
+
+/** The view of a FORM_ACCEPT was accepted. */
+export interface FormOkMessage extends Envelope {
+  /** Message type. */
+  readonly type: "FORM_OK";
+  /** The attempt. */
+  readonly requestId: number;
+  /** The ballot accepted. */
+  readonly ballot: Ballot;
+}
+
 /** Every message of the protocol. */
 export type Message =
   | JoinMessage
@@ -170,7 +234,11 @@ export type Message =
   | NewLeaderMessage
   | PendingMessage
   | RejectMessage
-  | HeartbeatMessage;
+  | HeartbeatMessage
+  | FormMessage
+  | FormPromiseMessage
+  | FormAcceptMessage
+  | FormOkMessage;
 
 /** The type names, in wire spelling. */
 export type MessageType = Message["type"];

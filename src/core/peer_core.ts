@@ -15,7 +15,13 @@
  * file: the acceptor (`acceptor.ts`), the leader's queue (`leadership.ts`),
  * the candidate's prepare phase (`takeover.ts`), the follower's lease
  * (`lease.ts`), the failure detector (`failure_detector.ts`), the joiner's
- * retries (`joiner.ts`), and the quorum rules (`quorum.ts`).
+ * retries (`joiner.ts`), forming the group anew (`formation.ts`), and the
+ * quorum rules (`quorum.ts`).
+ *
+ * What a peer must keep to stay the same voter (its promise, what it
+ * accepted, the view it installed) is handed to the host as one `persist`
+ * effect at the head of every step that changed it, so it is written before
+ * any message or output of that step.
  *
  * @module
  */
@@ -23,18 +29,24 @@
 import { Acceptor } from "./acceptor.ts";
 import { compareBallots, NO_BALLOT } from "./ballot.ts";
 import type { CoreConfig } from "./config.ts";
-import type { Channel, Effect, LogLevel } from "./effects.ts";
+import type { Channel, DurableState, Effect, LogLevel } from "./effects.ts";
 import { FailureDetector } from "./failure_detector.ts";
+import { Formation, type FormKnowledge, isDead } from "./formation.ts";
 import { Joiner } from "./joiner.ts";
 import { Leadership, type Reason } from "./leadership.ts";
 import { LeaderLease } from "./lease.ts";
 import type {
   Ballot,
+  FormAcceptMessage,
+  FormMessage,
+  FormOkMessage,
+  FormPromiseMessage,
   HeartbeatMessage,
   JoinMessage,
   Message,
   NewLeaderMessage,
   NewViewMessage,
+  OkMessage,
   Operation,
   PeerId,
   PendingMessage,
@@ -44,7 +56,7 @@ import type {
 } from "./messages.ts";
 import { canCommit, isMajority } from "./quorum.ts";
 import { Takeover } from "./takeover.ts";
-import { foundingView, incarnationIn, nextView, operationError } from "./view.ts";
+import { foundingView, incarnationIn, nextView, operationError, sameView } from "./view.ts";
 
 /** Where a peer stands: outside the group, in it, leading it, or taking over. */
 export type Role = "joining" | "member" | "leader" | "candidate";
@@ -87,6 +99,10 @@ export class PeerCore {
    * peers further behind (it may be the only one left who knows that view).
    */
   #newest: View | null = null;
+  /** The last view this peer installed, kept after it is removed (it never prints a lower one). */
+  #lastInstalled: View | null = null;
+  /** Rises when the durable state outside the acceptor changes. */
+  #ownVersion = 0;
   readonly #acceptor = new Acceptor();
   readonly #lease = new LeaderLease();
   readonly #detector: FailureDetector;
@@ -98,12 +114,27 @@ export class PeerCore {
   /** Until then peer 1 waits for a live group to answer before admitting joiners. */
   #foundingUntil = 0;
   #nextRequestId = 1;
+  /** This peer's attempt to form the group anew, if any. */
+  #formation: Formation | null = null;
+  /** Since when this peer's newest view has been known dead. */
+  #deadSince: number | null = null;
+  /** When this peer last saw another peer's attempt to form anew. */
+  #formSeenAt = -Infinity;
 
   /** Creates the state machine; nothing happens until {@linkcode start}. */
   constructor(config: CoreConfig) {
     this.#cfg = config;
     this.#detector = new FailureDetector(config.heartbeatMs, config.failAfter);
     this.#joiner = new Joiner(config.id, config.peerCount);
+    const r = config.restored;
+    if (r) {
+      this.#acceptor.restore(r.promised, r.accepted, r.formAccepted);
+      this.#lastInstalled = this.#newest = r.installed;
+      if (r.member && r.installed && incarnationIn(r.installed, config.id) === config.incarnation) {
+        this.#view = r.installed;
+        this.#role = { name: "member" };
+      }
+    }
   }
 
   /** This peer's ID. */
@@ -139,11 +170,28 @@ export class PeerCore {
     return this.#detector.suspected;
   }
 
+  /** What this peer must keep across a restart to stay the same voter. */
+  get durableState(): DurableState {
+    return {
+      incarnation: this.#cfg.incarnation,
+      promised: this.#acceptor.promised,
+      accepted: this.#acceptor.accepted,
+      installed: this.#lastInstalled,
+      member: this.#view !== null,
+      formAccepted: this.#acceptor.formAccepted,
+    };
+  }
+
   /** Starts the peer: peer 1 founds view 1; every other peer starts joining. */
   start(now: number): Effect[] {
     return this.#step(now, () => {
       this.#detector.start(now);
-      if (this.id === 1) {
+      if (this.#view) {
+        // Restored from an earlier run's state: the same member, watching afresh.
+        this.#detector.watch(null, this.#view, now);
+        this.#lease.renew(now);
+        this.#log("info", `restored view ${this.#view.id} from durable state`, "restored");
+      } else if (this.id === 1 && !this.#lastInstalled) {
         const ballot = { round: 0, leader: this.id };
         this.#install(foundingView(this.id, this.#cfg.incarnation), ballot);
         this.#becomeLeader(ballot);
@@ -184,7 +232,7 @@ export class PeerCore {
         case "REQ":
           return this.#onReq(message);
         case "OK":
-          return this.#onOk(from, message.incarnation, message.requestId, message.viewId);
+          return this.#onOk(message);
         case "NEWVIEW":
           return this.#onNewView(message);
         case "NEWLEADER":
@@ -195,6 +243,14 @@ export class PeerCore {
           return this.#onHigherBallot(message.promised, `REJECT from ${from}`);
         case "HEARTBEAT":
           return this.#onHeartbeat(message);
+        case "FORM":
+          return this.#onForm(message);
+        case "FORM_PROMISE":
+          return this.#onFormPromise(message);
+        case "FORM_ACCEPT":
+          return this.#onFormAccept(message);
+        case "FORM_OK":
+          return this.#onFormOk(message);
       }
     });
   }
@@ -207,6 +263,7 @@ export class PeerCore {
         this.#lease.extend(stall);
         this.#log("info", `event loop stalled ${stall} ms; failure deadlines extended`, "stall");
       }
+      this.#considerFormation();
       if (!this.#view) {
         if (this.#joiner.due(now)) this.#sendJoin();
         return;
@@ -225,6 +282,7 @@ export class PeerCore {
   #becomeJoining(hint: PeerId | null): void {
     this.#role = { name: "joining" };
     this.#view = null;
+    this.#ownVersion++;
     this.#acceptor.forget();
     this.#foundingUntil = 0;
     this.#detector.clear();
@@ -268,8 +326,14 @@ export class PeerCore {
   #step(now: number, body: () => void): Effect[] {
     this.#now = now;
     this.#out = [];
+    const version = this.#durableVersion();
     body();
+    if (this.#durableVersion() !== version) this.#out.unshift({ kind: "persist", state: this.durableState });
     return this.#out;
+  }
+
+  #durableVersion(): number {
+    return this.#acceptor.version + this.#ownVersion;
   }
 
   #send(to: PeerId, body: Body, channel: Channel = "stream"): void {
@@ -304,10 +368,16 @@ export class PeerCore {
     return this.#view?.members.find((m) => m === this.id || !this.#detector.suspected.has(m));
   }
 
-  /** Sends `to` the newest view this peer knows, at most once per retry interval. */
+  /**
+   * Sends `to` the newest view this peer knows, at most once per retry
+   * interval. Outside the group, a peer passes on the view that removed it
+   * only to the runs that view names: a lone view it cannot place must not
+   * spread and strand others.
+   */
   #catchUp(to: PeerId): void {
     const view = this.#newest;
     if (!view) return;
+    if (!this.#view && incarnationIn(view, to) !== this.#newestRun.get(to)) return;
     if (this.#now - (this.#caughtUpAt.get(to) ?? -Infinity) < this.#retryMs()) return;
     this.#caughtUpAt.set(to, this.#now);
     this.#send(to, { type: "NEWVIEW", view, ballot: this.#lease.ballot });
@@ -320,6 +390,8 @@ export class PeerCore {
     const previous = this.#view;
     this.#view = view;
     this.#newest = view;
+    this.#lastInstalled = view;
+    this.#ownVersion++;
     if (this.#role.name === "joining") this.#becomeMember();
     this.#acceptor.installed(view.id, ballot);
     this.#lease.observe(ballot, this.#now);
@@ -345,11 +417,44 @@ export class PeerCore {
   }
 
   #onNewView(m: NewViewMessage): void {
+    if (this.#mayRejoin(m)) return this.#rejoin(m.view, m.ballot);
     if (m.view.id <= this.#newestId()) return;
     this.#adopt(m.view, m.ballot);
     this.#yieldTo(m.ballot);
     if (this.#role.name === "candidate") this.#evaluateTakeover(this.#role.takeover);
     else this.#pump();
+  }
+
+  /**
+   * Whether a peer outside the group should take `m.view` back although it
+   * knows a newer view: the group's leader names this very run in a view no
+   * older than the last it installed, so the newer view that removed it is
+   * one the group never confirmed (a lone or stale message).
+   */
+  #mayRejoin(m: NewViewMessage): boolean {
+    const last = this.#lastInstalled;
+    const v = m.view;
+    if (this.#view || !last || v.id >= this.#newestId() || v.id < last.id) return false;
+    if (incarnationIn(v, this.id) !== this.#cfg.incarnation) return false;
+    if (m.from !== v.leader && m.ballot.leader !== m.from) return false;
+    return v.id > last.id || sameView(v, last);
+  }
+
+  #rejoin(view: View, ballot: Ballot): void {
+    this.#log(
+      "warning",
+      `view ${this.#newestId()} that removed this peer is unconfirmed: peer ${view.leader}'s view ${view.id} ` +
+        `still names it; back in the group`,
+      "rejoin",
+    );
+    if (view.id > this.#lastInstalled!.id) return this.#install(view, ballot);
+    // The view it last installed and printed: back in it without printing it again.
+    this.#view = this.#newest = view;
+    this.#ownVersion++;
+    this.#becomeMember();
+    this.#detector.watch(null, view, this.#now);
+    this.#lease.observe(ballot, this.#now);
+    this.#lease.renew(this.#now);
   }
 
   // ---- joining ----
@@ -437,7 +542,7 @@ export class PeerCore {
     const suspected = this.#detector.suspected;
     const to = isMajority(view, (m) => m === this.id || !suspected.has(m))
       ? this.#others(view)
-      : Array.from({ length: this.#cfg.peerCount }, (_, i) => i + 1).filter((p) => p !== this.id);
+      : this.#everyOther();
     const heartbeat: Body = { type: "HEARTBEAT", viewId: view.id, leading: this.#myBallot() };
     for (const m of to) this.#send(m, heartbeat, "datagram");
   }
@@ -509,13 +614,17 @@ export class PeerCore {
     this.#maybeCommit();
   }
 
-  #onOk(from: PeerId, incarnation: number, requestId: number, viewId: number): void {
+  #onOk(m: OkMessage): void {
+    const { from, requestId } = m;
     const cur = this.#leadership()?.current;
-    if (!cur || cur.requestId !== requestId || viewId !== this.#view?.id) {
+    if (
+      !cur || cur.requestId !== requestId || m.viewId !== this.#view?.id ||
+      compareBallots(m.ballot, cur.proposal.ballot) !== 0
+    ) {
       return this.#log("debug", `dropped OK ${requestId} from ${from}: no such request running`, "stale-ok");
     }
     // A vote counts only from the run of `from` that the view holds.
-    if (!this.#isMember(from, incarnation)) {
+    if (!this.#isMember(from, m.incarnation)) {
       return this.#log("info", `dropped OK from peer ${from}: not the run the view holds`, "stale-ok");
     }
     cur.oks.add(from);
@@ -568,7 +677,7 @@ export class PeerCore {
     // Even if a heartbeat showed a higher ballot: never promised, it belongs to a
     // candidate that did not win, and following it would name a phantom leader.
     this.#lease.follow(p.ballot, this.#now);
-    this.#send(m.from, { type: "OK", requestId: m.requestId, viewId: p.viewId });
+    this.#send(m.from, { type: "OK", requestId: m.requestId, viewId: p.viewId, ballot: p.ballot });
     // The leader found it failed a moment before our own deadline would have.
     const gone = p.op.peer;
     if (p.op.kind === "DEL" && gone !== this.id && !this.#detector.suspected.has(gone)) this.#suspect(gone);
@@ -579,6 +688,11 @@ export class PeerCore {
   /** Someone holds a higher ballot: lead again above it if we should, else follow. */
   #onHigherBallot(ballot: Ballot, source: string): void {
     this.#acceptor.promise(ballot);
+    const formation = this.#formation;
+    if (formation && compareBallots(ballot, formation.ballot) > 0) {
+      this.#formation = null; // another attempt to form anew is ahead: it will finish
+      this.#formSeenAt = this.#now;
+    }
     const mine = this.#myBallot();
     if (!mine || compareBallots(ballot, mine) <= 0) return;
     if (this.#lowestAlive() === this.id) {
@@ -656,12 +770,15 @@ export class PeerCore {
     this.#acceptor.promise(m.ballot);
     this.#yieldTo(m.ballot);
     const pending = this.#acceptor.acceptedFor(view.id);
-    this.#send(m.from, { type: "PENDING", requestId: m.requestId, view, pending });
+    this.#send(m.from, { type: "PENDING", requestId: m.requestId, ballot: m.ballot, view, pending });
   }
 
   #onPending(m: PendingMessage): void {
     const role = this.#role;
-    if (role.name !== "candidate" || role.takeover.requestId !== m.requestId) {
+    if (
+      role.name !== "candidate" || role.takeover.requestId !== m.requestId ||
+      compareBallots(m.ballot, role.takeover.ballot) !== 0
+    ) {
       return this.#log(
         "debug",
         `dropped PENDING ${m.requestId} from ${m.from}: no such takeover`,
@@ -694,6 +811,171 @@ export class PeerCore {
       this.#propose({ ...recovered, ballot: takeover.ballot });
     } else {
       this.#pump();
+    }
+  }
+
+  // ---- forming anew ----
+
+  /** Whether the newest view this peer knows can never gather its quorum again. */
+  #newestIsDead(): boolean {
+    const view = this.#newest;
+    if (!view) return false;
+    return isDead(
+      view,
+      (m) =>
+        m === this.id
+          ? incarnationIn(view, m) === this.#cfg.incarnation
+          : (this.#newestRun.get(m) ?? 0) <= incarnationIn(view, m)!,
+    );
+  }
+
+  /**
+   * Starts forming anew once the newest view has been dead for a failure
+   * timeout; lower IDs go first, and a peer that saw another's attempt waits.
+   */
+  #considerFormation(): void {
+    const f = this.#formation;
+    if (f) return this.#retransmitFormation(f);
+    if (!this.#newestIsDead()) {
+      this.#deadSince = null;
+      return;
+    }
+    this.#deadSince ??= this.#now;
+    const wait = this.#detector.timeoutMs + (this.id - 1) * this.#retryMs();
+    if (this.#now - this.#deadSince < wait || this.#now - this.#formSeenAt < wait) return;
+    this.#startFormation();
+  }
+
+  #startFormation(): void {
+    const round = Math.max(this.#acceptor.promised.round, this.#lease.ballot.round) + 1;
+    const f = new Formation({ round, leader: this.id }, this.#nextRequestId++, this.#now);
+    this.#formation = f;
+    this.#acceptor.promise(f.ballot);
+    this.#log(
+      "warning",
+      `view ${this.#newestId()} can never gather its quorum again (a majority of its members restarted ` +
+        `without their state): forming the group anew with ballot ${f.ballot.round}/${this.id}`,
+      "formation",
+    );
+    for (const p of this.#everyOther()) {
+      this.#send(p, { type: "FORM", requestId: f.requestId, ballot: f.ballot });
+    }
+    this.#evaluateFormation(f);
+  }
+
+  #everyOther(): PeerId[] {
+    return Array.from({ length: this.#cfg.peerCount }, (_, i) => i + 1).filter((p) => p !== this.id);
+  }
+
+  #onForm(m: FormMessage): void {
+    if (this.#acceptor.refuses(m.ballot)) {
+      return this.#send(m.from, { type: "REJECT", promised: this.#acceptor.promised });
+    }
+    this.#acceptor.promise(m.ballot);
+    this.#formSeenAt = this.#now;
+    const mine = this.#formation;
+    if (mine && compareBallots(m.ballot, mine.ballot) > 0) this.#formation = null;
+    this.#yieldTo(m.ballot);
+    const newest = this.#newest;
+    this.#send(m.from, {
+      type: "FORM_PROMISE",
+      requestId: m.requestId,
+      ballot: m.ballot,
+      newest,
+      pending: newest ? this.#acceptor.acceptedFor(newest.id) : null,
+      accepted: this.#acceptor.formAccepted,
+    });
+  }
+
+  #onFormPromise(m: FormPromiseMessage): void {
+    const f = this.#formation;
+    if (!f || f.requestId !== m.requestId || compareBallots(m.ballot, f.ballot) !== 0 || f.proposal) {
+      return this.#log("debug", `dropped FORM_PROMISE from ${m.from}: no such attempt`, "stale-form");
+    }
+    f.promises.set(m.from, m);
+    this.#evaluateFormation(f);
+  }
+
+  /** Once a majority of the hostsfile promised: propose the view to form, or find the group live. */
+  #evaluateFormation(f: Formation): void {
+    if (f.proposal || !f.promised(this.#cfg.peerCount)) return;
+    const newest = this.#newest;
+    const own: FormKnowledge = {
+      from: this.id,
+      incarnation: this.#cfg.incarnation,
+      newest,
+      pending: newest ? this.#acceptor.acceptedFor(newest.id) : null,
+      accepted: this.#acceptor.formAccepted,
+    };
+    const decision = f.decide(own, (m, run) => (this.#newestRun.get(m) ?? 0) > run);
+    if (!decision || decision.kind === "live") {
+      this.#formation = null;
+      this.#deadSince = null;
+      if (!decision) return;
+      this.#log(
+        "info",
+        `view ${decision.view.id} can still gather its quorum: not forming anew`,
+        "formation",
+      );
+      if (decision.view.id > this.#newestId()) this.#adopt(decision.view, NO_BALLOT);
+      return;
+    }
+    f.proposal = decision.view;
+    f.sentAt = this.#now;
+    this.#acceptor.acceptForm({ ballot: f.ballot, view: decision.view });
+    for (const p of f.promises.keys()) this.#sendFormAccept(f, p);
+    this.#maybeFormed(f);
+  }
+
+  #sendFormAccept(f: Formation, to: PeerId): void {
+    this.#send(to, { type: "FORM_ACCEPT", requestId: f.requestId, ballot: f.ballot, view: f.proposal! });
+  }
+
+  #onFormAccept(m: FormAcceptMessage): void {
+    if (this.#acceptor.refuses(m.ballot)) {
+      return this.#send(m.from, { type: "REJECT", promised: this.#acceptor.promised });
+    }
+    this.#acceptor.acceptForm({ ballot: m.ballot, view: m.view });
+    this.#formSeenAt = this.#now;
+    this.#send(m.from, { type: "FORM_OK", requestId: m.requestId, ballot: m.ballot });
+  }
+
+  #onFormOk(m: FormOkMessage): void {
+    const f = this.#formation;
+    if (!f || !f.proposal || f.requestId !== m.requestId || compareBallots(m.ballot, f.ballot) !== 0) {
+      return this.#log("debug", `dropped FORM_OK from ${m.from}: no such attempt`, "stale-form");
+    }
+    f.oks.add(m.from);
+    this.#maybeFormed(f);
+  }
+
+  /** Once a majority of the hostsfile accepted: the view is chosen; install it and lead it. */
+  #maybeFormed(f: Formation): void {
+    if (!f.accepted(this.#cfg.peerCount)) return;
+    const view = f.proposal!;
+    this.#formation = null;
+    this.#deadSince = null;
+    this.#log(
+      "warning",
+      `formed the group anew as view ${view.id} [${view.members.join(",")}] above view ${this.#newestId()}`,
+      "formed",
+    );
+    const newView: Body = { type: "NEWVIEW", view, ballot: f.ballot };
+    for (const m of view.members) if (m !== this.id) this.#send(m, newView);
+    if (incarnationIn(view, this.id) !== this.#cfg.incarnation) return this.#removed(view);
+    this.#install(view, f.ballot);
+    this.#becomeLeader(f.ballot);
+  }
+
+  #retransmitFormation(f: Formation): void {
+    if (this.#now - f.sentAt < this.#retryMs()) return;
+    f.sentAt = this.#now;
+    if (!f.proposal) {
+      for (const p of this.#everyOther()) {
+        if (!f.promises.has(p)) this.#send(p, { type: "FORM", requestId: f.requestId, ballot: f.ballot });
+      }
+    } else {
+      for (const p of f.promises.keys()) if (!f.oks.has(p)) this.#sendFormAccept(f, p);
     }
   }
 

@@ -51,8 +51,10 @@ export interface Step {
  */
 export type EffectFilter = (step: Step) => { readonly effects: readonly Effect[]; readonly crash: boolean };
 
-/** Where a peer's durable state is written. */
+/** Where a peer's durable state is kept. */
 export interface Storage {
+  /** The state written last, or null if there is none yet. */
+  load(): Promise<DurableState | null>;
   /** Writes `state`; the runner carries out nothing after it until a returned promise settles. */
   save(state: DurableState): void | Promise<void>;
 }

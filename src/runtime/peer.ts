@@ -7,14 +7,14 @@
 
 import { getLogger } from "@logtape/logtape";
 import { DEFAULT_FAIL_AFTER, DEFAULT_HEARTBEAT_MS } from "../core/config.ts";
-import type { LogLevel, PeerEvent } from "../core/effects.ts";
+import type { DurableState, LogLevel, PeerEvent } from "../core/effects.ts";
 import type { HostAddress } from "../core/hostsfile.ts";
 import type { PeerId, View } from "../core/messages.ts";
 import { PeerCore, type Role } from "../core/peer_core.ts";
 import type { Transport } from "../transport/transport.ts";
 import { RealTimeScheduler, type Scheduler } from "../scheduler.ts";
 import { socketTransport } from "../transport/socket_transport.ts";
-import { EffectRunner } from "./effect_runner.ts";
+import { EffectRunner, type Storage } from "./effect_runner.ts";
 import { test4Filter } from "./test4.ts";
 
 /** How to start a peer. */
@@ -35,8 +35,17 @@ export interface PeerOptions {
    * this peer's own hosts entry.
    */
   readonly listen?: HostAddress;
-  /** Tells this run apart from earlier runs of the same peer (default: the clock). */
+  /**
+   * Tells this run apart from earlier runs of the same peer (default: the
+   * clock). A peer restored from `storage` keeps the run it was.
+   */
   readonly incarnation?: number;
+  /**
+   * Where this peer keeps what it promised, accepted and installed, so that
+   * a restart on it is the same member and voter (the CLI's `--data-dir`).
+   * Default: nothing kept; a restart is a new incarnation.
+   */
+  readonly storage?: Storage;
   /** Test case 4 (see PROTOCOL.md); for the seed's tests. */
   readonly test4?: boolean;
   /**
@@ -81,17 +90,18 @@ export class Peer {
   #stopped = false;
   #crash: Promise<void> | null = null;
 
-  private constructor(options: PeerOptions, transport: Transport) {
+  private constructor(options: PeerOptions, transport: Transport, restored: DurableState | null) {
     this.#options = options;
     this.#transport = transport;
     const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
     this.#core = new PeerCore({
       id: options.id,
       peerCount: options.hosts.length,
-      incarnation: options.incarnation ?? Date.now(),
+      incarnation: restored?.incarnation ?? options.incarnation ?? Date.now(),
       heartbeatMs,
       failAfter: options.failAfter ?? DEFAULT_FAIL_AFTER,
       random: Math.random,
+      restored: restored ?? undefined,
     });
     this.#runner = new EffectRunner({
       core: this.#core,
@@ -99,6 +109,7 @@ export class Peer {
       transport,
       scheduler: options.scheduler ?? new RealTimeScheduler(),
       tickMs: heartbeatMs,
+      storage: options.storage,
       filters: options.test4 ? [test4Filter(options.hosts.length)] : [],
       onEvent: (event) => {
         for (const listener of [...this.#listeners]) listener(event);
@@ -117,7 +128,8 @@ export class Peer {
     if (!Number.isInteger(id) || id < 1 || id > hosts.length) {
       throw new RangeError(`peer id ${id} is not between 1 and ${hosts.length}`);
     }
-    const peer = new Peer(options, options.transport ?? socketTransport());
+    const restored = (await options.storage?.load()) ?? null;
+    const peer = new Peer(options, options.transport ?? socketTransport(), restored);
     if (options.onEvent) peer.onEvent(options.onEvent);
     await peer.#runner.listen(
       options.listen ?? (options.transport ? hosts[id - 1] : anyAddress(hosts[id - 1])),

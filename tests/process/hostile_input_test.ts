@@ -32,7 +32,14 @@ test("garbage over TCP and UDP is dropped; the peer keeps its view and the group
           view: { id: 2, leader: 1, members: [1], incarnations: [1] }, // stale: peer 2 is at view 3
           ballot: { round: 0, leader: 1 },
         }),
-        encodeMessage({ type: "OK", from: 3, incarnation: 1, requestId: 999, viewId: 3 }), // no such request
+        encodeMessage({
+          type: "OK",
+          from: 3,
+          incarnation: 1,
+          requestId: 999,
+          viewId: 3,
+          ballot: { round: 0, leader: 1 },
+        }), // no such request
       ];
       const conn = await Deno.connect({ hostname: "127.0.0.1", port });
       try {

@@ -79,7 +79,14 @@ class ForgingLeaderCore extends CoreWrapper {
       if (e.kind === "send" && e.message.type === "REQ") {
         const { requestId, proposal } = e.message;
         // every simulated peer runs as incarnation 1
-        const ok: Message = { type: "OK", from: e.to, incarnation: 1, requestId, viewId: proposal.viewId };
+        const ok: Message = {
+          type: "OK",
+          from: e.to,
+          incarnation: 1,
+          requestId,
+          viewId: proposal.viewId,
+          ballot: proposal.ballot,
+        };
         queue.push(...this.core.receive(now, ok));
       }
     }

@@ -1,0 +1,157 @@
+/**
+ * Forming the group anew: the state of one attempt, and what it decides.
+ *
+ * When a majority of a view's members have restarted without their state (a
+ * newer run of each has been heard from), that view can never gather its
+ * quorum again. The group then forms anew by single-decree Paxos whose
+ * acceptors are all the peers of the hostsfile: FORM (prepare) and
+ * FORM_PROMISE, then FORM_ACCEPT and FORM_OK, each needing a majority of the
+ * hostsfile. Two sides of a partition can never both gather one, and an
+ * attempt that finds a view accepted by an earlier attempt proposes that one.
+ *
+ * @module
+ */
+
+import { compareBallots } from "./ballot.ts";
+import type { Ballot, FormAcceptance, FormPromiseMessage, PeerId, Proposal, View } from "./messages.ts";
+import { isMajority } from "./quorum.ts";
+import { incarnationIn } from "./view.ts";
+
+/** What one peer knows that bears on forming anew (a FORM_PROMISE, or the former itself). */
+export interface FormKnowledge {
+  /** The peer. */
+  readonly from: PeerId;
+  /** Its run. */
+  readonly incarnation: number;
+  /** The newest committed view it knows. */
+  readonly newest: View | null;
+  /** Its pending proposal for that view: it may have been chosen. */
+  readonly pending: Proposal | null;
+  /** The view it accepted in an earlier attempt, if any. */
+  readonly accepted: FormAcceptance | null;
+}
+
+/** What an attempt decides once a majority of the hostsfile promised. */
+export type FormDecision =
+  | {
+    /** Propose `view`. */
+    readonly kind: "propose";
+    /** The view to form. */
+    readonly view: View;
+  }
+  | {
+    /** The newest view the promises show can still gather its quorum: join it instead. */
+    readonly kind: "live";
+    /** That view. */
+    readonly view: View;
+  };
+
+/**
+ * How many peers of a hostsfile of `peerCount` make a majority.
+ *
+ * @example
+ * ```ts
+ * import { hostsfileMajority } from "./formation.ts";
+ * hostsfileMajority(5); // 3
+ * ```
+ */
+export function hostsfileMajority(peerCount: number): number {
+  return Math.floor(peerCount / 2) + 1;
+}
+
+/**
+ * Whether `view` can never gather its quorum again: the members whose run
+ * may still vote (for which `mayVote` holds) are no majority of it.
+ *
+ * @example
+ * ```ts
+ * import { isDead } from "./formation.ts";
+ * const view = { id: 5, leader: 1, members: [1, 2, 3, 4, 5], incarnations: [1, 1, 1, 1, 1] };
+ * isDead(view, (m) => m <= 2); // true: 3, 4 and 5 restarted
+ * ```
+ */
+export function isDead(view: View, mayVote: (member: PeerId) => boolean): boolean {
+  return !isMajority(view, mayVote);
+}
+
+/**
+ * One attempt to form the group anew.
+ *
+ * @example
+ * ```ts
+ * import { Formation } from "./formation.ts";
+ * const formation = new Formation({ round: 1, leader: 4 }, 9, 0);
+ * formation.promised(5); // false: only the former itself so far
+ * ```
+ */
+export class Formation {
+  /** The attempt's ballot. */
+  readonly ballot: Ballot;
+  /** Its request id. */
+  readonly requestId: number;
+  /** When its last round of messages went out. */
+  sentAt: number;
+  /** FORM_PROMISE answers, by peer. */
+  readonly promises: Map<PeerId, FormPromiseMessage> = new Map();
+  /** The view proposed, once decided. */
+  proposal: View | null = null;
+  /** Peers that accepted the proposal (the former aside). */
+  readonly oks: Set<PeerId> = new Set();
+
+  /** An attempt under `ballot`, sent at `now`. */
+  constructor(ballot: Ballot, requestId: number, now: number) {
+    this.ballot = ballot;
+    this.requestId = requestId;
+    this.sentAt = now;
+  }
+
+  /** Whether a majority of a hostsfile of `peerCount` promised (the former counts itself). */
+  promised(peerCount: number): boolean {
+    return this.promises.size + 1 >= hostsfileMajority(peerCount);
+  }
+
+  /** Whether a majority of the hostsfile accepted the proposal (the former counts itself). */
+  accepted(peerCount: number): boolean {
+    return this.oks.size + 1 >= hostsfileMajority(peerCount);
+  }
+
+  /**
+   * What to do, from the former's own knowledge (`own`) and the promises.
+   * `restarted(m, run)` says whether a newer run than `run` of `m` has been
+   * heard from. Returns null when nobody knows any view.
+   */
+  decide(own: FormKnowledge, restarted: (member: PeerId, run: number) => boolean): FormDecision | null {
+    const all = [own, ...[...this.promises.values()]];
+    let newest: View | null = null;
+    for (const k of all) if (k.newest && k.newest.id > (newest?.id ?? 0)) newest = k.newest;
+    // Paxos: a view an earlier attempt may have chosen is proposed again, unchanged.
+    let earlier: FormAcceptance | null = null;
+    for (const k of all) {
+      const a = k.accepted;
+      if (!a || a.view.id <= (newest?.id ?? 0)) continue;
+      if (!earlier || compareBallots(a.ballot, earlier.ballot) > 0) earlier = a;
+    }
+    if (earlier) return { kind: "propose", view: earlier.view };
+    if (!newest) return null;
+    const view = newest;
+    const mayVote = (m: PeerId) => {
+      const run = incarnationIn(view, m)!;
+      const answer = all.find((k) => k.from === m);
+      return (answer === undefined || answer.incarnation === run) && !restarted(m, run);
+    };
+    if (!isDead(view, mayVote)) return { kind: "live", view };
+    // A pending proposal for that view may have been chosen by the runs now gone:
+    // its view id is skipped, so the new view never collides with it.
+    const mayBeChosen = all.some((k) => k.pending?.viewId === view.id);
+    const members = all.map((k) => [k.from, k.incarnation] as const).sort((a, b) => a[0] - b[0]);
+    return {
+      kind: "propose",
+      view: {
+        id: view.id + (mayBeChosen ? 2 : 1),
+        leader: own.from,
+        members: members.map(([m]) => m),
+        incarnations: members.map(([, run]) => run),
+      },
+    };
+  }
+}
