@@ -28,6 +28,32 @@ test("text lines are exactly those of PROTOCOL.md", () => {
   );
 });
 
+test("a member that left is reported as PROTOCOL.md says, never as unreachable", () => {
+  const left = { ...unreachable(4, false), type: "left" as const };
+  assert.equal(formatEventText(left), '{peer_id: 2, view_id: 3, leader: 1, message:"peer 4 left"}');
+  assert.equal(
+    formatEventText({ ...left, member: 1, isLeader: true }),
+    '{peer_id: 2, view_id: 3, leader: 1, message:"leader 1 left"}',
+  );
+  const json = JSON.parse(formatEventJson(left, new Date(0)));
+  assert.equal(json.event, "left");
+  assert.equal(json.message, "peer 4 left");
+});
+
+test("forming anew has no stdout line in text, and a JSON event", () => {
+  const formed = { type: "formed" as const, peer: 4, view: { ...view.view, id: 7, leader: 4 }, above: 5 };
+  assert.equal(formatEventText(formed), null);
+  assert.deepEqual(JSON.parse(formatEventJson(formed, new Date(0))), {
+    event: "formed",
+    peer: 4,
+    view: 7,
+    leader: 4,
+    members: [1, 2, 3],
+    above: 5,
+    at: "1970-01-01T00:00:00.000Z",
+  });
+});
+
 test("JSON lines carry the same facts and a timestamp", () => {
   const at = new Date("2026-01-02T03:04:05.678Z");
   assert.deepEqual(JSON.parse(formatEventJson(view, at)), {
@@ -38,7 +64,7 @@ test("JSON lines carry the same facts and a timestamp", () => {
     members: [1, 2, 3],
     at: "2026-01-02T03:04:05.678Z",
   });
-  const u = JSON.parse(formatEvent(unreachable(4, false), "json", at));
+  const u = JSON.parse(formatEvent(unreachable(4, false), "json", at)!);
   assert.equal(u.event, "unreachable");
   assert.equal(u.member, 4);
   assert.equal(u.message, "peer 4 unreachable");

@@ -13,6 +13,7 @@ import {
   type Ballot,
   type FormAcceptance,
   type Message,
+  type Operation,
   type PeerId,
   type Proposal,
   PROTOCOL_VERSION,
@@ -45,6 +46,7 @@ const proposalWire = (p: Proposal): Fields => ({
   op: p.op.kind,
   peer: p.op.peer,
   peer_inc: p.op.incarnation,
+  ...(p.op.left ? { left: true } : {}),
   leader: p.leader,
   ballot: ballotWire(p.ballot),
 });
@@ -57,6 +59,7 @@ const acceptanceWire = (a: FormAcceptance): Fields => ({
 function wireFields(message: Message): Fields {
   switch (message.type) {
     case "JOIN":
+    case "LEAVE":
       return {};
     case "REDIRECT":
       return { leader: message.leader };
@@ -191,9 +194,13 @@ function view(f: Fields): View {
 function proposal(f: Fields): Proposal {
   const kind = f.op;
   if (kind !== "ADD" && kind !== "DEL") throw new WireError("field 'op' must be ADD or DEL");
+  if (f.left !== undefined && (f.left !== true || kind !== "DEL")) {
+    throw new WireError("field 'left' is for a DEL");
+  }
+  const op: Operation = { kind, peer: peer(f, "peer"), incarnation: int(f, "peer_inc") };
   return {
     viewId: int(f, "view_id", 1),
-    op: { kind, peer: peer(f, "peer"), incarnation: int(f, "peer_inc") },
+    op: f.left ? { ...op, left: true } : op,
     leader: peer(f, "leader"),
     ballot: ballot(f, "ballot"),
   };
@@ -213,7 +220,8 @@ function decodeFields(f: Fields): Message {
   const envelope = { from: peer(f, "from"), incarnation: int(f, "inc") };
   switch (f.type) {
     case "JOIN":
-      return { type: "JOIN", ...envelope };
+    case "LEAVE":
+      return { type: f.type, ...envelope };
     case "REDIRECT":
       return { type: "REDIRECT", ...envelope, leader: peer(f, "leader") };
     case "REQ":

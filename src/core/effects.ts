@@ -29,6 +29,30 @@ export type PeerEvent =
     readonly member: PeerId;
     /** Whether the unreachable member is the leader. */
     readonly isLeader: boolean;
+  }
+  | {
+    /** A member left on purpose: the view without it is installed (or, for the member itself, committed). */
+    readonly type: "left";
+    /** The peer that reports it. */
+    readonly peer: PeerId;
+    /** The reporting peer's view id: the view without the member. */
+    readonly viewId: number;
+    /** That view's leader. */
+    readonly leader: PeerId;
+    /** The member that left. */
+    readonly member: PeerId;
+    /** Whether the member that left was the leader. */
+    readonly isLeader: boolean;
+  }
+  | {
+    /** The group was formed anew (a majority of `above` restarted without state); a view event follows. */
+    readonly type: "formed";
+    /** The peer that reports it. */
+    readonly peer: PeerId;
+    /** The view formed. */
+    readonly view: View;
+    /** The id of the newest view known before, which could never gather its quorum again. */
+    readonly above: number;
   };
 
 /** Diagnostic levels, as LogTape names them. */

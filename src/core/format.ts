@@ -9,12 +9,15 @@ import type { PeerEvent } from "./effects.ts";
 /** The output formats of `--format`. */
 export type OutputFormat = "text" | "json";
 
-function unreachableText(e: Extract<PeerEvent, { type: "unreachable" }>): string {
-  return `${e.isLeader ? "leader" : "peer"} ${e.member} unreachable`;
+type MemberNotice = Extract<PeerEvent, { type: "unreachable" | "left" }>;
+
+function noticeText(e: MemberNotice): string {
+  return `${e.isLeader ? "leader" : "peer"} ${e.member} ${e.type}`;
 }
 
 /**
- * Formats an event as the protocol's text line.
+ * Formats an event as the protocol's text line, or null for an event that
+ * has none (forming anew is said on stderr).
  *
  * @example
  * ```ts
@@ -26,7 +29,8 @@ function unreachableText(e: Extract<PeerEvent, { type: "unreachable" }>): string
  * }); // "{peer_id: 2, view_id: 3, leader: 1, memb_list: [1,2,3]}"
  * ```
  */
-export function formatEventText(event: PeerEvent): string {
+export function formatEventText(event: PeerEvent): string | null {
+  if (event.type === "formed") return null; // the contract's lines only; stderr says it
   if (event.type === "view") {
     const { peer, view } = event;
     return `{peer_id: ${peer}, view_id: ${view.id}, leader: ${view.leader}, memb_list: [${
@@ -34,7 +38,7 @@ export function formatEventText(event: PeerEvent): string {
     }]}`;
   }
   return `{peer_id: ${event.peer}, view_id: ${event.viewId}, leader: ${event.leader}, message:"${
-    unreachableText(event)
+    noticeText(event)
   }"}`;
 }
 
@@ -62,20 +66,32 @@ export function formatEventJson(event: PeerEvent, at: Date): string {
       at: at.toISOString(),
     });
   }
+  if (event.type === "formed") {
+    const { peer, view } = event;
+    return JSON.stringify({
+      event: "formed",
+      peer,
+      view: view.id,
+      leader: view.leader,
+      members: view.members,
+      above: event.above,
+      at: at.toISOString(),
+    });
+  }
   return JSON.stringify({
-    event: "unreachable",
+    event: event.type,
     peer: event.peer,
     view: event.viewId,
     leader: event.leader,
     member: event.member,
     is_leader: event.isLeader,
-    message: unreachableText(event),
+    message: noticeText(event),
     at: at.toISOString(),
   });
 }
 
 /**
- * Formats an event in the chosen format.
+ * Formats an event in the chosen format (null: nothing to print).
  *
  * @example
  * ```ts
@@ -87,6 +103,6 @@ export function formatEventJson(event: PeerEvent, at: Date): string {
  * );
  * ```
  */
-export function formatEvent(event: PeerEvent, format: OutputFormat, at: Date): string {
+export function formatEvent(event: PeerEvent, format: OutputFormat, at: Date): string | null {
   return format === "json" ? formatEventJson(event, at) : formatEventText(event);
 }

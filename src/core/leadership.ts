@@ -8,7 +8,7 @@
 import type { Ballot, Operation, PeerId, Proposal } from "./messages.ts";
 
 /** Why the leader queued an operation. */
-export type Reason = "join" | "failed" | "restart";
+export type Reason = "join" | "failed" | "restart" | "left";
 
 /** The view change in progress: its REQ and the OKs gathered so far. */
 export interface RunningChange {

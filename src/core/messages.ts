@@ -45,6 +45,8 @@ export interface Operation {
   readonly peer: PeerId;
   /** The incarnation added (the joiner's run) or removed (the member's run in the view). */
   readonly incarnation: number;
+  /** For `DEL`: the member asked to leave (it is reported as left, not unreachable). */
+  readonly left?: boolean;
 }
 
 /**
@@ -224,6 +226,15 @@ export interface FormOkMessage extends Envelope {
   readonly ballot: Ballot;
 }
 
+/**
+ * The sender leaves the group on purpose. To the leader: remove me. From the
+ * leader, to the member next in line: take over now.
+ */
+export interface LeaveMessage extends Envelope {
+  /** Message type. */
+  readonly type: "LEAVE";
+}
+
 /** Every message of the protocol. */
 export type Message =
   | JoinMessage
@@ -238,7 +249,8 @@ export type Message =
   | FormMessage
   | FormPromiseMessage
   | FormAcceptMessage
-  | FormOkMessage;
+  | FormOkMessage
+  | LeaveMessage;
 
 /** The type names, in wire spelling. */
 export type MessageType = Message["type"];

@@ -43,6 +43,7 @@ import type {
   FormPromiseMessage,
   HeartbeatMessage,
   JoinMessage,
+  LeaveMessage,
   Message,
   NewLeaderMessage,
   NewViewMessage,
@@ -120,6 +121,11 @@ export class PeerCore {
   #deadSince: number | null = null;
   /** When this peer last saw another peer's attempt to form anew. */
   #formSeenAt = -Infinity;
+  /** This peer is leaving the group on purpose; `#left` once it has. */
+  #leaving = false;
+  #left = false;
+  /** Members known to be leaving on purpose, with the run that leaves. */
+  readonly #leavers = new Map<PeerId, number>();
 
   /** Creates the state machine; nothing happens until {@linkcode start}. */
   constructor(config: CoreConfig) {
@@ -251,8 +257,30 @@ export class PeerCore {
           return this.#onFormAccept(message);
         case "FORM_OK":
           return this.#onFormOk(message);
+        case "LEAVE":
+          return this.#onLeave(message);
       }
     });
+  }
+
+  /**
+   * Leaves the group on purpose: the leader is asked to remove this peer (a
+   * leader hands over to the next in line first). Once the view without it
+   * is committed, a `left` event names this peer and the core does nothing more.
+   */
+  leave(now: number): Effect[] {
+    return this.#step(now, () => {
+      if (this.#leaving) return;
+      this.#leaving = true;
+      const view = this.#view;
+      if (!view || view.members.length === 1) return this.#finishLeaving(view);
+      this.#askToLeave();
+    });
+  }
+
+  /** Whether this peer has left the group on purpose. */
+  get hasLeft(): boolean {
+    return this.#left;
   }
 
   /** Advances timers: heartbeats, failure detection, retries, takeover. */
@@ -273,6 +301,7 @@ export class PeerCore {
       if (!this.#view) return;
       this.#considerTakeover();
       this.#retransmit();
+      if (this.#leaving) this.#askToLeave();
     });
   }
 
@@ -324,6 +353,7 @@ export class PeerCore {
   // ---- plumbing ----
 
   #step(now: number, body: () => void): Effect[] {
+    if (this.#left) return [];
     this.#now = now;
     this.#out = [];
     const version = this.#durableVersion();
@@ -363,9 +393,16 @@ export class PeerCore {
     return this.#view !== null && incarnationIn(this.#view, from) === incarnation;
   }
 
-  /** The lowest member this peer does not hold unreachable: who should lead. */
+  /** The lowest member this peer does not hold unreachable or leaving: who should lead. */
   #lowestAlive(): PeerId | undefined {
-    return this.#view?.members.find((m) => m === this.id || !this.#detector.suspected.has(m));
+    return this.#view?.members.find((m) =>
+      m === this.id || (!this.#detector.suspected.has(m) && !this.#isLeaving(m))
+    );
+  }
+
+  /** Whether member `m` of the view asked to leave (as the run the view holds). */
+  #isLeaving(m: PeerId): boolean {
+    return this.#view !== null && this.#leavers.get(m) === incarnationIn(this.#view, m);
   }
 
   /**
@@ -388,6 +425,7 @@ export class PeerCore {
   /** Installs a committed view this peer belongs to. */
   #install(view: View, ballot: Ballot): void {
     const previous = this.#view;
+    const leaderBefore = this.leader;
     this.#view = view;
     this.#newest = view;
     this.#lastInstalled = view;
@@ -400,10 +438,21 @@ export class PeerCore {
     const cur = this.#leadership()?.current;
     if (cur && cur.proposal.viewId < view.id) this.#leadership()!.current = null; // decided elsewhere
     this.#out.push({ kind: "event", event: { type: "view", peer: this.id, view } });
+    // Members that left on purpose are reported as left, never as unreachable.
+    for (const m of previous?.members ?? []) {
+      if (view.members.includes(m) || this.#leavers.get(m) !== incarnationIn(previous!, m)) continue;
+      this.#leavers.delete(m);
+      const isLeader = m === previous!.leader || m === leaderBefore;
+      this.#out.push({
+        kind: "event",
+        event: { type: "left", peer: this.id, viewId: view.id, leader: view.leader, member: m, isLeader },
+      });
+    }
   }
 
-  /** This peer learned it is not in the group's view `view`: it joins again. */
+  /** This peer learned it is not in the group's view `view`: it joins again (or, leaving, is done). */
   #removed(view: View): void {
+    if (this.#leaving) return this.#finishLeaving(view);
     this.#log("info", `not a member of view ${view.id}: joining again`, "removed");
     this.#newest = view;
     this.#becomeJoining(view.leader);
@@ -455,6 +504,56 @@ export class PeerCore {
     this.#detector.watch(null, view, this.#now);
     this.#lease.observe(ballot, this.#now);
     this.#lease.renew(this.#now);
+  }
+
+  // ---- leaving ----
+
+  /** Asks the leader to remove this peer; a leader hands over to the next in line first. */
+  #askToLeave(): void {
+    const view = this.#view;
+    if (!view) return;
+    const role = this.#role.name;
+    if (role === "leader" || role === "candidate" || this.leader === this.id) {
+      const next = this.#others(view).find((m) => !this.#detector.suspected.has(m) && !this.#isLeaving(m));
+      if (next === undefined) return this.#finishLeaving(view); // nobody to hand over to
+      this.#becomeMember();
+      this.#lease.forget();
+      this.#send(next, { type: "LEAVE" });
+    } else if (this.leader !== null) {
+      this.#send(this.leader, { type: "LEAVE" });
+    }
+  }
+
+  #onLeave(m: LeaveMessage): void {
+    if (!this.#isMember(m.from, m.incarnation)) return;
+    const wasLeader = m.from === this.leader;
+    this.#leavers.set(m.from, m.incarnation);
+    const role = this.#role;
+    if (role.name === "leader") {
+      role.leadership.enqueue({ ...this.#deletion(m.from), left: true }, "left");
+      return this.#pump();
+    }
+    // The leader hands over: the next in line takes over at once, without waiting for a timeout.
+    if (wasLeader && role.name === "member" && this.#lowestAlive() === this.id) this.#startTakeover();
+  }
+
+  /** This peer has left: it reports so, keeps what it must, and does nothing more. */
+  #finishLeaving(view: View | null): void {
+    this.#log("info", view ? `left the group: view ${view.id} does not hold this peer` : "left", "left");
+    const event = {
+      type: "left" as const,
+      peer: this.id,
+      viewId: view?.id ?? 0,
+      leader: view?.leader ?? this.id,
+      member: this.id,
+      isLeader: false,
+    };
+    this.#out.push({ kind: "event", event });
+    if (view) this.#newest = view;
+    this.#view = null;
+    this.#role = { name: "joining" };
+    this.#ownVersion++;
+    this.#left = true;
   }
 
   // ---- joining ----
@@ -678,9 +777,11 @@ export class PeerCore {
     // candidate that did not win, and following it would name a phantom leader.
     this.#lease.follow(p.ballot, this.#now);
     this.#send(m.from, { type: "OK", requestId: m.requestId, viewId: p.viewId, ballot: p.ballot });
-    // The leader found it failed a moment before our own deadline would have.
     const gone = p.op.peer;
-    if (p.op.kind === "DEL" && gone !== this.id && !this.#detector.suspected.has(gone)) this.#suspect(gone);
+    if (p.op.kind !== "DEL" || gone === this.id) return;
+    if (p.op.left) this.#leavers.set(gone, p.op.incarnation);
+    // The leader found it failed a moment before our own deadline would have.
+    else if (!this.#detector.suspected.has(gone)) this.#suspect(gone);
   }
 
   // ---- leader takeover ----
@@ -807,6 +908,9 @@ export class PeerCore {
       "leading",
     );
     for (const s of this.#detector.suspected) leadership.enqueue(this.#deletion(s), "failed");
+    for (const m of view.members) {
+      if (this.#isLeaving(m)) leadership.enqueue({ ...this.#deletion(m), left: true }, "left");
+    }
     if (recovered && !operationError(view, recovered.op, recovered.leader)) {
       this.#propose({ ...recovered, ballot: takeover.ballot });
     } else {

@@ -236,7 +236,8 @@ async function runPeer(options: CliOptions): Promise<number> {
     const crash = () => process.exit(0); // at once, no goodbye: sockets die with the process
     let crashTimer: ReturnType<typeof setTimeout> | undefined;
     const onEvent = (event: PeerEvent) => {
-      console.log(formatEvent(event, options.format, new Date()));
+      const line = formatEvent(event, options.format, new Date());
+      if (line !== null) console.log(line);
       if (event.type === "view" && options.crashDelaySeconds !== null && crashTimer === undefined) {
         crashTimer = setTimeout(crash, options.crashDelaySeconds * 1000);
       }

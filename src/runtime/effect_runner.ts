@@ -24,12 +24,15 @@ export interface ProtocolCore {
   receive(now: number, message: Message): Effect[];
   /** Advances timers. */
   tick(now: number): Effect[];
+  /** Leaves the group on purpose, if the core can. */
+  leave?(now: number): Effect[];
 }
 
 /** Why the core took a step: it started, the clock ticked, or a message arrived. */
 export type StepCause =
   | { readonly kind: "start" }
   | { readonly kind: "tick" }
+  | { readonly kind: "leave" }
   | { readonly kind: "receive"; readonly message: Message; readonly packet: Packet };
 
 /** One step of the core: its cause, its time, and what it asks for. */
@@ -138,6 +141,12 @@ export class EffectRunner {
   start(): void {
     this.#step({ kind: "start" }, (now) => this.#o.core.start(now));
     this.#armTick();
+  }
+
+  /** Asks the core to leave the group on purpose. */
+  leave(): void {
+    const core = this.#o.core;
+    if (core.leave) this.#step({ kind: "leave" }, (now) => core.leave!(now));
   }
 
   /** Stops ticking and ignores whatever arrives; the transport stays the caller's to close. */

@@ -222,6 +222,34 @@ export class Peer {
     });
   }
 
+  /**
+   * Leaves the group on purpose, then stops: the leader is asked to remove
+   * this peer (a leader hands over first), and this resolves once the view
+   * without it is committed, or after `timeoutMs` (default: one failure
+   * timeout) if the group cannot commit. Survivors report it as left.
+   */
+  async leave(timeoutMs?: number): Promise<void> {
+    if (this.#stopped) return await this.stop();
+    const wait = timeoutMs ??
+      (this.#options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS) * (this.#options.failAfter ?? DEFAULT_FAIL_AFTER);
+    let finish = () => {};
+    const done = new Promise<void>((resolve) => (finish = resolve));
+    const timer = setTimeout(finish, wait);
+    const unsubscribe = this.onEvent((e) => {
+      if (e.type === "left" && e.member === this.id) finish();
+    });
+    this.#stopListeners.add(finish);
+    this.#runner.leave();
+    try {
+      await done;
+    } finally {
+      clearTimeout(timer);
+      unsubscribe();
+      this.#stopListeners.delete(finish);
+    }
+    await this.stop();
+  }
+
   /** Stops the peer: every timer and socket is closed when this resolves. */
   async stop(): Promise<void> {
     if (this.#stopped) return await this.#crash ?? undefined;

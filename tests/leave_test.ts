@@ -1,0 +1,90 @@
+// Leaving on purpose (PROTOCOL.md, "Leaving"): the peer asks the leader to
+// remove it, survivors report it as left (never unreachable), and a leader
+// hands over so the next one takes over at once.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import {
+  type HostAddress,
+  MemoryNetwork,
+  type Peer,
+  type PeerEvent,
+  startPeer,
+  VirtualScheduler,
+} from "../mod.ts";
+
+async function group(n: number) {
+  const clock = new VirtualScheduler();
+  const net = new MemoryNetwork({ scheduler: clock });
+  const hosts: HostAddress[] = Array.from(
+    { length: n },
+    (_, i) => ({ hostname: "10.0.0.1", port: 7601 + i }),
+  );
+  const events: PeerEvent[] = [];
+  const peers: Peer[] = [];
+  for (let id = 1; id <= n; id++) {
+    peers.push(
+      await startPeer({
+        hosts,
+        id,
+        heartbeatMs: 100,
+        incarnation: id,
+        transport: net.transport(),
+        scheduler: clock,
+        onEvent: (e) => events.push(e),
+      }),
+    );
+  }
+  const run = async (ms: number) => {
+    for (let t = 0; t < ms; t += 5) {
+      clock.advance(5);
+      await Promise.resolve();
+    }
+  };
+  await run(2_000);
+  for (const p of peers) assert.deepEqual(p.view?.members, hosts.map((_, i) => i + 1));
+  return { peers, events, run, clock, net };
+}
+
+const lastViews = (peers: Peer[]) =>
+  peers.map((p) => p.view && `${p.view.id} L${p.view.leader} [${p.view.members}]`);
+
+test("a member that leaves is removed at once and reported as left by every survivor", async () => {
+  const { peers, events, run, net } = await group(4);
+  events.length = 0;
+  const leaving = peers[3].leave();
+  await run(100); // well under one failure timeout (500 ms)
+  await leaving;
+  assert.deepEqual(lastViews(peers.slice(0, 3)), ["5 L1 [1,2,3]", "5 L1 [1,2,3]", "5 L1 [1,2,3]"]);
+  const notices = events.filter((e) => e.type !== "view").map((e) =>
+    e.type === "left" && `${e.peer}:${e.member}`
+  );
+  assert.deepEqual(notices.sort(), ["1:4", "2:4", "3:4", "4:4"]);
+  assert.ok(!events.some((e) => e.type === "unreachable"), "nobody is reported unreachable");
+  await Promise.all(peers.slice(0, 3).map((p) => p.stop()));
+  await net.close();
+});
+
+test("a leader that leaves hands over: the next one takes over at once, and reports it as left", async () => {
+  const { peers, events, run, net } = await group(4);
+  events.length = 0;
+  const leaving = peers[0].leave();
+  await run(100);
+  await leaving;
+  for (const p of peers.slice(1)) {
+    assert.deepEqual(p.view?.members, [2, 3, 4]);
+    assert.equal(p.leader, 2);
+  }
+  const survivors = events.filter((e) => e.type === "left" && e.peer !== 1);
+  assert.deepEqual(survivors.map((e) => e.type === "left" && e.isLeader), [true, true, true]);
+  assert.ok(!events.some((e) => e.type === "unreachable"), "nobody is reported unreachable");
+  await Promise.all(peers.slice(1).map((p) => p.stop()));
+  await net.close();
+});
+
+test("a peer alone, or not yet in a group, leaves at once", async () => {
+  const { peers, run, net } = await group(1);
+  const leaving = peers[0].leave();
+  await run(10);
+  await leaving;
+  await net.close();
+});
