@@ -6,11 +6,10 @@ PEER := $(DENO) run --unstable-net --allow-net --allow-read --allow-env --allow-
 
 .PHONY: demo test test-fast test-slow check sim soak bench build compile compile-all sea clean
 
-# `npm install`, not `npm ci`: the lockfile can only record deno's platform package
-# for this platform (the registry here serves no other), which `npm ci` calls out of
-# sync; `npm install` installs exactly the locked versions and leaves the lockfile alone.
+# `npm ci`: exactly the locked versions (the lockfile records every platform's deno
+# package), and the lockfile is left as committed.
 $(DENO): package.json package-lock.json
-	npm install --no-audit --no-fund --loglevel=error
+	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 ## A local group of 5 peers on loopback; stops by itself, or on Ctrl-C.
