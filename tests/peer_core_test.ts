@@ -4,7 +4,7 @@
 // Every precondition is reached through real messages, never private fields.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { Effect, PeerEvent } from "../src/core/effects.ts";
+import type { DurableState, Effect, PeerEvent } from "../src/core/effects.ts";
 import type {
   Ballot,
   Message,
@@ -69,6 +69,31 @@ function events(effects: Effect[]): PeerEvent[] {
   return effects.flatMap((e) => e.kind === "event" ? [e.event] : []);
 }
 
+type Persist = Extract<Effect, { kind: "persist" }>;
+
+/**
+ * A step that changed the durable state: its first effect, and only that one,
+ * is the persist (written before any message or output of the step). Returns
+ * the effects after it.
+ */
+function persistFirst(effects: Effect[], what = "the step"): Effect[] {
+  assert.equal(effects[0]?.kind, "persist", `${what} persists first`);
+  assert.equal(effects.filter((e) => e.kind === "persist").length, 1, `${what} persists once`);
+  return effects.slice(1);
+}
+
+/** The durable state a step persisted (it must have). */
+function persistedState(effects: Effect[]): DurableState {
+  persistFirst(effects);
+  return (effects[0] as Persist).state;
+}
+
+/** A step that must not touch the durable state; returns its effects. */
+function noPersist(effects: Effect[], what = "the step"): Effect[] {
+  assert.deepEqual(effects.filter((e) => e.kind === "persist"), [], `${what} persists nothing`);
+  return effects;
+}
+
 /** Effects with each log reduced to its level and key: the key is the contract, the text is for people. */
 function shape(effects: Effect[]): unknown[] {
   return effects.map((e) => e.kind === "log" ? { kind: "log", level: e.level, key: e.key } : e);
@@ -97,7 +122,7 @@ const log = (level: string, key: string) => ({ kind: "log", level, key });
 /** The OK a member sends for a REQ the core sent it. */
 function okFor(req: Send): Message {
   const { requestId, proposal } = req.message as ReqMessage;
-  return msg(req.to, { type: "OK", requestId, viewId: proposal.viewId });
+  return msg(req.to, { type: "OK", requestId, viewId: proposal.viewId, ballot: proposal.ballot });
 }
 
 /**
@@ -118,7 +143,7 @@ function memberOf(view: View, id: PeerId, peerCount: number): PeerCore {
   const core = newCore(id, peerCount);
   core.start(0);
   const fx = core.receive(0, msg(view.leader, { type: "NEWVIEW", view, ballot: FOUNDER }));
-  assert.deepEqual(fx, [viewEvent(id, view)]);
+  assert.deepEqual(persistFirst(fx, "installing a view"), [viewEvent(id, view)]);
   assert.equal(core.role, "member");
   return core;
 }
@@ -147,7 +172,17 @@ function leaderOf(members: PeerId[], peerCount: number): PeerCore {
 
 test("peer 1 founds view 1, probes every other peer, and admits nobody until the probe ends", () => {
   const core = newCore(1, 3);
-  assert.deepEqual(core.start(0), [
+  const started = core.start(0);
+  // Founding installs view 1: that is durable before it is printed.
+  assert.deepEqual(persistedState(started), {
+    incarnation: 10,
+    promised: FOUNDER,
+    accepted: null,
+    installed: viewOf(1, [1]),
+    member: true,
+    formAccepted: null,
+  });
+  assert.deepEqual(persistFirst(started), [
     viewEvent(1, viewOf(1, [1])),
     ...sendAll(1, [2, 3], { type: "JOIN" }),
   ]);
@@ -163,7 +198,7 @@ test("peer 1 founds view 1, probes every other peer, and admits nobody until the
   // The probe lasts two heartbeat intervals; then the queued ADD commits at once:
   // view 1 has no other member to ask, so there is no REQ, only the NEWVIEW.
   const v2 = viewOf(2, [1, 2]);
-  assert.deepEqual(core.tick(200), [
+  assert.deepEqual(persistFirst(core.tick(200)), [
     viewEvent(1, v2),
     send(1, 2, { type: "NEWVIEW", view: v2, ballot: FOUNDER }),
   ]);
@@ -181,7 +216,7 @@ test("the founding probe ends at once when every other peer has asked to join", 
     ballot: FOUNDER,
   };
   // Nobody is left to answer from a live group: ADD 2 commits, ADD 3 starts (its REQ to 2).
-  assert.deepEqual(core.receive(20, msg(3, { type: "JOIN" })), [
+  assert.deepEqual(persistFirst(core.receive(20, msg(3, { type: "JOIN" }))), [
     viewEvent(1, v2),
     send(1, 2, { type: "NEWVIEW", view: v2, ballot: FOUNDER }),
     send(1, 2, { type: "REQ", requestId: 2, proposal: add3 }),
@@ -193,7 +228,9 @@ test("a REDIRECT during the founding probe: a live group exists, so peer 1 joins
   const core = newCore(1, 3);
   core.start(0);
   const fx = core.receive(10, msg(2, { type: "REDIRECT", leader: 3 }));
-  assert.deepEqual(shape(fx), [log("warning", "found"), send(1, 3, { type: "JOIN" })]);
+  // It is no member of view 1 any more, and that is durable first.
+  assert.equal(persistedState(fx).member, false);
+  assert.deepEqual(shape(persistFirst(fx)), [log("warning", "found"), send(1, 3, { type: "JOIN" })]);
   assert.equal(core.role, "joining");
   assert.equal(core.view, null);
 });
@@ -263,37 +300,46 @@ test("ADD: REQ to every member; a majority is not enough while a live member has
     leader: 1,
     ballot: FOUNDER,
   };
-  assert.deepEqual(
-    core.receive(210, msg(4, { type: "JOIN" })),
-    sendAll(1, [2, 3], { type: "REQ", requestId: 3, proposal: add4 }),
-  );
+  // The leader accepts its own proposal first: durable before the REQ goes out.
+  const fx = core.receive(210, msg(4, { type: "JOIN" }));
+  assert.deepEqual(persistedState(fx).accepted, add4);
+  assert.deepEqual(persistFirst(fx), sendAll(1, [2, 3], { type: "REQ", requestId: 3, proposal: add4 }));
   // 1 and 2 are a majority of [1,2,3], but 3 is not held failed: wait for it.
-  assert.deepEqual(core.receive(220, msg(2, { type: "OK", requestId: 3, viewId: 3 })), []);
+  assert.deepEqual(core.receive(220, msg(2, { type: "OK", requestId: 3, viewId: 3, ballot: FOUNDER })), []);
   assert.equal(core.view?.id, 3);
   // The same joiner asking again changes nothing: its ADD is running.
   assert.deepEqual(core.receive(225, msg(4, { type: "JOIN" })), []);
 
   const v4 = viewOf(4, [1, 2, 3, 4]);
-  assert.deepEqual(core.receive(230, msg(3, { type: "OK", requestId: 3, viewId: 3 })), [
-    viewEvent(1, v4),
-    ...sendAll(1, [2, 3, 4], { type: "NEWVIEW", view: v4, ballot: FOUNDER }),
-  ]);
+  assert.deepEqual(
+    persistFirst(core.receive(230, msg(3, { type: "OK", requestId: 3, viewId: 3, ballot: FOUNDER }))),
+    [
+      viewEvent(1, v4),
+      ...sendAll(1, [2, 3, 4], { type: "NEWVIEW", view: v4, ballot: FOUNDER }),
+    ],
+  );
   assert.equal(core.pending, null);
 });
 
 test("an OK counts only from the run the view holds, for the running request", () => {
   const core = leaderOf([1, 2, 3], 4);
   core.receive(210, msg(4, { type: "JOIN" }));
-  assert.deepEqual(core.receive(220, msg(2, { type: "OK", requestId: 3, viewId: 3 })), []);
+  assert.deepEqual(core.receive(220, msg(2, { type: "OK", requestId: 3, viewId: 3, ballot: FOUNDER })), []);
   // An unknown request id, or the right one for another view: dropped.
-  assert.deepEqual(shape(core.receive(221, msg(3, { type: "OK", requestId: 2, viewId: 3 }))), [
-    log("debug", "stale-ok"),
-  ]);
-  assert.deepEqual(shape(core.receive(222, msg(3, { type: "OK", requestId: 3, viewId: 2 }))), [
-    log("debug", "stale-ok"),
-  ]);
+  assert.deepEqual(
+    shape(core.receive(221, msg(3, { type: "OK", requestId: 2, viewId: 3, ballot: FOUNDER }))),
+    [
+      log("debug", "stale-ok"),
+    ],
+  );
+  assert.deepEqual(
+    shape(core.receive(222, msg(3, { type: "OK", requestId: 3, viewId: 2, ballot: FOUNDER }))),
+    [
+      log("debug", "stale-ok"),
+    ],
+  );
   // Peer 3 restarted (run 31): its OK is no vote of the member the view holds (run 30).
-  const fx = core.receive(230, msg(3, { type: "OK", requestId: 3, viewId: 3 }, 31));
+  const fx = core.receive(230, msg(3, { type: "OK", requestId: 3, viewId: 3, ballot: FOUNDER }, 31));
   assert.deepEqual(shape(fx), [log("info", "stale-ok")]);
   assert.equal(core.view?.id, 3);
 });
@@ -308,7 +354,7 @@ test("the leader retransmits an unanswered REQ after two heartbeat intervals, wi
     ballot: FOUNDER,
   };
   core.receive(210, msg(4, { type: "JOIN" }));
-  core.receive(220, msg(2, { type: "OK", requestId: 3, viewId: 3 }));
+  core.receive(220, msg(2, { type: "OK", requestId: 3, viewId: 3, ballot: FOUNDER }));
   const ticks = runTicks(core, 200, 400, [msg(2, heartbeat(3)), msg(3, heartbeat(3))]);
   assert.deepEqual(ticks.get(300), sendAll(1, [2, 3], heartbeat(3, FOUNDER), "datagram"));
   // Sent at 210: due at 410. Only peer 3 has not answered.
@@ -330,15 +376,26 @@ test("a member accepts a REQ for its view: OK back, and the proposal is pending 
     leader: 1,
     ballot: FOUNDER,
   };
-  assert.deepEqual(core.receive(10, msg(1, { type: "REQ", requestId: 7, proposal: add4 })), [
-    send(2, 1, { type: "OK", requestId: 7, viewId: 3 }),
+  // The acceptance is durable before the OK that depends on it.
+  const accepted = core.receive(10, msg(1, { type: "REQ", requestId: 7, proposal: add4 }));
+  assert.deepEqual(persistedState(accepted), {
+    incarnation: 20,
+    promised: FOUNDER,
+    accepted: add4,
+    installed: v3,
+    member: true,
+    formAccepted: null,
+  });
+  assert.deepEqual(persistFirst(accepted), [
+    send(2, 1, { type: "OK", requestId: 7, viewId: 3, ballot: FOUNDER }),
   ]);
   assert.deepEqual(core.pending, add4);
 
   const v4 = viewOf(4, [1, 2, 3, 4]);
-  assert.deepEqual(core.receive(20, msg(1, { type: "NEWVIEW", view: v4, ballot: FOUNDER })), [
-    viewEvent(2, v4),
-  ]);
+  const installed = core.receive(20, msg(1, { type: "NEWVIEW", view: v4, ballot: FOUNDER }));
+  assert.deepEqual(persistedState(installed).installed, v4);
+  assert.equal(persistedState(installed).accepted, null); // settled by the view
+  assert.deepEqual(persistFirst(installed), [viewEvent(2, v4)]);
   assert.equal(core.pending, null);
   assert.deepEqual(core.view, v4);
   // The same NEWVIEW again is no news.
@@ -357,12 +414,12 @@ test("a member answers NEWLEADER with its pending proposal, then refuses the rep
   core.receive(10, msg(1, { type: "REQ", requestId: 7, proposal: add4 }));
 
   const ballot3: Ballot = { round: 1, leader: 3 };
-  assert.deepEqual(
-    core.receive(20, msg(3, { type: "NEWLEADER", requestId: 5, viewId: 3, ballot: ballot3 })),
-    [
-      send(2, 3, { type: "PENDING", requestId: 5, view: v3, pending: add4 }),
-    ],
-  );
+  // The promise is durable before the PENDING that gives it.
+  const promised = core.receive(20, msg(3, { type: "NEWLEADER", requestId: 5, viewId: 3, ballot: ballot3 }));
+  assert.deepEqual(persistedState(promised).promised, ballot3);
+  assert.deepEqual(persistFirst(promised), [
+    send(2, 3, { type: "PENDING", requestId: 5, ballot: ballot3, view: v3, pending: add4 }),
+  ]);
 
   // A REQ under a ballot below the promise: REJECT, carrying the promise; pending unchanged.
   const del3: Proposal = {
@@ -479,7 +536,9 @@ test("takeover: the lowest live member asks for pending operations, finishes a p
     assert.deepEqual(ticks.get(t), sendAll(2, [1, 3, 4, 5], heartbeat(5), "datagram"), `at ${t}`);
   }
   const mine: Ballot = { round: 1, leader: 2 }; // above the founder's { round: 0, leader: 1 }
-  assert.deepEqual(shape(ticks.get(600)!), [
+  // The candidate's promise of its own ballot is durable before its NEWLEADER goes out.
+  assert.deepEqual(persistedState(ticks.get(600)!).promised, mine);
+  assert.deepEqual(shape(persistFirst(ticks.get(600)!)), [
     ...sendAll(2, [1, 3, 4, 5], heartbeat(5), "datagram"),
     unreachable(2, v5, 1, true),
     reset(1),
@@ -499,13 +558,15 @@ test("takeover: the lowest live member asks for pending operations, finishes a p
   };
   // 2 and 3 are not a majority of five.
   assert.deepEqual(
-    core.receive(610, msg(3, { type: "PENDING", requestId: 1, view: v5, pending: del5 })),
+    core.receive(610, msg(3, { type: "PENDING", requestId: 1, ballot: mine, view: v5, pending: del5 })),
     [],
   );
   // With 4, they are: it leads, and re-proposes DEL 5 unchanged but for its own ballot.
   const again: Proposal = { ...del5, ballot: mine };
   assert.deepEqual(
-    shape(core.receive(620, msg(4, { type: "PENDING", requestId: 1, view: v5, pending: null }))),
+    shape(persistFirst(
+      core.receive(620, msg(4, { type: "PENDING", requestId: 1, ballot: mine, view: v5, pending: null })),
+    )),
     [
       log("info", "leading"),
       ...sendAll(2, [1, 3, 4, 5], { type: "REQ", requestId: 2, proposal: again }),
@@ -515,7 +576,7 @@ test("takeover: the lowest live member asks for pending operations, finishes a p
   assert.deepEqual(core.pending, again);
 
   // 3 and 4 accept; 1 and 5 are held failed. View 6 names leader 1, the value as first proposed.
-  assert.deepEqual(core.receive(630, msg(3, { type: "OK", requestId: 2, viewId: 5 })), []);
+  assert.deepEqual(core.receive(630, msg(3, { type: "OK", requestId: 2, viewId: 5, ballot: mine })), []);
   const v6 = viewOf(6, [1, 2, 3, 4], 1);
   const del1: Proposal = {
     viewId: 6,
@@ -523,21 +584,27 @@ test("takeover: the lowest live member asks for pending operations, finishes a p
     leader: 2,
     ballot: mine,
   };
-  assert.deepEqual(core.receive(640, msg(4, { type: "OK", requestId: 2, viewId: 5 })), [
-    viewEvent(2, v6),
-    ...sendAll(2, [1, 3, 4], { type: "NEWVIEW", view: v6, ballot: mine }),
-    send(2, 5, { type: "NEWVIEW", view: v6, ballot: mine }), // the removed peer learns it, to join again
-    ...sendAll(2, [1, 3, 4], { type: "REQ", requestId: 3, proposal: del1 }),
-  ]);
+  assert.deepEqual(
+    persistFirst(core.receive(640, msg(4, { type: "OK", requestId: 2, viewId: 5, ballot: mine }))),
+    [
+      viewEvent(2, v6),
+      ...sendAll(2, [1, 3, 4], { type: "NEWVIEW", view: v6, ballot: mine }),
+      send(2, 5, { type: "NEWVIEW", view: v6, ballot: mine }), // the removed peer learns it, to join again
+      ...sendAll(2, [1, 3, 4], { type: "REQ", requestId: 3, proposal: del1 }),
+    ],
+  );
 
   // Then the old leader goes; the queued DEL 5 is done already and is dropped.
-  assert.deepEqual(core.receive(650, msg(3, { type: "OK", requestId: 3, viewId: 6 })), []);
+  assert.deepEqual(core.receive(650, msg(3, { type: "OK", requestId: 3, viewId: 6, ballot: mine })), []);
   const v7 = viewOf(7, [2, 3, 4], 2);
-  assert.deepEqual(core.receive(660, msg(4, { type: "OK", requestId: 3, viewId: 6 })), [
-    viewEvent(2, v7),
-    ...sendAll(2, [3, 4], { type: "NEWVIEW", view: v7, ballot: mine }),
-    send(2, 1, { type: "NEWVIEW", view: v7, ballot: mine }),
-  ]);
+  assert.deepEqual(
+    persistFirst(core.receive(660, msg(4, { type: "OK", requestId: 3, viewId: 6, ballot: mine }))),
+    [
+      viewEvent(2, v7),
+      ...sendAll(2, [3, 4], { type: "NEWVIEW", view: v7, ballot: mine }),
+      send(2, 1, { type: "NEWVIEW", view: v7, ballot: mine }),
+    ],
+  );
   assert.equal(core.pending, null);
 });
 
@@ -584,7 +651,7 @@ test("the leader DELs a failed member by the incarnation its view records", () =
     leader: 1,
     ballot: FOUNDER,
   };
-  assert.deepEqual(ticks.get(600), [
+  assert.deepEqual(persistFirst(ticks.get(600)!), [
     ...sendAll(1, [2, 3], heartbeat(3, FOUNDER), "datagram"),
     unreachable(1, v3, 3),
     reset(3),
@@ -592,11 +659,14 @@ test("the leader DELs a failed member by the incarnation its view records", () =
   ]);
   // 1 and 2 are a majority, and 3 is both held failed and the member removed.
   const v4 = viewOf(4, [1, 2]);
-  assert.deepEqual(core.receive(610, msg(2, { type: "OK", requestId: 3, viewId: 3 })), [
-    viewEvent(1, v4),
-    send(1, 2, { type: "NEWVIEW", view: v4, ballot: FOUNDER }),
-    send(1, 3, { type: "NEWVIEW", view: v4, ballot: FOUNDER }),
-  ]);
+  assert.deepEqual(
+    persistFirst(core.receive(610, msg(2, { type: "OK", requestId: 3, viewId: 3, ballot: FOUNDER }))),
+    [
+      viewEvent(1, v4),
+      send(1, 2, { type: "NEWVIEW", view: v4, ballot: FOUNDER }),
+      send(1, 3, { type: "NEWVIEW", view: v4, ballot: FOUNDER }),
+    ],
+  );
 });
 
 test("a member that restarted is DELeted as its old run, then ADDed as its new one", () => {
@@ -608,7 +678,7 @@ test("a member that restarted is DELeted as its old run, then ADDed as its new o
     ballot: FOUNDER,
   };
   assert.deepEqual(
-    core.receive(210, msg(3, { type: "JOIN" }, 31)),
+    persistFirst(core.receive(210, msg(3, { type: "JOIN" }, 31))),
     sendAll(1, [2, 3], { type: "REQ", requestId: 3, proposal: del3 }),
   );
   const v4 = viewOf(4, [1, 2]);
@@ -618,17 +688,23 @@ test("a member that restarted is DELeted as its old run, then ADDed as its new o
     leader: 1,
     ballot: FOUNDER,
   };
-  assert.deepEqual(core.receive(220, msg(2, { type: "OK", requestId: 3, viewId: 3 })), [
-    viewEvent(1, v4),
-    send(1, 2, { type: "NEWVIEW", view: v4, ballot: FOUNDER }),
-    send(1, 3, { type: "NEWVIEW", view: v4, ballot: FOUNDER }),
-    send(1, 2, { type: "REQ", requestId: 4, proposal: add3 }),
-  ]);
+  assert.deepEqual(
+    persistFirst(core.receive(220, msg(2, { type: "OK", requestId: 3, viewId: 3, ballot: FOUNDER }))),
+    [
+      viewEvent(1, v4),
+      send(1, 2, { type: "NEWVIEW", view: v4, ballot: FOUNDER }),
+      send(1, 3, { type: "NEWVIEW", view: v4, ballot: FOUNDER }),
+      send(1, 2, { type: "REQ", requestId: 4, proposal: add3 }),
+    ],
+  );
   const v5 = viewOf(5, [1, 2, 3], 1, [10, 20, 31]);
-  assert.deepEqual(core.receive(230, msg(2, { type: "OK", requestId: 4, viewId: 4 })), [
-    viewEvent(1, v5),
-    ...sendAll(1, [2, 3], { type: "NEWVIEW", view: v5, ballot: FOUNDER }),
-  ]);
+  assert.deepEqual(
+    persistFirst(core.receive(230, msg(2, { type: "OK", requestId: 4, viewId: 4, ballot: FOUNDER }))),
+    [
+      viewEvent(1, v5),
+      ...sendAll(1, [2, 3], { type: "NEWVIEW", view: v5, ballot: FOUNDER }),
+    ],
+  );
 });
 
 // ---- 8. input the core must not trust ----
@@ -671,4 +747,254 @@ test("a sender outside the hostsfile, or this peer itself, is dropped with a war
   }
   assert.equal(core.pending, null);
   assert.deepEqual(core.view, v3);
+});
+
+// ---- 9. durable state: one persist, at the head of the step that changed it ----
+
+test("persist comes first when a step accepts a REQ, promises a NEWLEADER or installs a view; a heartbeat tick has none", () => {
+  const v3 = viewOf(3, [1, 2, 3]);
+  const core = memberOf(v3, 2, 4); // installing view 3 persisted first (see memberOf)
+  const beats = sendAll(2, [1, 3], heartbeat(3), "datagram");
+  assert.deepEqual(noPersist(core.tick(100)), beats);
+
+  // Accepting a REQ: the acceptance is written before the OK.
+  const add4: Proposal = {
+    viewId: 3,
+    op: { kind: "ADD", peer: 4, incarnation: 40 },
+    leader: 1,
+    ballot: FOUNDER,
+  };
+  const accepted = core.receive(110, msg(1, { type: "REQ", requestId: 7, proposal: add4 }));
+  assert.deepEqual(persistFirst(accepted), [
+    send(2, 1, { type: "OK", requestId: 7, viewId: 3, ballot: FOUNDER }),
+  ]);
+  assert.deepEqual(persistedState(accepted).accepted, add4);
+  // The same REQ again (a retransmission) is answered OK again.
+  const again = core.receive(115, msg(1, { type: "REQ", requestId: 7, proposal: add4 }));
+  assert.deepEqual(sends(again), [send(2, 1, { type: "OK", requestId: 7, viewId: 3, ballot: FOUNDER })]);
+
+  // Answering NEWLEADER: the promise is written before the PENDING.
+  const ballot3: Ballot = { round: 1, leader: 3 };
+  const promised = core.receive(120, msg(3, { type: "NEWLEADER", requestId: 4, viewId: 3, ballot: ballot3 }));
+  assert.deepEqual(persistFirst(promised), [
+    send(2, 3, { type: "PENDING", requestId: 4, ballot: ballot3, view: v3, pending: add4 }),
+  ]);
+  assert.deepEqual(persistedState(promised).promised, ballot3);
+
+  // Installing a view: written before it is printed. Peer 3 finished the ADD it learned of.
+  const v4 = viewOf(4, [1, 2, 3, 4]);
+  const installed = core.receive(130, msg(3, { type: "NEWVIEW", view: v4, ballot: ballot3 }));
+  assert.deepEqual(persistFirst(installed), [viewEvent(2, v4)]);
+  assert.deepEqual(persistedState(installed), {
+    incarnation: 20,
+    promised: ballot3,
+    accepted: null,
+    installed: v4,
+    member: true,
+    formAccepted: null,
+  });
+  assert.deepEqual(noPersist(core.tick(200)), sendAll(2, [1, 3, 4], heartbeat(4), "datagram"));
+  assert.deepEqual(core.durableState, persistedState(installed));
+});
+
+// ---- 10. an OK or PENDING counts only for the ballot it answers ----
+
+test("an OK naming another ballot than the running proposal's is not counted", () => {
+  const core = leaderOf([1, 2, 3], 4);
+  core.receive(210, msg(4, { type: "JOIN" })); // REQ 3: ADD 4 under the founder's ballot
+  const other: Ballot = { round: 1, leader: 3 };
+  for (const from of [2, 3]) {
+    const fx = core.receive(220, msg(from, { type: "OK", requestId: 3, viewId: 3, ballot: other }));
+    assert.deepEqual(shape(fx), [log("debug", "stale-ok")], `OK from ${from}`);
+  }
+  assert.equal(core.view?.id, 3);
+  // The same OKs for the ballot proposed: committed.
+  assert.deepEqual(core.receive(230, msg(2, { type: "OK", requestId: 3, viewId: 3, ballot: FOUNDER })), []);
+  const fx = core.receive(240, msg(3, { type: "OK", requestId: 3, viewId: 3, ballot: FOUNDER }));
+  assert.deepEqual(events(persistFirst(fx)), [{ type: "view", peer: 1, view: viewOf(4, [1, 2, 3, 4]) }]);
+});
+
+test("a PENDING naming another ballot than the candidate's NEWLEADER is not counted", () => {
+  const v3 = viewOf(3, [1, 2, 3]);
+  const core = memberOf(v3, 2, 3);
+  runTicks(core, 0, 600, [msg(3, heartbeat(3))]); // leader 1 silent: 2 takes over at 600
+  const mine: Ballot = { round: 1, leader: 2 };
+  assert.equal(core.role, "candidate");
+  // Peer 3's answer to some other NEWLEADER (same request id, ballot 1/3): no vote for this takeover.
+  const elsewhere = msg(3, {
+    type: "PENDING",
+    requestId: 1,
+    ballot: { round: 1, leader: 3 },
+    view: v3,
+    pending: null,
+  });
+  assert.deepEqual(shape(core.receive(610, elsewhere)), [log("debug", "stale-pending")]);
+  assert.equal(core.role, "candidate");
+  // Its answer to this one: 2 and 3 are a majority of [1,2,3]; it leads and DELs the silent leader.
+  const fx = core.receive(
+    620,
+    msg(3, { type: "PENDING", requestId: 1, ballot: mine, view: v3, pending: null }),
+  );
+  const del1: Proposal = {
+    viewId: 3,
+    op: { kind: "DEL", peer: 1, incarnation: 10 },
+    leader: 2,
+    ballot: mine,
+  };
+  assert.deepEqual(shape(persistFirst(fx)), [
+    log("info", "leading"),
+    ...sendAll(2, [1, 3], { type: "REQ", requestId: 2, proposal: del1 }),
+  ]);
+  assert.equal(core.role, "leader");
+});
+
+// ---- 11. restored from durable state ----
+
+/** Peer `id` of `peerCount` started afresh on `state`, as the same run. */
+function restoredCore(id: PeerId, peerCount: number, state: DurableState): PeerCore {
+  return new PeerCore({
+    id,
+    peerCount,
+    incarnation: state.incarnation,
+    heartbeatMs: HEARTBEAT_MS,
+    failAfter: FAIL_AFTER,
+    random: () => 0.5,
+    restored: state,
+  });
+}
+
+test("restored on its durable state, a member of view 5 is that member at once, keeping its promise and acceptance", () => {
+  const v5 = viewOf(5, [1, 2, 3, 4, 5]);
+  const before = memberOf(v5, 2, 5);
+  const del5: Proposal = {
+    viewId: 5,
+    op: { kind: "DEL", peer: 5, incarnation: 50 },
+    leader: 1,
+    ballot: FOUNDER,
+  };
+  before.receive(10, msg(1, { type: "REQ", requestId: 6, proposal: del5 }));
+  const ballot3: Ballot = { round: 1, leader: 3 };
+  before.receive(20, msg(3, { type: "NEWLEADER", requestId: 1, viewId: 5, ballot: ballot3 }));
+  const state = before.durableState;
+  assert.deepEqual(state, {
+    incarnation: 20,
+    promised: ballot3,
+    accepted: del5,
+    installed: v5,
+    member: true,
+    formAccepted: null,
+  });
+
+  const core = restoredCore(2, 5, state);
+  assert.equal(core.role, "member");
+  assert.deepEqual(core.view, v5);
+  // No view printed (it printed view 5 in its earlier life), nothing to persist; it asks around (a
+  // JOIN from the run the view holds gets it caught up by any member that knows a newer view).
+  assert.deepEqual(shape(core.start(1_000)), [
+    log("info", "restored"),
+    ...sendAll(2, [1, 3, 4, 5], { type: "JOIN" }),
+  ]);
+  assert.equal(core.role, "member");
+  assert.deepEqual(core.pending, del5);
+
+  // Its promise holds: the replaced leader's REQ is refused.
+  const del4: Proposal = { ...del5, op: { kind: "DEL", peer: 4, incarnation: 40 } };
+  assert.deepEqual(shape(core.receive(1_010, msg(1, { type: "REQ", requestId: 7, proposal: del4 }))), [
+    log("info", "req-refused"),
+    send(2, 1, { type: "REJECT", promised: ballot3 }),
+  ]);
+  // Its acceptance holds: a later NEWLEADER learns of the pending DEL 5.
+  const ballot4: Ballot = { round: 2, leader: 4 };
+  const fx = core.receive(1_020, msg(4, { type: "NEWLEADER", requestId: 1, viewId: 5, ballot: ballot4 }));
+  assert.deepEqual(persistFirst(fx), [
+    send(2, 4, { type: "PENDING", requestId: 1, ballot: ballot4, view: v5, pending: del5 }),
+  ]);
+});
+
+test("restored peer 1 does not found view 1: as a member of view 5 it is that member, not a new founder", () => {
+  const v5 = viewOf(5, [1, 2, 3, 4, 5]);
+  // Peer 1 as the other peers' leader would leave it: it founded, and view 5 was installed.
+  const leader = leaderOf([1, 2, 3, 4, 5], 5);
+  assert.deepEqual(leader.durableState.installed, v5);
+  const core = restoredCore(1, 5, leader.durableState);
+  const fx = core.start(1_000);
+  assert.deepEqual(events(fx), []);
+  assert.deepEqual(shape(fx), [log("info", "restored"), ...sendAll(1, [2, 3, 4, 5], { type: "JOIN" })]);
+  assert.deepEqual(core.view, v5);
+  assert.equal(core.role, "member"); // it leads again only through a takeover, with a higher ballot
+});
+
+test("restored peer 1 that was out of the group joins, and founds nothing", () => {
+  const before = newCore(1, 3);
+  before.start(0);
+  before.receive(10, msg(2, { type: "REDIRECT", leader: 3 })); // founding probe found a live group
+  assert.deepEqual(before.durableState.member, false);
+  assert.deepEqual(before.durableState.installed, viewOf(1, [1]));
+  const core = restoredCore(1, 3, before.durableState);
+  assert.deepEqual(core.start(1_000), sendAll(1, [2, 3], { type: "JOIN" }));
+  assert.equal(core.role, "joining");
+  assert.equal(core.view, null);
+});
+
+// ---- 12. forming anew: an attempt that finds the group live gives up ----
+
+test("an attempt to form anew whose promises show a newer view that can still gather its quorum gives up", () => {
+  // Peer 3 of 5, member of view 3 = [1,2,3], was cut off. Meanwhile the group went on to view 9 =
+  // [1,2,4] (led by 4), where 1 and 2 are new runs (11, 21): peer 3 hears from those runs, so to
+  // it view 3 can never gather its quorum again.
+  const v3 = viewOf(3, [1, 2, 3]);
+  const core = memberOf(v3, 3, 5);
+  const v9 = viewOf(9, [1, 2, 4], 4, [11, 21, 40]);
+  const newRuns = [msg(1, heartbeat(9), 11), msg(2, heartbeat(9), 21)];
+  for (const m of newRuns) core.receive(10, m);
+  // Dead since the tick at 100: it waits a failure timeout (500) plus (3 - 1) × 2 heartbeats (400).
+  for (const [t, fx] of runTicks(core, 0, 900)) {
+    assert.deepEqual(sends(fx, "FORM"), [], `no FORM yet at ${t}`);
+  }
+  const fx = core.tick(1_000);
+  const forms = sends(fx, "FORM");
+  assert.deepEqual(forms.map((s) => s.to), [1, 2, 4, 5]);
+  assert.deepEqual(shape(fx).filter((e) => (e as { key?: string }).key === "formation"), [
+    log("warning", "formation"),
+  ]);
+  const { requestId, ballot } = forms[0].message as Extract<Message, { type: "FORM" }>;
+  assert.equal(ballot.leader, 3);
+  // Its own takeover attempt (1/3, when 1 and 2 went silent) came first: the attempt's ballot is above it.
+  assert.deepEqual(ballot, { round: 2, leader: 3 });
+  assert.deepEqual(persistedState(fx).promised, ballot);
+
+  // 1 and 2 promise, reporting view 9: with peer 3 that is a majority of the hostsfile. View 9's
+  // members 1 and 2 answered as the runs it holds, and 4 was never heard as another run: view 9
+  // can gather its quorum. No FORM_ACCEPT: peer 3 adopts view 9, which does not hold it, and joins.
+  const promise = (from: PeerId, incarnation: number) =>
+    msg(
+      from,
+      { type: "FORM_PROMISE", requestId, ballot, newest: v9, pending: null, accepted: null },
+      incarnation,
+    );
+  assert.deepEqual(core.receive(1_010, promise(1, 11)), []);
+  const decided = core.receive(1_020, promise(2, 21));
+  assert.deepEqual(sends(decided, "FORM_ACCEPT"), []);
+  assert.deepEqual(shape(persistFirst(decided)), [
+    log("info", "formation"),
+    log("info", "removed"),
+    send(3, 4, { type: "JOIN" }),
+  ]);
+  assert.equal(core.role, "joining");
+  assert.equal(core.view, null);
+  // A late promise finds no attempt; and none starts again.
+  assert.deepEqual(
+    shape(
+      core.receive(
+        1_030,
+        msg(4, { type: "FORM_PROMISE", requestId, ballot, newest: v9, pending: null, accepted: null }),
+      ),
+    ),
+    [
+      log("debug", "stale-form"),
+    ],
+  );
+  const later = [...runTicks(core, 1_000, 3_000).values()].flat();
+  assert.deepEqual(sends(later, "FORM"), []);
+  assert.deepEqual(sends(later, "FORM_ACCEPT"), []);
 });

@@ -12,7 +12,15 @@ function pending(
   p: Proposal | null,
   { view = view5, incarnation = from * 10 }: { view?: View; incarnation?: number } = {},
 ): PendingMessage {
-  const message: Message = { type: "PENDING", from, incarnation, requestId: 7, view, pending: p };
+  const message: Message = {
+    type: "PENDING",
+    from,
+    incarnation,
+    requestId: 7,
+    ballot: { round: 1, leader: 2 },
+    view,
+    pending: p,
+  };
   return message;
 }
 

@@ -9,6 +9,11 @@
 import { compareBallots, NO_BALLOT } from "./ballot.ts";
 import type { Ballot, FormAcceptance, Proposal } from "./messages.ts";
 
+const sameProposal = (a: Proposal, b: Proposal) =>
+  a.viewId === b.viewId && a.leader === b.leader && compareBallots(a.ballot, b.ballot) === 0 &&
+  a.op.kind === b.op.kind && a.op.peer === b.op.peer && a.op.incarnation === b.op.incarnation &&
+  !a.op.left === !b.op.left;
+
 /**
  * What this peer promised and accepted.
  *
@@ -73,6 +78,7 @@ export class Acceptor {
   /** Accepts `proposal`, promising its ballot. */
   accept(proposal: Proposal): void {
     this.promise(proposal.ballot);
+    if (this.#accepted && sameProposal(this.#accepted, proposal)) return; // a retransmitted REQ
     this.#accepted = proposal;
     this.#version++;
   }

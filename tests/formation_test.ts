@@ -1,0 +1,168 @@
+// Forming the group anew (src/core/formation.ts): the hostsfile majority, when
+// a view is dead, and what an attempt decides from the promises it gathered.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { Formation, type FormKnowledge, hostsfileMajority, isDead } from "../src/core/formation.ts";
+import type {
+  Ballot,
+  FormAcceptance,
+  FormPromiseMessage,
+  PeerId,
+  Proposal,
+  View,
+} from "../src/core/messages.ts";
+
+const b = (round: number, leader: PeerId): Ballot => ({ round, leader });
+const run = (id: PeerId) => id * 10;
+const viewOf = (id: number, members: PeerId[], leader = 1, incarnations = members.map(run)): View => ({
+  id,
+  leader,
+  members,
+  incarnations,
+});
+const v5 = viewOf(5, [1, 2, 3, 4, 5]);
+const ATTEMPT = b(3, 1);
+
+/** What peer `from` (as run `incarnation`) knows. */
+function knows(
+  from: PeerId,
+  incarnation: number,
+  newest: View | null,
+  extra: { pending?: Proposal | null; accepted?: FormAcceptance | null } = {},
+): FormKnowledge {
+  return { from, incarnation, newest, pending: extra.pending ?? null, accepted: extra.accepted ?? null };
+}
+
+/** An attempt by peer 1 under ATTEMPT, with these promises. */
+function attempt(...promises: FormKnowledge[]): Formation {
+  const f = new Formation(ATTEMPT, 7, 0);
+  for (const k of promises) {
+    const m: FormPromiseMessage = { type: "FORM_PROMISE", requestId: 7, ballot: ATTEMPT, ...k };
+    f.promises.set(k.from, m);
+  }
+  return f;
+}
+
+/** Nobody heard as a newer run than the one asked about. */
+const noneRestarted = () => false;
+
+test("a majority of the hostsfile: more than half of its peers", () => {
+  assert.deepEqual([1, 2, 3, 4, 5, 6, 7, 9].map(hostsfileMajority), [1, 2, 2, 3, 3, 4, 4, 5]);
+});
+
+test("a view is dead when the members that may still vote are no majority of it", () => {
+  assert.equal(isDead(v5, (m) => m <= 2), true); // 3, 4, 5 restarted
+  assert.equal(isDead(v5, (m) => m <= 3), false); // 3 of 5 may still vote
+  assert.equal(isDead(v5, () => true), false);
+  assert.equal(isDead(viewOf(2, [1, 2]), (m) => m === 1), true); // half is no majority
+  assert.equal(isDead(viewOf(1, [1]), () => false), true);
+});
+
+test("an attempt has promised and accepted once a majority of the hostsfile did, the former counted", () => {
+  const f = new Formation(ATTEMPT, 7, 0);
+  assert.equal(f.promised(5), false);
+  f.promises.set(2, { type: "FORM_PROMISE", requestId: 7, ballot: ATTEMPT, ...knows(2, 20, v5) });
+  assert.equal(f.promised(5), false);
+  assert.equal(f.promised(3), true);
+  f.promises.set(3, { type: "FORM_PROMISE", requestId: 7, ballot: ATTEMPT, ...knows(3, 31, v5) });
+  assert.equal(f.promised(5), true);
+  assert.equal(f.accepted(5), false);
+  f.oks.add(2);
+  f.oks.add(3);
+  assert.equal(f.accepted(5), true);
+  assert.equal(f.accepted(6), false);
+  assert.equal(new Formation(ATTEMPT, 7, 0).promised(1), true); // a hostsfile of one
+});
+
+test("decide: a view an earlier attempt accepted, newer than every newest view, is proposed again (highest ballot)", () => {
+  const low: FormAcceptance = { ballot: b(1, 2), view: viewOf(6, [2, 3, 4], 2, [20, 31, 41]) };
+  const high: FormAcceptance = { ballot: b(2, 3), view: viewOf(6, [1, 3, 4], 3, [10, 31, 41]) };
+  const f = attempt(knows(3, 31, null, { accepted: high }), knows(4, 41, null, { accepted: low }));
+  const own = knows(1, 10, v5, { accepted: low });
+  assert.deepEqual(f.decide(own, noneRestarted), { kind: "propose", view: high.view });
+  // Unchanged, whichever order the answers came in.
+  const g = attempt(knows(4, 41, null, { accepted: low }), knows(3, 31, null, { accepted: high }));
+  assert.deepEqual(g.decide(own, noneRestarted), { kind: "propose", view: high.view });
+});
+
+test("decide: an earlier acceptance no newer than the newest view is ignored (that attempt's view was overtaken)", () => {
+  const old: FormAcceptance = { ballot: b(9, 4), view: viewOf(5, [1, 2, 4], 4, [10, 20, 41]) };
+  // Newest view 5 is dead (3, 4, 5 answered as new runs): a fresh view is proposed, not the old one.
+  const f = attempt(knows(3, 31, v5), knows(4, 41, null, { accepted: old }), knows(5, 51, null));
+  const decision = f.decide(knows(1, 10, v5), noneRestarted);
+  assert.deepEqual(decision, { kind: "propose", view: viewOf(6, [1, 3, 4, 5], 1, [10, 31, 41, 51]) });
+  // And with the newest view live, 'live' wins over it just the same.
+  const g = attempt(knows(2, 20, v5), knows(4, 41, null, { accepted: old }));
+  assert.deepEqual(g.decide(knows(1, 10, v5), noneRestarted), { kind: "live", view: v5 });
+});
+
+test("decide: 'live' when the newest view still has a majority of runs that may vote", () => {
+  // 1 and 2 answered as the runs view 5 holds; 3 was heard as a new run; 4 and 5 were not heard from.
+  const f = attempt(knows(2, 20, v5), knows(3, 31, v5));
+  assert.deepEqual(f.decide(knows(1, 10, v5), noneRestarted), { kind: "live", view: v5 });
+  // The newest view of all is the one decided on, even if the former only knew an older one.
+  const v7 = viewOf(7, [1, 2, 3], 2);
+  const g = attempt(knows(2, 20, v7), knows(3, 30, viewOf(6, [1, 2, 3])));
+  assert.deepEqual(g.decide(knows(1, 10, v5), noneRestarted), { kind: "live", view: v7 });
+});
+
+test("decide: a member heard as a newer run, or that answered as another run, cannot vote", () => {
+  // Nobody answered as another run, but 3, 4 and 5 were heard from as newer runs: dead.
+  const heard = attempt(knows(2, 20, v5));
+  const restarted = (m: PeerId, r: number) => m >= 3 && r === run(m);
+  assert.deepEqual(heard.decide(knows(1, 10, v5), restarted), {
+    kind: "propose",
+    view: viewOf(6, [1, 2], 1, [10, 20]),
+  });
+  assert.deepEqual(heard.decide(knows(1, 10, v5), noneRestarted), { kind: "live", view: v5 });
+  // 3, 4 and 5 answered as runs 31, 41, 51: they are not the acceptors view 5 holds.
+  const answered = attempt(knows(3, 31, null), knows(4, 41, null), knows(5, 51, null));
+  assert.deepEqual(answered.decide(knows(1, 10, v5), noneRestarted), {
+    kind: "propose",
+    view: viewOf(6, [1, 3, 4, 5], 1, [10, 31, 41, 51]),
+  });
+  // The same peers answering as the runs the view holds: live.
+  const same = attempt(knows(3, 30, v5), knows(4, 40, v5), knows(5, 50, v5));
+  assert.deepEqual(same.decide(knows(1, 10, v5), noneRestarted), { kind: "live", view: v5 });
+});
+
+test("decide: the new view skips an id when a pending proposal for the newest view is reported", () => {
+  const del3: Proposal = {
+    viewId: 5,
+    op: { kind: "DEL", peer: 3, incarnation: 30 },
+    leader: 1,
+    ballot: b(0, 1),
+  };
+  // 3, 4 and 5 restarted (5 heard from as a newer run); 2 holds a pending DEL 3 for view 5.
+  const fiveRestarted = (m: PeerId, r: number) => m === 5 && r === 50;
+  const f = attempt(knows(2, 20, v5, { pending: del3 }), knows(3, 31, null), knows(4, 41, null));
+  assert.deepEqual(f.decide(knows(1, 10, v5), fiveRestarted), {
+    kind: "propose",
+    view: viewOf(7, [1, 2, 3, 4], 1, [10, 20, 31, 41]),
+  });
+  // The former's own pending proposal counts the same.
+  const g = attempt(knows(3, 31, null), knows(4, 41, null));
+  assert.deepEqual(g.decide(knows(1, 10, v5, { pending: del3 }), fiveRestarted)?.view.id, 7);
+  // A pending proposal for an older view does not.
+  const old: Proposal = { ...del3, viewId: 4 };
+  const h = attempt(knows(3, 31, null), knows(4, 41, null, { pending: old }));
+  assert.deepEqual(h.decide(knows(1, 10, v5), fiveRestarted)?.view.id, 6);
+});
+
+test("decide: the new view holds the answerers, sorted, each with its run, led by the former", () => {
+  // Peer 4 forms; answers came from 5, 2 and 3, in that order.
+  const f = new Formation(b(1, 4), 2, 0);
+  for (const k of [knows(5, 51, null), knows(2, 20, v5), knows(3, 31, v5)]) {
+    f.promises.set(k.from, { type: "FORM_PROMISE", requestId: 2, ballot: b(1, 4), ...k });
+  }
+  const restarted = (m: PeerId, r: number) => m === 4 && r === 40; // the former itself is a new run
+  assert.deepEqual(f.decide(knows(4, 41, null), restarted), {
+    kind: "propose",
+    view: viewOf(6, [2, 3, 4, 5], 4, [20, 31, 41, 51]),
+  });
+});
+
+test("decide: null when nobody knows any view", () => {
+  const f = attempt(knows(2, 21, null), knows(3, 31, null));
+  assert.equal(f.decide(knows(1, 11, null), noneRestarted), null);
+});

@@ -1,0 +1,312 @@
+// Recovery in the protocol core, scripted across several PeerCores: forming
+// the group anew when a majority of its view restarted without state, giving
+// up when the group is live after all, and a peer knocked out by a lone
+// forged view taking its group's view back. A tiny in-test router delivers
+// `send` effects between the cores at once and in order, on a fake clock; no
+// network, no runtime.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { DurableState, Effect, PeerEvent } from "../src/core/effects.ts";
+import type { Ballot, Message, MessageType, PeerId, View } from "../src/core/messages.ts";
+import { PeerCore } from "../src/core/peer_core.ts";
+
+const HEARTBEAT_MS = 100;
+const FAIL_AFTER = 5;
+/** Each peer's first run: peer 3 runs as incarnation 30, and 31 once restarted without state. */
+const run = (id: PeerId) => id * 10;
+
+const viewOf = (id: number, members: PeerId[], leader = 1, incarnations = members.map(run)): View => ({
+  id,
+  leader,
+  members,
+  incarnations,
+});
+
+/** One message the router carried (or dropped), when, and what its delivery made the addressee persist. */
+interface Carried {
+  readonly at: number;
+  readonly to: PeerId;
+  readonly message: Message;
+  readonly delivered: boolean;
+  /** The durable state the addressee persisted handling it (before anything it sent), if any. */
+  readonly persisted?: DurableState;
+}
+
+/**
+ * The cores of one hostsfile, wired together: every `send` effect is
+ * delivered at once, in order; a crashed peer (no core) or a cut link drops
+ * it. Every step is checked to persist, if at all, once and first.
+ */
+class Router {
+  readonly peerCount: number;
+  now = 0;
+  readonly cores = new Map<PeerId, PeerCore>();
+  /** Every message sent, in order. */
+  readonly carried: Carried[] = [];
+  /** Events of each peer's current run. */
+  readonly events = new Map<PeerId, PeerEvent[]>();
+  /** Diagnostics of each peer's current run, as "level key". */
+  readonly logs = new Map<PeerId, string[]>();
+  /** Links that drop what they carry, as "from>to". */
+  readonly cut = new Set<string>();
+  readonly #queue: { to: PeerId; message: Message }[] = [];
+
+  constructor(peerCount: number) {
+    this.peerCount = peerCount;
+  }
+
+  /** Starts peer `id` as run `incarnation`, a fresh core that kept nothing, now. */
+  start(id: PeerId, incarnation = run(id)): PeerCore {
+    const core = new PeerCore({
+      id,
+      peerCount: this.peerCount,
+      incarnation,
+      heartbeatMs: HEARTBEAT_MS,
+      failAfter: FAIL_AFTER,
+      random: () => 0.5,
+    });
+    this.cores.set(id, core);
+    this.events.set(id, []);
+    this.logs.set(id, []);
+    this.#apply(id, core.start(this.now));
+    this.flush();
+    return core;
+  }
+
+  /** Peer `id` stops at once, keeping nothing. */
+  crash(id: PeerId): void {
+    this.cores.delete(id);
+  }
+
+  core(id: PeerId): PeerCore {
+    return this.cores.get(id)!;
+  }
+
+  /** Hands `message` to its addressee as if it came off the network, then delivers what follows. */
+  inject(to: PeerId, message: Message): void {
+    this.#queue.push({ to, message });
+    this.flush();
+  }
+
+  /** Delivers every queued message, and what each causes, in order. */
+  flush(): void {
+    for (let item = this.#queue.shift(); item; item = this.#queue.shift()) {
+      const { to, message } = item;
+      const core = this.cores.get(to);
+      if (!core || this.cut.has(`${message.from}>${to}`)) {
+        this.carried.push({ at: this.now, to, message, delivered: false });
+        continue;
+      }
+      const persisted = this.#apply(to, core.receive(this.now, message));
+      this.carried.push({ at: this.now, to, message, delivered: true, persisted });
+    }
+  }
+
+  /** One heartbeat interval on: every core ticks, in ID order, each tick's messages delivered at once. */
+  tick(): void {
+    this.now += HEARTBEAT_MS;
+    for (const id of [...this.cores.keys()].sort((a, b) => a - b)) {
+      this.#apply(id, this.cores.get(id)!.tick(this.now));
+      this.flush();
+    }
+  }
+
+  /** Ticks for `ms`. */
+  run(ms: number): void {
+    for (const end = this.now + ms; this.now < end;) this.tick();
+  }
+
+  /** Ticks until `done` holds (checked after every tick), for at most `ms`; returns whether it did. */
+  runUntil(done: () => boolean, ms: number): boolean {
+    for (const end = this.now + ms; this.now < end;) {
+      this.tick();
+      if (done()) return true;
+    }
+    return false;
+  }
+
+  /** Messages of one type sent from `since` on. */
+  sent(type: MessageType, since: number): Carried[] {
+    return this.carried.filter((c) => c.message.type === type && c.at >= since);
+  }
+
+  /** The views peer `id`'s current run installed (printed), in order. */
+  views(id: PeerId): View[] {
+    return (this.events.get(id) ?? []).flatMap((e) => e.type === "view" ? [e.view] : []);
+  }
+
+  /** Forgets the events and diagnostics so far. */
+  clearOutput(): void {
+    for (const id of this.cores.keys()) {
+      this.events.set(id, []);
+      this.logs.set(id, []);
+    }
+  }
+
+  /** Carries out one step's effects; returns what it persisted. */
+  #apply(id: PeerId, effects: Effect[]): DurableState | undefined {
+    const persists = effects.flatMap((e, i) => e.kind === "persist" ? [i] : []);
+    assert.ok(
+      persists.length === 0 || (persists.length === 1 && persists[0] === 0),
+      `peer ${id}: one persist a step, at its head`,
+    );
+    let persisted: DurableState | undefined;
+    for (const e of effects) {
+      if (e.kind === "persist") persisted = e.state;
+      else if (e.kind === "send") this.#queue.push({ to: e.to, message: e.message });
+      else if (e.kind === "event") this.events.get(id)!.push(e.event);
+      else if (e.kind === "log") this.logs.get(id)!.push(`${e.level} ${e.key}`);
+    }
+    return persisted;
+  }
+}
+
+const ALL = [1, 2, 3, 4, 5];
+
+/** Peers 1..n started together at 0: they form view n = [1..n], led by 1. */
+function groupOf(n: number): Router {
+  const net = new Router(n);
+  for (let id = 1; id <= n; id++) net.start(id);
+  const everyone = Array.from({ length: n }, (_, i) => i + 1);
+  assert.ok(net.runUntil(() => [...net.cores.values()].every((c) => c.view?.id === n), 2_000));
+  for (const c of net.cores.values()) assert.deepEqual(c.view, viewOf(n, everyone));
+  net.clearOutput();
+  return net;
+}
+
+/** Who sent messages of a type, to whom, as "from>to". */
+const links = (carried: Carried[]) => carried.map((c) => `${c.message.from}>${c.to}`);
+
+// ---- forming anew ----
+
+test("a majority of view 5 restarted without state: peer 1 forms the group anew, and every peer converges", () => {
+  const net = groupOf(5);
+  const t0 = net.now;
+  for (const id of [3, 4, 5]) net.crash(id);
+  for (const id of [3, 4, 5]) net.start(id, run(id) + 1); // new runs 31, 41, 51, joining
+  // Leader 1 starts DEL 3 (the run 30 that 3's JOIN replaced): 1 and 2 accept it, and view 5
+  // can gather no more. Once it has been dead for a failure timeout, peer 1 (first in line) forms anew.
+  const v5 = viewOf(5, ALL);
+  const done = () => [...net.cores.values()].every((c) => c.view?.members.length === 5 && c.view.id > 5);
+  assert.ok(net.runUntil(done, 5_000), "converged");
+
+  const form = net.sent("FORM", t0);
+  const ballot: Ballot = { round: 1, leader: 1 };
+  assert.deepEqual(links(form), ["1>2", "1>3", "1>4", "1>5"]);
+  assert.ok(
+    form.every((c) => "ballot" in c.message && c.message.ballot.round === 1 && c.message.ballot.leader === 1),
+  );
+  assert.ok(form[0].at - t0 >= 500, "no sooner than a failure timeout");
+  assert.deepEqual(net.logs.get(1)!.filter((l) => l.endsWith(" formation")), ["warning formation"]);
+  // Every peer promises, having persisted the promise first; the restarted ones know view 5 from
+  // the leader's catch-up, and 1 and 2 hold its pending DEL 3.
+  const promises = net.sent("FORM_PROMISE", t0);
+  assert.deepEqual(links(promises), ["2>1", "3>1", "4>1", "5>1"]);
+  for (const c of form) assert.deepEqual(c.persisted?.promised, ballot, `FORM to ${c.to}`);
+  for (const c of promises) assert.deepEqual(c.message.type === "FORM_PROMISE" && c.message.newest, v5);
+
+  // With 1, 2 and 3 (a majority of the hostsfile) it decides: view 5 had a pending proposal that
+  // may have been chosen, so view 6 is skipped; the members are the runs that answered.
+  const v7 = viewOf(7, [1, 2, 3], 1, [10, 20, 31]);
+  const accepts = net.sent("FORM_ACCEPT", t0);
+  assert.deepEqual(links(accepts), ["1>2", "1>3"]);
+  for (const c of accepts) {
+    assert.deepEqual(c.message.type === "FORM_ACCEPT" && c.message.view, v7);
+    assert.deepEqual(c.persisted?.formAccepted, { ballot, view: v7 }, `FORM_ACCEPT to ${c.to}`);
+  }
+  assert.deepEqual(links(net.sent("FORM_OK", t0)), ["2>1", "3>1"]);
+  const formed = net.sent("NEWVIEW", t0).filter((c) =>
+    c.message.type === "NEWVIEW" && c.message.view.id === 7
+  );
+  assert.deepEqual(links(formed), ["1>2", "1>3"]);
+  for (const c of formed) assert.deepEqual(c.message.type === "NEWVIEW" && c.message.ballot, ballot);
+  assert.deepEqual(net.logs.get(1)!.filter((l) => l.endsWith(" formed")), ["warning formed"]);
+  // Only peer 1 tried: the others saw its attempt and waited.
+  assert.ok(form.every((c) => c.message.from === 1));
+
+  // 4 and 5, whose promises came after the decision, join the formed group the ordinary way.
+  const v9 = viewOf(9, ALL, 1, [10, 20, 31, 41, 51]);
+  assert.deepEqual(net.views(1), [v7, viewOf(8, [1, 2, 3, 4], 1, [10, 20, 31, 41]), v9]);
+  assert.deepEqual(net.views(2), net.views(1));
+  assert.deepEqual(net.views(3), net.views(1));
+  assert.deepEqual(net.views(4), net.views(1).slice(1));
+  assert.deepEqual(net.views(5), [v9]);
+  for (const id of ALL) assert.deepEqual(net.core(id).view, v9, `peer ${id}`);
+  assert.equal(net.core(1).role, "leader");
+  // No view 6 anywhere; settled: nothing more happens, and nobody forms again.
+  net.run(2_000);
+  for (const id of ALL) assert.deepEqual(net.core(id).view, v9, `peer ${id} later`);
+  assert.equal(net.sent("FORM", t0).length, 4);
+});
+
+test("only a minority of view 5 restarted: no FORM is ever sent; DEL and ADD heal the group", () => {
+  const net = groupOf(5);
+  const t0 = net.now;
+  for (const id of [4, 5]) net.crash(id);
+  for (const id of [4, 5]) net.start(id, run(id) + 1);
+  const v9 = viewOf(9, ALL, 1, [10, 20, 30, 41, 51]);
+  assert.ok(net.runUntil(() => ALL.every((id) => net.core(id).view?.id === 9), 5_000), "converged");
+  net.run(3_000);
+  for (const id of ALL) assert.deepEqual(net.core(id).view, v9, `peer ${id}`);
+  for (const type of ["FORM", "FORM_PROMISE", "FORM_ACCEPT", "FORM_OK"] as const) {
+    assert.deepEqual(net.sent(type, t0), [], type);
+  }
+  // DEL 4, ADD 4, DEL 5, ADD 5 (views 6 to 9), each old run removed once found failed.
+  assert.deepEqual(net.views(1).map((v) => `${v.id} [${v.members}]`), [
+    "6 [1,2,3,5]",
+    "7 [1,2,3,4,5]",
+    "8 [1,2,3,4]",
+    "9 [1,2,3,4,5]",
+  ]);
+});
+
+// ---- no stranded peers ----
+
+test("a lone forged view removes peer 2: its JOIN gets view 4 back from the leader, silently; 99 spreads nowhere", () => {
+  const net = groupOf(4);
+  const v4 = viewOf(4, [1, 2, 3, 4]);
+  const mark = net.carried.length;
+  // A NEWVIEW no group ever chose: view 99 = [1] as a run of peer 1 that does not exist, sent to
+  // peer 2 as peer 3 (its own run, so peer 3's real messages still count). Peer 2's JOIN to the
+  // leader right after is lost.
+  const v99: View = { id: 99, leader: 1, members: [1], incarnations: [12345] };
+  net.cut.add("2>1");
+  net.inject(2, {
+    type: "NEWVIEW",
+    view: v99,
+    ballot: { round: 7, leader: 1 },
+    from: 3,
+    incarnation: run(3),
+  });
+  net.cut.delete("2>1");
+  const p2 = net.core(2);
+  assert.equal(p2.role, "joining");
+  assert.equal(p2.view, null);
+  assert.deepEqual(net.logs.get(2), ["info removed"]);
+
+  // One heartbeat interval on: leader 1 heartbeats view 4 to 2 (older than 99: a catch-up
+  // occasion, refused, since 99 does not name peer 1's run); then 2's JOIN retry reaches 1,
+  // which catches the member it knows up with view 4, and 2 takes it back.
+  net.tick();
+  const since = net.carried.slice(mark);
+  assert.ok(since.some((c) => c.message.type === "HEARTBEAT" && c.message.from === 1 && c.to === 2));
+  const back = since.find((c) => c.to === 2 && c.message.type === "NEWVIEW" && c.message.from === 1);
+  assert.deepEqual(back?.message.type === "NEWVIEW" && back.message.view, v4);
+  assert.equal(back?.persisted?.member, true);
+  assert.equal(p2.role, "member");
+  assert.deepEqual(p2.view, v4);
+  assert.deepEqual(net.views(2), [], "view 4 is not printed again");
+  assert.deepEqual(net.logs.get(2), ["info removed", "warning rejoin"]);
+
+  // View 99 went nowhere: peer 2 never passed it on, to peer 1 or anyone.
+  const spread = net.carried.slice(mark).filter((c) =>
+    c.message.type === "NEWVIEW" && c.message.view.id === 99
+  );
+  assert.deepEqual(links(spread), ["3>2"]); // the forged one alone
+  // And the group stays as it was: nobody removed, nobody reported.
+  net.run(2_000);
+  for (const id of [1, 2, 3, 4]) {
+    assert.deepEqual(net.core(id).view, v4, `peer ${id}`);
+    assert.deepEqual(net.events.get(id), [], `peer ${id}'s events`);
+  }
+});
