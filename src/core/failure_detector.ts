@@ -78,6 +78,11 @@ export class FailureDetector {
     return this.#suspected.delete(member);
   }
 
+  /** When `member` was last heard from (stalls aside), if it is watched. */
+  lastHeard(member: PeerId): number | undefined {
+    return this.#heardAt.get(member);
+  }
+
   /** Those of `members` not held unreachable whose deadline has passed. */
   expired(members: readonly PeerId[], now: number): PeerId[] {
     return members.filter((m) =>

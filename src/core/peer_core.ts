@@ -62,6 +62,18 @@ import { foundingView, incarnationIn, nextView, operationError, sameView } from 
 /** Where a peer stands: outside the group, in it, leading it, or taking over. */
 export type Role = "joining" | "member" | "leader" | "candidate";
 
+/** A member of the view as one peer sees it. */
+export interface MemberState {
+  /** The member's ID. */
+  readonly id: PeerId;
+  /** The run of it that the view holds. */
+  readonly incarnation: number;
+  /** Milliseconds since it was last heard from. */
+  readonly silentMs: number;
+  /** Whether it is heard from, held unreachable, or leaving on purpose. */
+  readonly state: "alive" | "suspected" | "leaving";
+}
+
 /** The role, with the state only that role has. */
 type RoleState =
   | { readonly name: "joining" }
@@ -174,6 +186,29 @@ export class PeerCore {
   /** Members this peer currently holds unreachable. */
   get suspected(): ReadonlySet<PeerId> {
     return this.#detector.suspected;
+  }
+
+  /** This peer's run. */
+  get incarnation(): number {
+    return this.#cfg.incarnation;
+  }
+
+  /**
+   * Each member of the installed view as this peer sees it at `now`: its run,
+   * how long since it was last heard from (0 for this peer), and its state.
+   */
+  members(now: number): MemberState[] {
+    const view = this.#view;
+    if (!view) return [];
+    return view.members.map((id, i) => {
+      const heard = id === this.id ? now : this.#detector.lastHeard(id) ?? now;
+      const state = this.#detector.suspected.has(id)
+        ? "suspected"
+        : this.#isLeaving(id)
+        ? "leaving"
+        : "alive";
+      return { id, incarnation: view.incarnations[i], silentMs: Math.max(0, now - heard), state };
+    });
   }
 
   /** What this peer must keep across a restart to stay the same voter. */

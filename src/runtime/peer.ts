@@ -10,7 +10,7 @@ import { DEFAULT_FAIL_AFTER, DEFAULT_HEARTBEAT_MS } from "../core/config.ts";
 import type { DurableState, LogLevel, PeerEvent } from "../core/effects.ts";
 import type { HostAddress } from "../core/hostsfile.ts";
 import type { PeerId, View } from "../core/messages.ts";
-import { PeerCore, type Role } from "../core/peer_core.ts";
+import { type MemberState, PeerCore, type Role } from "../core/peer_core.ts";
 import type { Transport } from "../transport/transport.ts";
 import { RealTimeScheduler, type Scheduler } from "../scheduler.ts";
 import { socketTransport } from "../transport/socket_transport.ts";
@@ -59,6 +59,22 @@ export interface PeerOptions {
   readonly onEvent?: (event: PeerEvent) => void;
 }
 
+/** What {@linkcode Peer.status} returns. */
+export interface PeerStatus {
+  /** This peer's ID. */
+  readonly id: PeerId;
+  /** This peer's run. */
+  readonly incarnation: number;
+  /** Where it stands. */
+  readonly role: Role;
+  /** The leader it follows, or null while joining. */
+  readonly leader: PeerId | null;
+  /** The installed view, or null while joining. */
+  readonly view: View | null;
+  /** Each member of the view, with its address. */
+  readonly members: readonly (MemberState & { readonly address: HostAddress })[];
+}
+
 /** A function that receives a peer's events. */
 export type PeerEventListener = (event: PeerEvent) => void;
 
@@ -84,6 +100,7 @@ export class Peer {
   readonly #core: PeerCore;
   readonly #transport: Transport;
   readonly #runner: EffectRunner;
+  readonly #scheduler: Scheduler;
   readonly #listeners = new Set<PeerEventListener>();
   /** Called once when the peer stops, to end iterators and waits. */
   readonly #stopListeners = new Set<() => void>();
@@ -94,6 +111,7 @@ export class Peer {
     this.#options = options;
     this.#transport = transport;
     const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+    this.#scheduler = options.scheduler ?? new RealTimeScheduler();
     this.#core = new PeerCore({
       id: options.id,
       peerCount: options.hosts.length,
@@ -107,7 +125,7 @@ export class Peer {
       core: this.#core,
       hosts: options.hosts,
       transport,
-      scheduler: options.scheduler ?? new RealTimeScheduler(),
+      scheduler: this.#scheduler,
       tickMs: heartbeatMs,
       storage: options.storage,
       filters: options.test4 ? [test4Filter(options.hosts.length)] : [],
@@ -156,6 +174,22 @@ export class Peer {
   /** Whether this peer is joining, a member, the leader, or taking over. */
   get role(): Role {
     return this.#core.role;
+  }
+
+  /**
+   * This peer's view of the group now: its role, leader and view, and each
+   * member's address, run, time since last heard, and state.
+   */
+  status(): PeerStatus {
+    const now = this.#scheduler.now();
+    return {
+      id: this.id,
+      incarnation: this.#core.incarnation,
+      role: this.role,
+      leader: this.leader,
+      view: this.view,
+      members: this.#core.members(now).map((m) => ({ ...m, address: this.#options.hosts[m.id - 1] })),
+    };
   }
 
   /** Calls `listener` on every event; returns a function that unsubscribes. */
