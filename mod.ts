@@ -30,7 +30,13 @@
 import process from "node:process";
 import { runCli } from "./src/runtime/cli.ts";
 
-export { Peer, type PeerEventListener, type PeerOptions, startPeer } from "./src/runtime/peer.ts";
+export {
+  Peer,
+  type PeerEventListener,
+  type PeerOptions,
+  type PeerStatus,
+  startPeer,
+} from "./src/runtime/peer.ts";
 export {
   type Channel,
   type DurableState,
@@ -40,13 +46,14 @@ export {
 } from "./src/core/effects.ts";
 export type * from "./src/core/messages.ts";
 export { PROTOCOL_VERSION } from "./src/core/messages.ts";
-export { PeerCore, type Role } from "./src/core/peer_core.ts";
+export { type MemberState, PeerCore, type Role } from "./src/core/peer_core.ts";
 export { type CoreConfig, DEFAULT_FAIL_AFTER, DEFAULT_HEARTBEAT_MS } from "./src/core/config.ts";
 export {
   decodeDurableState,
   decodeMessage,
   type DecodeResult,
   decodeWire,
+  type DurableDecodeResult,
   encodeDurableState,
   encodeMessage,
   encodeWire,
@@ -61,6 +68,7 @@ export {
   type StepCause,
   type Storage,
 } from "./src/runtime/effect_runner.ts";
+export { FileStorage, StorageError, type StorageIdentity } from "./src/runtime/file_storage.ts";
 export { formatEvent, formatEventJson, formatEventText, type OutputFormat } from "./src/core/format.ts";
 export {
   DEFAULT_PORT,

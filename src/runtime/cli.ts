@@ -16,6 +16,7 @@ import { formatEvent, type OutputFormat } from "../core/format.ts";
 import { type HostAddress, HostsfileError, idForHostname, parseHostsfile } from "../core/hostsfile.ts";
 import { AddressInUseError } from "../transport/transport.ts";
 import { VERSION } from "../version.ts";
+import { FileStorage, StorageError } from "./file_storage.ts";
 import { startPeer } from "./peer.ts";
 
 /** A user's mistake: one line on stderr and exit code 2. */
@@ -39,6 +40,8 @@ Usage: membership -h HOSTSFILE [options]
       --fail-after N       missed intervals before a member is unreachable (default ${DEFAULT_FAIL_AFTER})
       --format text|json   how events are printed on stdout (default text)
       --log-level LEVEL    diagnostics on stderr: debug, info, warning, error (default warning)
+      --data-dir DIR       keep this peer's votes and views in DIR: a restart on it is the same
+                           member and voter (deno run also needs --allow-write)
       --help, --version    this text, the version`;
 
 const LOG_LEVELS = ["debug", "info", "warning", "error", "fatal"] as const;
@@ -63,6 +66,8 @@ export interface CliOptions {
   readonly format: OutputFormat;
   /** Lowest diagnostic level shown. */
   readonly logLevel: typeof LOG_LEVELS[number];
+  /** Directory of this peer's durable state, or null to keep none. */
+  readonly dataDir: string | null;
 }
 
 function number(
@@ -107,6 +112,7 @@ export function parseCli(args: string[]): CliOptions | "help" | "version" {
         "fail-after": { type: "string" },
         format: { type: "string" },
         "log-level": { type: "string" },
+        "data-dir": { type: "string" },
         help: { type: "boolean" },
         version: { type: "boolean" },
       },
@@ -125,6 +131,8 @@ export function parseCli(args: string[]): CliOptions | "help" | "version" {
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new UsageError(`--log-level wants one of ${LOG_LEVELS.join(", ")}, not '${logLevel}'`);
   }
+  const dataDir = values["data-dir"] ?? null;
+  if (dataDir === "") throw new UsageError("--data-dir wants a directory, not ''");
   return {
     hostsfile: values.hostsfile,
     delaySeconds: number("--delay", values.delay, 0, 0, false),
@@ -137,6 +145,7 @@ export function parseCli(args: string[]): CliOptions | "help" | "version" {
     failAfter: number("--fail-after", values["fail-after"], DEFAULT_FAIL_AFTER, 1, true),
     format,
     logLevel: logLevel as CliOptions["logLevel"],
+    dataDir,
   };
 }
 
@@ -250,11 +259,12 @@ async function runPeer(options: CliOptions): Promise<number> {
         heartbeatMs: options.heartbeatMs,
         failAfter: options.failAfter,
         test4: options.test4,
+        storage: options.dataDir === null ? undefined : new FileStorage(options.dataDir, { peer: id, hosts }),
         onCrash: crash,
         onEvent,
       });
     } catch (e) {
-      if (e instanceof AddressInUseError) throw new UsageError(e.message);
+      if (e instanceof AddressInUseError || e instanceof StorageError) throw new UsageError(e.message);
       throw e;
     }
     await sleep(2 ** 31 - 1, stopping.signal);

@@ -1,11 +1,16 @@
 // The command line's error paths: exit code 2 and one line naming the problem.
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { test } from "node:test";
-import { DENO_PEER, freePorts, writeHostsfile } from "../support/cluster.ts";
+import { decodeDurableState, FileStorage, parseHostsfile } from "../../mod.ts";
+import { DENO_PEER, freePorts, PeerProcess, writeHostsfile } from "../support/cluster.ts";
 import { run } from "../support/node_build.ts";
 
-async function assertUsageError(args: string[], pattern: RegExp): Promise<void> {
-  const { code, stdout, stderr } = await run([...DENO_PEER, ...args]);
+/** A peer that may write its data dir. */
+const DENO_PEER_RW = [DENO_PEER[0], DENO_PEER[1], "--allow-write", ...DENO_PEER.slice(2)];
+
+async function assertUsageError(args: string[], pattern: RegExp, command = DENO_PEER): Promise<void> {
+  const { code, stdout, stderr } = await run([...command, ...args]);
   assert.equal(code, 2, `exit code for ${args.join(" ")}: ${stderr}`);
   assert.equal(stdout, "");
   const lines = stderr.trimEnd().split("\n");
@@ -69,7 +74,77 @@ test("--help and --version print to stdout and exit 0", async () => {
   assert.equal(help.code, 0);
   assert.match(help.stdout, /-h, --hostsfile PATH/);
   assert.match(help.stdout, /--fail-after N/);
+  assert.match(help.stdout, /--data-dir DIR/);
   const version = await run([...DENO_PEER, "--version"]);
   assert.equal(version.code, 0);
   assert.match(version.stdout, /^membership \d+\.\d+\.\d+\n$/);
+});
+
+test("a data dir that cannot be used or trusted exits 2 with one line naming it", async () => {
+  const hosts = writeHostsfile(freePorts(2));
+  const tmp = Deno.makeTempDirSync({ prefix: "data-dir-" });
+  try {
+    await assertUsageError(
+      ["-h", hosts, "--id", "1", "--data-dir", ""],
+      /--data-dir wants a directory, not ''/,
+    );
+    // Written by peer 2 of this hostsfile, started as peer 1.
+    const other = join(tmp, "other");
+    const storage = new FileStorage(other, { peer: 2, hosts: parseHostsfile(Deno.readTextFileSync(hosts)) });
+    await storage.load();
+    await storage.save({
+      incarnation: 5,
+      promised: { round: 0, leader: 1 },
+      accepted: null,
+      installed: { id: 2, leader: 1, members: [1, 2], incarnations: [4, 5] },
+      member: true,
+      formAccepted: null,
+    });
+    const file = join(other, "state.json").replaceAll(".", "\\.");
+    await assertUsageError(
+      ["-h", hosts, "--id", "1", "--data-dir", other],
+      new RegExp(`^membership: data dir state ${file} was written by peer 2, not peer 1$`),
+      DENO_PEER_RW,
+    );
+    Deno.writeTextFileSync(join(other, "state.json"), "garbage\n");
+    await assertUsageError(
+      ["-h", hosts, "--id", "2", "--data-dir", other],
+      new RegExp(`^membership: data dir state ${file}: not JSON$`),
+      DENO_PEER_RW,
+    );
+    // The plain run flags do not allow writing: said at start, not at the first write.
+    await assertUsageError(
+      ["-h", hosts, "--id", "1", "--data-dir", join(tmp, "fresh")],
+      /^membership: data dir .*fresh: .*--allow-write/,
+    );
+  } finally {
+    Deno.removeSync(tmp, { recursive: true });
+    Deno.removeSync(hosts);
+  }
+});
+
+test("a fresh data dir is created and holds the peer's state after it ran", async () => {
+  const hosts = writeHostsfile(freePorts(1));
+  const tmp = Deno.makeTempDirSync({ prefix: "data-dir-" });
+  const dir = join(tmp, "a", "peer-1");
+  const peer = new PeerProcess(1, [...DENO_PEER_RW, "-h", hosts, "--id", "1", "--data-dir", dir]);
+  try {
+    await peer.waitFor("its view", (p) => p.views().length > 0);
+    peer.kill("SIGTERM");
+    const status = await peer.exited();
+    assert.equal(status.code, 0, peer.describe());
+    const file = JSON.parse(Deno.readTextFileSync(join(dir, "state.json")));
+    assert.equal(file.format, 1);
+    assert.equal(file.peer, 1);
+    const decoded = decodeDurableState(JSON.stringify(file.state));
+    assert.ok(decoded.ok, `state.json decodes: ${JSON.stringify(decoded)}`);
+    assert.deepEqual(decoded.state.installed?.members, [1], "the view it installed");
+  } catch (e) {
+    console.log(peer.describe());
+    throw e;
+  } finally {
+    await peer.stop();
+    Deno.removeSync(tmp, { recursive: true });
+    Deno.removeSync(hosts);
+  }
 });
