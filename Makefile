@@ -2,7 +2,7 @@
 # on first use (Deno itself comes from the npm registry).
 
 DENO := node_modules/.bin/deno
-PEER := $(DENO) run --unstable-net --allow-net --allow-read --allow-env --allow-sys
+PEER := $(DENO) run --unstable-net --allow-net --allow-read --allow-write --allow-env --allow-sys
 
 .PHONY: demo test test-fast test-slow check sim soak bench build compile compile-all sea clean
 

@@ -31,7 +31,15 @@ export const TARGETS = [
 ] as const;
 
 /** The permissions and flags every build gets: those of `deno run` in PROTOCOL.md. */
-export const RUN_FLAGS = ["--unstable-net", "--allow-net", "--allow-read", "--allow-env", "--allow-sys"];
+// --allow-write for --data-dir.
+export const RUN_FLAGS = [
+  "--unstable-net",
+  "--allow-net",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-sys",
+];
 
 const ROOT = new URL("../", import.meta.url).pathname;
 

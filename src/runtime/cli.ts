@@ -235,14 +235,21 @@ async function runPeer(options: CliOptions): Promise<number> {
   }
   await configureLogging(options.logLevel);
 
+  // The first SIGINT or SIGTERM leaves the group on purpose; a second SIGINT exits at once.
   const stopping = new AbortController();
-  const onSignal = () => stopping.abort();
+  let signals = 0;
+  const onSignal = () => {
+    if (++signals > 1) process.exit(130);
+    stopping.abort();
+  };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   try {
     await sleep(options.delaySeconds * 1000, stopping.signal);
     if (stopping.signal.aborted) return 0;
-    const crash = () => process.exit(0); // at once, no goodbye: sockets die with the process
+    // At once, no goodbye: sockets die with the process. A crash asked for (-c, -t) exits 0;
+    // durable state that cannot be written exits 1.
+    const crash = (reason?: "filter" | "storage") => process.exit(reason === "storage" ? 1 : 0);
     let crashTimer: ReturnType<typeof setTimeout> | undefined;
     const onEvent = (event: PeerEvent) => {
       const line = formatEvent(event, options.format, new Date());
@@ -269,7 +276,7 @@ async function runPeer(options: CliOptions): Promise<number> {
     }
     await sleep(2 ** 31 - 1, stopping.signal);
     clearTimeout(crashTimer);
-    await peer.stop();
+    await peer.leave();
     return 0;
   } finally {
     process.off("SIGINT", onSignal);

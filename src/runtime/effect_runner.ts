@@ -82,11 +82,14 @@ export interface EffectRunnerOptions {
   readonly onEvent: (event: PeerEvent) => void;
   /** Receives every diagnostic; `key` groups repeats for rate limiting. */
   readonly onLog: (level: LogLevel, text: string, key: string) => void;
-  /** Called once when a filter crashes the peer, after that step's effects. */
-  readonly onCrash?: () => void;
+  /**
+   * Called once when the peer must stop at once: a filter crashed it (after
+   * that step's effects), or its durable state could not be written.
+   */
+  readonly onCrash?: (reason: "filter" | "storage") => void;
 }
 
-type Work = Effect | { readonly kind: "crash" };
+type Work = Effect | { readonly kind: "crash"; readonly reason: "filter" | "storage" };
 
 /**
  * Runs one core over a transport and a scheduler.
@@ -185,7 +188,7 @@ export class EffectRunner {
     for (const filter of this.#o.filters ?? []) step = { ...step, ...filter(step) };
     this.#queue.push(...step.effects);
     if (step.crash) {
-      this.#queue.push({ kind: "crash" });
+      this.#queue.push({ kind: "crash", reason: "filter" });
       this.halt(); // nothing after the crash reaches the core
     }
     if (!this.#writing) this.#drain();
@@ -205,7 +208,7 @@ export class EffectRunner {
             this.#writing = null;
             this.#o.onLog("error", `cannot write durable state: ${e}; stopping`, "storage");
             this.#queue.length = 0;
-            this.#queue.push({ kind: "crash" });
+            this.#queue.push({ kind: "crash", reason: "storage" });
             this.halt();
             this.#drain();
           });
@@ -234,7 +237,7 @@ export class EffectRunner {
       case "log":
         return o.onLog(work.level, work.text, work.key);
       case "crash":
-        return o.onCrash?.();
+        return o.onCrash?.(work.reason);
     }
   }
 }

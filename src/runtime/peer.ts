@@ -49,10 +49,11 @@ export interface PeerOptions {
   /** Test case 4 (see PROTOCOL.md); for the seed's tests. */
   readonly test4?: boolean;
   /**
-   * What a crash does (test case 4): by default the peer drops its sockets
+   * What a crash does: test case 4 (`"filter"`), or durable state that could
+   * not be written (`"storage"`). By default the peer drops its sockets
    * without a goodbye. The CLI exits the process.
    */
-  readonly onCrash?: () => void | Promise<void>;
+  readonly onCrash?: (reason: "filter" | "storage") => void | Promise<void>;
   /** Where time comes from (default: real timers); a virtual clock makes runs replayable. */
   readonly scheduler?: Scheduler;
   /** A listener that sees every event from the very first (peer 1's view 1). */
@@ -133,9 +134,9 @@ export class Peer {
         for (const listener of [...this.#listeners]) listener(event);
       },
       onLog: writeLog,
-      onCrash: () => {
+      onCrash: (reason) => {
         this.#halt();
-        this.#crash = this.#crashNow();
+        this.#crash = this.#crashNow(reason);
       },
     });
   }
@@ -298,9 +299,9 @@ export class Peer {
     for (const f of [...this.#stopListeners]) f();
   }
 
-  async #crashNow(): Promise<void> {
+  async #crashNow(reason: "filter" | "storage"): Promise<void> {
     await this.#transport.flush(); // the REQs of test case 4 must leave first
-    if (this.#options.onCrash) await this.#options.onCrash();
+    if (this.#options.onCrash) await this.#options.onCrash(reason);
     else await this.#transport.close();
   }
 }

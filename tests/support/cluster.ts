@@ -25,12 +25,23 @@ export const DENO_PEER = [
   `${ROOT}mod.ts`,
 ];
 
+/**
+ * {@linkcode DENO_PEER} that may also write: what a peer with `--data-dir`
+ * needs. (DENO_PEER itself stays the contract's command line, which has no
+ * `--allow-write`.)
+ */
+export const DENO_PEER_RW = [DENO, "run", "--allow-write", ...DENO_PEER.slice(2)];
+
 /** One view line as PROTOCOL.md prints it. */
 export const VIEW_LINE = /^\{peer_id: (\d+), view_id: (\d+), leader: (\d+), memb_list: \[([\d,]*)\]\}$/;
 
 /** One unreachable line as PROTOCOL.md prints it. */
 export const UNREACHABLE_LINE =
   /^\{peer_id: (\d+), view_id: (\d+), leader: (\d+), message:"(peer|leader) (\d+) unreachable"\}$/;
+
+/** One line for a member that left on purpose, as PROTOCOL.md prints it. */
+export const LEFT_LINE =
+  /^\{peer_id: (\d+), view_id: (\d+), leader: (\d+), message:"(peer|leader) (\d+) left"\}$/;
 
 /** `n` ports that are free for TCP and UDP on 127.0.0.1 right now. */
 export function freePorts(n: number): number[] {
@@ -95,6 +106,8 @@ export class PeerProcess {
   stderr = "";
   /** Resolves with the exit status. */
   readonly status: Promise<Deno.CommandStatus>;
+  /** When the process was spawned (ms since the epoch). */
+  readonly startedAt: number = Date.now();
   readonly #child: Deno.ChildProcess;
   readonly #reading: Promise<void>;
   #waiters = new Set<() => void>();
@@ -207,7 +220,7 @@ export function assertConsistent(peers: PeerProcess[]): void {
     let last = 0;
     for (const line of p.lines) {
       assert.ok(
-        VIEW_LINE.test(line) || UNREACHABLE_LINE.test(line),
+        VIEW_LINE.test(line) || UNREACHABLE_LINE.test(line) || LEFT_LINE.test(line),
         `peer ${p.id} printed a bad line: ${line}`,
       );
       const v = parseViewLine(line);
@@ -275,6 +288,20 @@ export function reportedUnreachable(p: PeerProcess, member: number, as?: "peer" 
     const m = UNREACHABLE_LINE.exec(l);
     return m !== null && m[5] === String(member) && (as === undefined || m[4] === as);
   });
+}
+
+/**
+ * Starts one peer `id` of `hostsfile` with `flags`: the first run of a peer,
+ * or a restart (a new PeerProcess for the same ID and hostsfile, and the same
+ * `--data-dir` in `flags` to restart it on its state).
+ */
+export function spawnPeer(
+  id: number,
+  hostsfile: string,
+  flags: string[] = [],
+  command: string[] = DENO_PEER,
+): PeerProcess {
+  return new PeerProcess(id, [...command, "-h", hostsfile, "--id", String(id), ...flags]);
 }
 
 /** Kills every process that still runs and waits for them. */
