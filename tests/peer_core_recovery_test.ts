@@ -282,7 +282,7 @@ test("a lone forged view removes peer 2: its JOIN gets view 4 back from the lead
   const p2 = net.core(2);
   assert.equal(p2.role, "joining");
   assert.equal(p2.view, null);
-  assert.deepEqual(net.logs.get(2), ["info removed"]);
+  assert.deepEqual(net.logs.get(2), ["warning removed"]);
 
   // One heartbeat interval on: leader 1 heartbeats view 4 to 2 (older than 99: a catch-up
   // occasion, refused, since 99 does not name peer 1's run); then 2's JOIN retry reaches 1,
@@ -296,7 +296,7 @@ test("a lone forged view removes peer 2: its JOIN gets view 4 back from the lead
   assert.equal(p2.role, "member");
   assert.deepEqual(p2.view, v4);
   assert.deepEqual(net.views(2), [], "view 4 is not printed again");
-  assert.deepEqual(net.logs.get(2), ["info removed", "warning rejoin"]);
+  assert.deepEqual(net.logs.get(2), ["warning removed", "warning rejoin"]);
 
   // View 99 went nowhere: peer 2 never passed it on, to peer 1 or anyone.
   const spread = net.carried.slice(mark).filter((c) =>

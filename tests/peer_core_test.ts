@@ -544,7 +544,7 @@ test("takeover: the lowest live member asks for pending operations, finishes a p
     reset(1),
     unreachable(2, v5, 5),
     reset(5),
-    log("info", "takeover"),
+    log("warning", "takeover"),
     ...sendAll(2, [1, 3, 4, 5], { type: "NEWLEADER", requestId: 1, viewId: 5, ballot: mine }),
   ]);
   assert.equal(core.role, "candidate");
@@ -568,7 +568,7 @@ test("takeover: the lowest live member asks for pending operations, finishes a p
       core.receive(620, msg(4, { type: "PENDING", requestId: 1, ballot: mine, view: v5, pending: null })),
     )),
     [
-      log("info", "leading"),
+      log("warning", "leading"),
       ...sendAll(2, [1, 3, 4, 5], { type: "REQ", requestId: 2, proposal: again }),
     ],
   );
@@ -590,6 +590,7 @@ test("takeover: the lowest live member asks for pending operations, finishes a p
       viewEvent(2, v6),
       ...sendAll(2, [1, 3, 4], { type: "NEWVIEW", view: v6, ballot: mine }),
       send(2, 5, { type: "NEWVIEW", view: v6, ballot: mine }), // the removed peer learns it, to join again
+      { kind: "log", level: "warning", text: "peer 2: removed peer 5 (run 50) in view 6", key: "removal" },
       ...sendAll(2, [1, 3, 4], { type: "REQ", requestId: 3, proposal: del1 }),
     ],
   );
@@ -603,6 +604,7 @@ test("takeover: the lowest live member asks for pending operations, finishes a p
       viewEvent(2, v7),
       ...sendAll(2, [3, 4], { type: "NEWVIEW", view: v7, ballot: mine }),
       send(2, 1, { type: "NEWVIEW", view: v7, ballot: mine }),
+      { kind: "log", level: "warning", text: "peer 2: removed peer 1 (run 10) in view 7", key: "removal" },
     ],
   );
   assert.equal(core.pending, null);
@@ -665,6 +667,7 @@ test("the leader DELs a failed member by the incarnation its view records", () =
       viewEvent(1, v4),
       send(1, 2, { type: "NEWVIEW", view: v4, ballot: FOUNDER }),
       send(1, 3, { type: "NEWVIEW", view: v4, ballot: FOUNDER }),
+      { kind: "log", level: "warning", text: "peer 1: removed peer 3 (run 30) in view 4", key: "removal" },
     ],
   );
 });
@@ -694,6 +697,7 @@ test("a member that restarted is DELeted as its old run, then ADDed as its new o
       viewEvent(1, v4),
       send(1, 2, { type: "NEWVIEW", view: v4, ballot: FOUNDER }),
       send(1, 3, { type: "NEWVIEW", view: v4, ballot: FOUNDER }),
+      { kind: "log", level: "warning", text: "peer 1: removed peer 3 (run 30) in view 4", key: "removal" },
       send(1, 2, { type: "REQ", requestId: 4, proposal: add3 }),
     ],
   );
@@ -842,7 +846,7 @@ test("a PENDING naming another ballot than the candidate's NEWLEADER is not coun
     ballot: mine,
   };
   assert.deepEqual(shape(persistFirst(fx)), [
-    log("info", "leading"),
+    log("warning", "leading"),
     ...sendAll(2, [1, 3], { type: "REQ", requestId: 2, proposal: del1 }),
   ]);
   assert.equal(core.role, "leader");
@@ -977,7 +981,7 @@ test("an attempt to form anew whose promises show a newer view that can still ga
   assert.deepEqual(sends(decided, "FORM_ACCEPT"), []);
   assert.deepEqual(shape(persistFirst(decided)), [
     log("info", "formation"),
-    log("info", "removed"),
+    log("warning", "removed"),
     send(3, 4, { type: "JOIN" }),
   ]);
   assert.equal(core.role, "joining");

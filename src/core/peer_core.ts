@@ -488,7 +488,7 @@ export class PeerCore {
   /** This peer learned it is not in the group's view `view`: it joins again (or, leaving, is done). */
   #removed(view: View): void {
     if (this.#leaving) return this.#finishLeaving(view);
-    this.#log("info", `not a member of view ${view.id}: joining again`, "removed");
+    this.#log("warning", `not a member of view ${view.id}: joining again`, "removed");
     this.#newest = view;
     this.#becomeJoining(view.leader);
   }
@@ -784,6 +784,9 @@ export class PeerCore {
     for (const m of this.#others(next)) this.#send(m, newView);
     const { op } = cur.proposal;
     if (op.kind === "DEL") this.#send(op.peer, newView); // so a live peer knows to join again
+    if (op.kind === "DEL" && !op.left) {
+      this.#log("warning", `removed peer ${op.peer} (run ${op.incarnation}) in view ${next.id}`, "removal");
+    }
     this.#pump();
   }
 
@@ -850,7 +853,7 @@ export class PeerCore {
   }
 
   #stepDown(ballot: Ballot): void {
-    this.#log("info", `stepping down for the leader of ballot ${ballot.round}/${ballot.leader}`, "step-down");
+    this.#log("warning", `stepping down for the leader of ballot ${ballot.round}/${ballot.leader}`, "step-down");
     this.#becomeMember();
     this.#lease.observe(ballot, this.#now);
     this.#lease.renew(this.#now);
@@ -878,7 +881,7 @@ export class PeerCore {
     const view = this.#view!;
     const takeover = this.#becomeCandidate();
     const { round } = takeover.ballot;
-    this.#log("info", `taking over as leader of view ${view.id} with ballot ${round}/${this.id}`, "takeover");
+    this.#log("warning", `taking over as leader of view ${view.id} with ballot ${round}/${this.id}`, "takeover");
     this.#sendNewLeader(takeover, this.#others(view));
     this.#evaluateTakeover(takeover);
   }
@@ -937,7 +940,7 @@ export class PeerCore {
     const recovered = takeover.recovered(this.#acceptor.accepted, view.id);
     const leadership = this.#becomeLeader(takeover.ballot);
     this.#log(
-      "info",
+      "warning",
       `leading view ${view.id} with ballot ${takeover.ballot.round}/${this.id}` +
         (recovered ? `; finishing pending ${recovered.op.kind} ${recovered.op.peer}` : ""),
       "leading",
