@@ -9,10 +9,12 @@
  * @module
  */
 
-import { type Peer, startPeer } from "../mod.ts";
+import { join } from "node:path";
+import { type DurableState, encodeMessage, FileStorage, type Peer, startPeer, type Storage } from "../mod.ts";
 import {
   DENO,
   DENO_PEER,
+  DENO_PEER_RW,
   freePorts,
   PeerProcess,
   ROOT,
@@ -111,20 +113,33 @@ class Group {
   readonly heartbeatMs: number;
   readonly failAfter: number;
   readonly hostsfile: string;
+  readonly ports: number[];
   /** Index `id - 1`; null when that peer is not running. */
   readonly procs: (Child | null)[];
+  /** A data dir per peer (`--data-dir`, kept across restarts), under this temporary dir; or null. */
+  readonly dataRoot: string | null;
+  /** `--log-level info`: what the recovery runs read from stderr (a restored view, forming anew). */
+  readonly info: boolean;
 
-  constructor(n: number, heartbeatMs = 200, failAfter = 5) {
+  constructor(
+    n: number,
+    heartbeatMs = 200,
+    failAfter = 5,
+    options: { dataDir?: boolean; info?: boolean } = {},
+  ) {
     this.n = n;
     this.heartbeatMs = heartbeatMs;
     this.failAfter = failAfter;
-    this.hostsfile = writeHostsfile(freePorts(n));
+    this.ports = freePorts(n);
+    this.hostsfile = writeHostsfile(this.ports);
     this.procs = Array(n).fill(null);
+    this.dataRoot = options.dataDir ? Deno.makeTempDirSync({ prefix: "bench-data-" }) : null;
+    this.info = options.info ?? false;
   }
 
   spawn(id: number): Child {
     const p = new Child([
-      ...DENO_PEER,
+      ...(this.dataRoot ? DENO_PEER_RW : DENO_PEER),
       "-h",
       this.hostsfile,
       "--id",
@@ -135,6 +150,8 @@ class Group {
       `${this.heartbeatMs}`,
       "--fail-after",
       `${this.failAfter}`,
+      ...(this.dataRoot ? ["--data-dir", join(this.dataRoot, `peer-${id}`)] : []),
+      ...(this.info ? ["--log-level", "info"] : []),
     ]);
     this.procs[id - 1] = p;
     return p;
@@ -175,6 +192,7 @@ class Group {
     await Promise.all(this.running().map((p) => p.kill()));
     this.procs.fill(null);
     await Deno.remove(this.hostsfile).catch(() => {});
+    if (this.dataRoot) await Deno.remove(this.dataRoot, { recursive: true }).catch(() => {});
   }
 }
 
@@ -219,6 +237,22 @@ function rssMiB(pid: number): number {
 
 /** `BENCH_QUICK=1`: a smoke run with tiny counts, to check the script itself. */
 const QUICK = Deno.env.get("BENCH_QUICK") !== undefined;
+
+/**
+ * `--only recovery`: only the recovery sections (heal times, the cost of
+ * `--data-dir`), merged into the existing results file in place of their
+ * previous version; the other sections are kept as they were.
+ */
+const ONLY = (() => {
+  const i = Deno.args.indexOf("--only");
+  if (i === -1) return null;
+  const what = Deno.args[i + 1];
+  if (what !== "recovery") {
+    console.error(`bench.ts: --only wants "recovery", not ${JSON.stringify(what ?? "")}`);
+    Deno.exit(2);
+  }
+  return what;
+})();
 
 const notes: string[] = [];
 const log = (text: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${text}`);
@@ -483,6 +517,357 @@ async function stallCheck(seconds: number, burners: number): Promise<StallResult
   }
 }
 
+// ---- recovery after restarts ----
+
+/** The time of a `--log-level info` line on stderr ("2026-11-24 18:05:39.868 +00:00 [INF] …"), ms since the epoch. */
+function logTime(line: string): number {
+  const m = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d+) ([+-]\d\d:\d\d)/.exec(line);
+  return m ? Date.parse(`${m[1]}T${m[2]}${m[3]}`) : NaN;
+}
+
+/** The stderr lines of `p` that match `re`. */
+const logLines = (p: Child, re: RegExp) => p.process.stderr.split("\n").filter((l) => re.test(l));
+
+/** The view a peer is in: its last view event, or the view it restored from its data dir (not printed again). */
+interface PeerView {
+  view: number;
+  leader: number;
+  members: number[];
+  /** When this peer entered it (its event's timestamp, or the time of the restore on stderr). */
+  at: number;
+}
+
+/** Every view event any run printed, by view id: what a restored view id stands for. */
+const viewsSeen = new Map<number, PeerEventLine>();
+
+function viewOf(p: Child): PeerView | undefined {
+  for (const v of p.views()) viewsSeen.set(v.view, v);
+  const last = p.lastView();
+  if (last) return { view: last.view, leader: last.leader, members: last.members!, at: last.at };
+  const restored = logLines(p, /restored view \d+ from durable state/).at(-1);
+  if (!restored) return undefined;
+  const seen = viewsSeen.get(Number(/restored view (\d+)/.exec(restored)![1]));
+  return seen && { view: seen.view, leader: seen.leader, members: seen.members!, at: logTime(restored) };
+}
+
+/** Every peer 1..n runs and is in one view (one id, one leader) of exactly 1..n. */
+function whole(g: Group): PeerView[] | null {
+  if (g.running().length !== g.n) return null;
+  const views = g.running().map(viewOf);
+  const first = views[0];
+  const ok = views.every((v) =>
+    v !== undefined && same(v.members, range(1, g.n)) && v.view === first!.view && v.leader === first!.leader
+  );
+  return ok ? views as PeerView[] : null;
+}
+
+/**
+ * Waits until the group is whole and then stays so, with no new view
+ * anywhere, for `quietMs`; returns when the last peer entered that final
+ * view, counted from `t0` (0 if no peer had to move: the group never left
+ * it). A peer that left on a forged view and came back without printing
+ * counts from its "back in the group" line.
+ */
+async function settle(g: Group, t0: number, timeoutMs = 20_000, quietMs = 2_000): Promise<number> {
+  const deadline = t0 + timeoutMs;
+  let stableSince = -1;
+  let marker = "";
+  for (;;) {
+    const views = whole(g);
+    const now = Date.now();
+    const key = views ? `${views[0].view}/${g.running().map((p) => p.events.length).join(",")}` : "";
+    if (!views) stableSince = -1;
+    else if (key !== marker) stableSince = now;
+    marker = key;
+    if (views && now - stableSince >= quietMs) {
+      const entered = g.running().map((p, i) => {
+        const back = logLines(p, /back in the group/).map(logTime).filter((t) => t >= t0);
+        return Math.max(views[i].at, ...back);
+      });
+      return Math.max(0, Math.max(...entered) - t0);
+    }
+    if (now > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for one view of all ${g.n}\n${g.describe()}`);
+    }
+    await sleep(20);
+  }
+}
+
+interface HealResult {
+  /** Last restart (or the forged line) to one view everywhere, that then stayed. */
+  healMs: number;
+  /** The view id the group settled on. */
+  view: number;
+  /** Some peer said on stderr that it formed the group anew. */
+  formedAnew: boolean;
+  /** Peers that printed a view with an id at or below one the previous run of that ID printed. */
+  wentBack: number;
+}
+
+/** Peers 1..n started together, until all are in view n. */
+async function formAll(g: Group): Promise<void> {
+  for (let id = 1; id <= g.n; id++) g.spawn(id);
+  await until(`all ${g.n} in view ${g.n}`, () => g.converged(range(1, g.n)), 30_000);
+}
+
+/** SIGKILL `victims` at once, start them again `downMs` later; time until one view of all, from the last start. */
+async function restartRun(victims: number[], dataDir: boolean, downMs: number): Promise<HealResult> {
+  const g = new Group(5, 200, 5, { dataDir, info: true });
+  try {
+    await formAll(g);
+    await sleep(300);
+    const before = new Map(victims.map((id) => [id, g.procs[id - 1]!.lastView()!.view]));
+    await Promise.all(victims.map((id) => g.procs[id - 1]!.kill()));
+    for (const id of victims) g.procs[id - 1] = null;
+    await sleep(downMs);
+    for (const id of victims) g.spawn(id);
+    const t0 = Date.now(); // just after the last spawn: process start-up counts
+    const healMs = await settle(g, t0);
+    const wentBack = victims.filter((id) =>
+      (g.procs[id - 1]!.views()[0]?.view ?? Infinity) <= before.get(id)!
+    )
+      .length;
+    return {
+      healMs,
+      view: whole(g)![0].view,
+      formedAnew: g.running().some((p) => logLines(p, /formed the group anew/).length > 0),
+      wentBack,
+    };
+  } catch (e) {
+    (e as Error).message += `\n${g.describe()}`;
+    throw e;
+  } finally {
+    await g.stop();
+  }
+}
+
+/** A NEWVIEW for view 99 = [1] to peers 2, 3, 4 of a group of 4 in view 4, as peers 4, 4 and 3. */
+async function forgedRun(
+  incarnation: () => number,
+): Promise<HealResult & { dropped: number; rejoined: number }> {
+  const g = new Group(4, 200, 5, { info: true });
+  try {
+    await formAll(g);
+    await sleep(300);
+    const t0 = Date.now();
+    const inc = incarnation();
+    await Promise.all([[2, 4], [3, 4], [4, 3]].map(async ([to, from]) => {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: g.ports[to - 1] });
+      try {
+        await conn.write(new TextEncoder().encode(
+          encodeMessage({
+            type: "NEWVIEW",
+            from,
+            incarnation: inc,
+            view: { id: 99, leader: 1, members: [1], incarnations: [1] },
+            ballot: { round: 0, leader: 1 },
+          }) + "\n",
+        ));
+      } finally {
+        conn.close();
+      }
+    }));
+    await sleep(300);
+    const healMs = await settle(g, t0);
+    return {
+      healMs,
+      view: whole(g)![0].view,
+      formedAnew: false,
+      wentBack: 0,
+      dropped: g.running().filter((p) =>
+        logLines(p, /dropped NEWVIEW from an old incarnation/).length
+      ).length,
+      rejoined: g.running().filter((p) => logLines(p, /back in the group/).length).length,
+    };
+  } catch (e) {
+    (e as Error).message += `\n${g.describe()}`;
+    throw e;
+  } finally {
+    await g.stop();
+  }
+}
+
+interface HealRow {
+  scenario: string;
+  runs: HealResult[];
+  /** Extra facts for the table's last column. */
+  notes: string;
+}
+
+async function recoveryBench(rounds: number): Promise<HealRow[]> {
+  const rows: HealRow[] = [];
+  const scenarios: [string, (i: number) => Promise<HealResult & { dropped?: number; rejoined?: number }>][] =
+    [];
+  for (const dataDir of [false, true]) {
+    const mode = dataDir ? "with `--data-dir`" : "without `--data-dir`";
+    scenarios.push(
+      [
+        `5 peers, SIGKILL 3, 4, 5 at once, restarted 2 s later, ${mode}`,
+        () => restartRun([3, 4, 5], dataDir, 2_000),
+      ],
+      [
+        `5 peers, SIGKILL 1 (the leader), 2, 3 at once, restarted 2 s later, ${mode}`,
+        () => restartRun([1, 2, 3], dataDir, 2_000),
+      ],
+    );
+  }
+  scenarios.push(
+    [
+      "5 peers with `--data-dir`, SIGKILL all 5, restarted 1 s later",
+      () => restartRun([1, 2, 3, 4, 5], true, 1_000),
+    ],
+    ["4 peers, a forged NEWVIEW (view 99 = [1]) as an old run of the sender", () => forgedRun(() => 1)],
+    [
+      "4 peers, a forged NEWVIEW (view 99 = [1]) as a newer run of the sender",
+      () => forgedRun(() => Date.now() + 10_000_000),
+    ],
+  );
+  for (const [scenario, run] of scenarios) {
+    const runs: (HealResult & { dropped?: number; rejoined?: number })[] = [];
+    for (let i = 0; i < rounds; i++) {
+      const r = await attempt(`heal: ${scenario} (run ${i + 1})`, () => run(i));
+      if (r) runs.push(r);
+      if (r) {
+        log(
+          `  ${scenario}: ${Math.round(r.healMs)} ms, view ${r.view}${r.formedAnew ? ", formed anew" : ""}`,
+        );
+      }
+    }
+    const facts: string[] = [];
+    const anew = runs.filter((r) => r.formedAnew).length;
+    if (anew) facts.push(`formed anew in ${anew}/${runs.length}`);
+    const back = runs.reduce((s, r) => s + r.wentBack, 0);
+    if (back) facts.push(`**${back} restarted peer(s) printed a view id at or below their previous run's**`);
+    if (runs.some((r) => r.dropped !== undefined)) {
+      facts.push(
+        `dropped by ${runs.map((r) => r.dropped).join("/")} peers, left and came back: ${
+          runs.map((r) => r.rejoined).join("/")
+        }`,
+      );
+    }
+    facts.push(`settled on view ${[...new Set(runs.map((r) => r.view))].join(", ")}`);
+    rows.push({ scenario, runs, notes: facts.join("; ") });
+  }
+  return rows;
+}
+
+// ---- what --data-dir costs ----
+
+/** A FileStorage that counts its writes, their size and how long each took. */
+class CountingStorage implements Storage {
+  readonly inner: FileStorage;
+  saves = 0;
+  bytes = 0;
+  readonly latency: number[] = [];
+
+  constructor(inner: FileStorage) {
+    this.inner = inner;
+  }
+
+  load(): Promise<DurableState | null> {
+    return this.inner.load();
+  }
+
+  save(state: DurableState): Promise<void> {
+    const t0 = performance.now();
+    const writing = this.inner.save(state);
+    writing.then(() => {
+      this.latency.push(performance.now() - t0);
+      this.saves++;
+      try {
+        this.bytes += Deno.statSync(this.inner.path).size;
+      } catch { /* the next write renamed it away meanwhile */ }
+    }, () => {});
+    return writing;
+  }
+}
+
+interface JoinCost {
+  /** Per joiner: JOIN sent → NEWVIEW installed by every member. */
+  times: number[];
+  /** Writes over all peers, their bytes and their latencies; 0 without data dirs. */
+  saves: number;
+  bytes: number;
+  latency: number[];
+}
+
+/**
+ * {@linkcode protocolJoins} with every peer keeping its state in its own
+ * data dir (a FileStorage on the real disk, under `.tmp/`), or none.
+ */
+async function joinsWithStorage(count: number, dataDir: boolean): Promise<JoinCost> {
+  if (dataDir) Deno.mkdirSync(`${ROOT}.tmp`, { recursive: true });
+  const root = dataDir ? Deno.makeTempDirSync({ dir: `${ROOT}.tmp`, prefix: "bench-storage-" }) : null;
+  const hosts = freePorts(count + 1).map((port) => ({ hostname: "127.0.0.1", port }));
+  const storages: CountingStorage[] = [];
+  const storage = (id: number) => {
+    if (!root) return undefined;
+    const s = new CountingStorage(new FileStorage(join(root, `peer-${id}`), { peer: id, hosts }));
+    storages.push(s);
+    return s;
+  };
+  const peers: Peer[] = [await startPeer({ hosts, id: 1, listen: hosts[0], storage: storage(1) })];
+  const times: number[] = [];
+  try {
+    await sleep(1_000); // past peer 1's founding probe
+    for (let id = 2; id <= count + 1; id++) {
+      const t0 = performance.now();
+      peers.push(await startPeer({ hosts, id, listen: hosts[id - 1], storage: storage(id) }));
+      const signal = AbortSignal.timeout(10_000);
+      await Promise.all(peers.map((p) => p.waitForView((v) => v.members.includes(id), signal)));
+      times.push(performance.now() - t0);
+    }
+    await sleep(200); // the last writes settle
+  } finally {
+    await Promise.all(peers.map((p) => p.stop()));
+    if (root) await Deno.remove(root, { recursive: true }).catch(() => {});
+  }
+  return {
+    times,
+    saves: storages.reduce((s, x) => s + x.saves, 0),
+    bytes: storages.reduce((s, x) => s + x.bytes, 0),
+    latency: storages.flatMap((x) => x.latency),
+  };
+}
+
+interface StorageCost {
+  joins: number;
+  without: number[];
+  with: number[];
+  saves: number;
+  bytes: number;
+  latency: number[];
+  /** Runs of each kind. */
+  rounds: number;
+  /** Members summed over the views installed by the joins: writes per member and view change = saves / this. */
+  memberViews: number;
+}
+
+/** Alternates runs without and with data dirs, `rounds` each, `count` joins a run. */
+async function storageCost(rounds: number, count: number): Promise<StorageCost> {
+  const r: StorageCost = {
+    joins: 0,
+    without: [],
+    with: [],
+    saves: 0,
+    bytes: 0,
+    latency: [],
+    rounds,
+    memberViews: 0,
+  };
+  for (let i = 0; i < rounds; i++) {
+    r.without.push(...(await joinsWithStorage(count, false)).times);
+    const w = await joinsWithStorage(count, true);
+    r.with.push(...w.times);
+    r.saves += w.saves;
+    r.bytes += w.bytes;
+    r.latency.push(...w.latency);
+    r.joins += count;
+    for (let k = 2; k <= count + 1; k++) r.memberViews += k; // the view that adds peer k has k members
+  }
+  return r;
+}
+
 // ---- the report ----
 
 function crashRows(c: ConfigResult): string[] {
@@ -506,6 +891,85 @@ function crashRows(c: ConfigResult): string[] {
   });
 }
 
+/** The recovery sections of the report: heal times and the cost of `--data-dir`. */
+function recoverySections(heal: HealRow[], cost: StorageCost | null, header: string[]): string[] {
+  const out: string[] = [];
+  out.push("## Recovery after restarts (heal time)", "", ...header);
+  out.push(
+    "Default flags (heartbeat 200 ms, fail-after 5), `--log-level info`. *Heal time*: from the last restarted peer's",
+    "spawn (or the forged line) to the moment the last peer entered the view the group then kept (no new view",
+    "anywhere for 2 s): its view event's timestamp, or, for a peer restarted on its data dir that had nothing new",
+    "to print, the time it restored its view (from its stderr). Process start-up (about 120 ms, see Joining) is",
+    "included. Without `--data-dir` a restarted peer is a new incarnation; a majority of view 5 restarted so, the",
+    "group must form anew (PROTOCOL.md, Restarts).",
+    "",
+    "| scenario | runs | heal time median / max | notes |",
+    "| --- | --- | --- | --- |",
+    ...heal.map((r) => {
+      const t = r.runs.map((x) => x.healMs);
+      return `| ${r.scenario} | ${r.runs.length} | ${ms(median(t))} / ${ms(max(t))} | ${r.notes} |`;
+    }),
+    "",
+  );
+  out.push(
+    "## What `--data-dir` costs per view change",
+    "",
+    ...(header.length ? ["Measured in the same run as the section above.", ""] : []),
+  );
+  if (cost) {
+    const lat = cost.latency;
+    out.push(
+      `Peers in this process over loopback sockets (\`startPeer\`), the group growing from 1 to ${
+        cost.joins / cost.rounds + 1
+      } one joiner at a time, ${cost.rounds} runs without and ${cost.rounds} with a data dir per peer (a`,
+      "`FileStorage` on the machine's ext4 disk, under `.tmp/`), alternated. Each join is one view change: JOIN sent to",
+      "NEWVIEW installed by every member.",
+      "",
+      "| measure | n | median | max |",
+      "| --- | --- | --- | --- |",
+      `| JOIN sent → NEWVIEW installed everywhere, no data dir (ms) | ${cost.without.length} | ${
+        ms(median(cost.without))
+      } | ${ms(max(cost.without))} |`,
+      `| JOIN sent → NEWVIEW installed everywhere, a data dir per peer (ms) | ${cost.with.length} | ${
+        ms(median(cost.with))
+      } | ${ms(max(cost.with))} |`,
+      `| one state write (temporary file, flush, rename, flush the directory) (ms) | ${lat.length} | ${
+        median(lat).toFixed(1)
+      } | ${max(lat).toFixed(1)} |`,
+      "",
+      `Writes: ${cost.saves} over ${cost.joins} view changes, ${
+        (cost.saves / cost.joins).toFixed(1)
+      } per view change over`,
+      `the whole group, ${
+        (cost.saves / cost.memberViews).toFixed(2)
+      } per member of the new view (the joiner's own included);`,
+      `${
+        Math.round(cost.bytes / Math.max(1, cost.saves))
+      } bytes a write on average (the whole state file is rewritten each time).`,
+      "",
+    );
+  } else {
+    out.push("Not measured (see the experiments that did not finish).", "");
+  }
+  return out;
+}
+
+/** Replaces the recovery sections of an existing report (or appends them), keeping the rest. */
+function mergeSections(existing: string, sections: string[]): string {
+  const ours = ["## Recovery after restarts", "## What `--data-dir` costs"];
+  const lines = existing.trimEnd().split("\n");
+  const kept: string[] = [];
+  let skipping = false;
+  for (const line of lines) {
+    if (line.startsWith("## ")) skipping = ours.some((h) => line.startsWith(h));
+    if (!skipping) kept.push(line);
+  }
+  const notes = kept.findIndex((l) => l.startsWith("## Experiments that did not finish"));
+  const at = notes === -1 ? kept.length : notes;
+  kept.splice(at, 0, ...(kept[at - 1] === "" ? [] : [""]), ...sections);
+  return kept.join("\n").trimEnd() + "\n";
+}
+
 async function main(): Promise<void> {
   const began = Date.now();
   clkTck = Number(await commandText("getconf", ["CLK_TCK"])) || 100;
@@ -516,6 +980,33 @@ async function main(): Promise<void> {
   const loadBefore = (await Deno.readTextFile("/proc/loadavg").catch(() => "")).split(" ").slice(0, 3).join(
     " ",
   );
+  const healRounds = QUICK ? 1 : 3;
+
+  if (ONLY === "recovery") {
+    log("recovery: heal times after restarts and a forged view");
+    const heal = await recoveryBench(healRounds);
+    log("recovery: the cost of --data-dir per view change");
+    const cost = await attempt("data-dir cost", () => storageCost(QUICK ? 1 : 3, QUICK ? 5 : 20));
+    const loadAfter = (await Deno.readTextFile("/proc/loadavg").catch(() => "")).split(" ").slice(0, 3).join(
+      " ",
+    );
+    const header = [
+      `Measured ${
+        new Date().toISOString().slice(0, 16).replace("T", " ")
+      } UTC by \`bench.ts --only recovery\`; \`nproc\` ${nproc} (${cpuModel}); ${denoVersion}.`,
+      `Load average before ${loadBefore}, after ${loadAfter}; these sections took ${
+        Math.round((Date.now() - began) / 1000)
+      } s.${notes.length ? ` Did not finish: ${notes.join("; ")}.` : ""}`,
+      "",
+    ];
+    const sections = recoverySections(heal, cost, header);
+    console.log("\n" + sections.join("\n"));
+    const file = `${ROOT}bench/results${QUICK ? "-quick" : ""}.md`;
+    const existing = await Deno.readTextFile(file).catch(() => "# Benchmark results\n");
+    await Deno.writeTextFile(file, mergeSections(existing, sections));
+    log(`merged the recovery sections into bench/results${QUICK ? "-quick" : ""}.md`);
+    return;
+  }
 
   log("deno startup baseline");
   const startup = await attempt("startup baseline", () => startupBaseline(QUICK ? 2 : 5)) ?? [];
@@ -536,6 +1027,10 @@ async function main(): Promise<void> {
   }
   const burners = 2 * Number(nproc || 2);
   const stall = await attempt("stall check", () => stallCheck(QUICK ? 3 : 30, burners));
+  log("recovery: heal times after restarts and a forged view");
+  const heal = await recoveryBench(healRounds);
+  log("recovery: the cost of --data-dir per view change");
+  const cost = await attempt("data-dir cost", () => storageCost(QUICK ? 1 : 3, QUICK ? 5 : 20));
   const loadAfter = (await Deno.readTextFile("/proc/loadavg").catch(() => "")).split(" ").slice(0, 3).join(
     " ",
   );
@@ -621,6 +1116,7 @@ async function main(): Promise<void> {
       "",
     );
   }
+  out.push(...recoverySections(heal, cost, []));
   if (notes.length) out.push("## Experiments that did not finish", "", ...notes.map((n) => `- ${n}`), "");
   const text = out.join("\n");
   console.log("\n" + text);

@@ -1,9 +1,22 @@
 /**
  * The guarantees of PROTOCOL.md, checked as a simulated run goes: agreement,
- * monotonic views, quorum (a majority of view v accepted view v+1), accuracy
- * in fault-free runs, and at the end completeness and liveness. The run feeds
- * it every step, event and decode failure; the first broken guarantee is
- * thrown as {@linkcode ViolationFound}.
+ * monotonic views, quorum (a majority of view v accepted view v+1, or, for a
+ * view formed anew, a majority of the hostsfile accepted it), accuracy in
+ * fault-free runs, and at the end completeness and liveness. The run feeds
+ * it every step, event, restart and decode failure; the first broken
+ * guarantee is thrown as {@linkcode ViolationFound}.
+ *
+ * Across restarts (PROTOCOL.md, "Agreement and monotonic views hold across
+ * restarts"): a run restarted with its state is the same run, so its views
+ * keep rising from the last it printed before the crash; a run restarted
+ * without state is a new run, whose views rise on their own, and, while the
+ * group history its earlier run printed in lives on, above what that run
+ * printed (only the founding view 1 = [1] that a new run of peer 1 prints
+ * before it finds the group is exempt). Agreement holds within a group
+ * history, as long as some peer knows the view: the run tells the checker
+ * which runs still know what they installed (up, or down with their state
+ * to come back), and a view none of them knows is forgotten, as its id may
+ * be numbered again; once every view is forgotten, the history has ended.
  *
  * @module
  */
@@ -11,6 +24,7 @@
 import type { Effect, PeerEvent } from "../../src/core/effects.ts";
 import type { PeerId, Proposal, View } from "../../src/core/messages.ts";
 import type { Role } from "../../src/core/peer_core.ts";
+import { hostsfileMajority } from "../../src/core/formation.ts";
 import { majorityOf } from "../../src/core/quorum.ts";
 import { nextView, sameView } from "../../src/core/view.ts";
 import type { ProtocolCore } from "../../src/runtime/effect_runner.ts";
@@ -57,6 +71,10 @@ export interface GroupStats {
   installs: number;
   /** The highest view id installed. */
   highestViewId: number;
+  /** Views formed anew (accepted by a majority of the hostsfile) that some peer installed. */
+  formedAnew: number;
+  /** Group histories that ended (every peer that knew one down for good or restarted without state). */
+  historiesEnded: number;
   /** Whether liveness was demanded (a majority of the last live view was up). */
   livenessDemanded: boolean;
 }
@@ -71,15 +89,18 @@ export interface CheckerOptions {
   readonly stats: GroupStats;
   /** Peer `p`'s core, or null before it starts. */
   core(p: PeerId): SimCore | null;
-  /** Whether peer `p` has crashed. */
+  /** Whether peer `p` is down now. */
   crashed(p: PeerId): boolean;
+  /** The incarnation of peer `p`'s current (or last) run. */
+  incarnation(p: PeerId): number;
   /** Adds a line to the run's trace. */
   note(text: string): void;
 }
 
-/** A view as text: `v3 L1 [1,2,3]`. */
-function formatView(view: View): string {
-  return `v${view.id} L${view.leader} [${view.members.join(",")}]`;
+/** A view as text: `v3 L1 [1,2,3]`, with the incarnations when asked: `v3 L1 [1,2,3] runs [1,1,2]`. */
+function formatView(view: View, runs = false): string {
+  const text = `v${view.id} L${view.leader} [${view.members.join(",")}]`;
+  return runs ? `${text} runs [${view.incarnations.join(",")}]` : text;
 }
 
 /** The identity of a view's contents, for agreement and quorum bookkeeping. */
@@ -87,40 +108,145 @@ function viewKey(view: View): string {
   return `${view.id}|${view.leader}|${view.members.join(",")}|${view.incarnations.join(",")}`;
 }
 
+/** Whether two views print the same: id, leader and members (a printed view hides incarnations). */
+function samePrinted(a: View, b: View): boolean {
+  return a.id === b.id && a.leader === b.leader && a.members.join(",") === b.members.join(",");
+}
+
+/** Peer 1's founding view 1 = [1], which a new run of peer 1 prints before it finds the group. */
+function isFounding(view: View): boolean {
+  return view.id === 1 && view.leader === 1 && view.members.length === 1 && view.members[0] === 1;
+}
+
 /** The guarantee bookkeeping of one run. */
 export class Checker {
   readonly #o: CheckerOptions;
-  /** Index = peer id; index 0 unused. */
+  /** Index = peer id; index 0 unused. The last view id the current run printed (0: none yet). */
   readonly #lastInstalled: number[];
+  /** The group history in which the current run printed it. */
+  readonly #installedEpoch: number[];
+  /**
+   * The last view the current run installed, printed or not (a crash between
+   * writing state and printing keeps it from printing), and in which history:
+   * agreement and quorum are checked on installs.
+   */
+  readonly #lastDurable: ({ view: View; epoch: number } | null)[];
+  /** The last view id an earlier run printed, and in which history: a new run stays above it. */
+  readonly #earlierRun: ({ id: number; epoch: number } | null)[];
   readonly #lastPending: (Proposal | null)[];
   /** Views each peer sent NEWVIEW for in its current step: it committed them. */
   readonly #sentViews: Set<string>[];
   readonly #everLed = new Set<PeerId>();
-  /** The first install of every view id: the agreed view. */
-  readonly #agreed = new Map<number, { view: View; peer: PeerId }>();
-  /** Who accepted (held as pending) the proposal leading to each view. */
-  readonly #acceptors = new Map<string, Set<PeerId>>();
+  /** The current group history; it rises when one ends. */
+  #epoch = 0;
+  /** The first install of every view id in this history: the agreed view. */
+  readonly #agreed = new Map<number, { view: View; peer: PeerId; knowers: [PeerId, number][] }>();
+  /** The newest view of this history. */
+  #newest: View | null = null;
+  /** Which runs (`peer:incarnation`) accepted (held as pending) the proposal leading to each view. */
+  readonly #acceptors = new Map<string, Set<string>>();
+  /** Which peers accepted each view proposed to form the group anew (FORM_ACCEPT, as their state shows). */
+  readonly #formAcceptors = new Map<string, Set<PeerId>>();
+  /**
+   * Every view forgotten, by key: one may still be installed, by a peer it
+   * names that gets its NEWVIEW late (it was committed, with its quorum
+   * checked, before every peer that knew it stopped).
+   */
+  readonly #ended = new Set<string>();
 
   /** A checker with nothing seen yet. */
   constructor(options: CheckerOptions) {
     this.#o = options;
     const n = options.peers + 1;
     this.#lastInstalled = new Array(n).fill(0);
+    this.#installedEpoch = new Array(n).fill(0);
+    this.#lastDurable = new Array(n).fill(null);
+    this.#earlierRun = new Array(n).fill(null);
     this.#lastPending = new Array(n).fill(null);
     this.#sentViews = Array.from({ length: n }, () => new Set());
   }
 
+  /** The newest view installed in the current group history, or null. */
+  get newestView(): View | null {
+    return this.#newest;
+  }
+
+  #run(p: PeerId): string {
+    return `${p}:${this.#o.incarnation(p)}`;
+  }
+
   /**
    * Peer `p` took a step that will carry out `effects`: notes what it commits
-   * in them, what its core now holds as accepted, and whether it leads.
+   * in them, what it accepted to form anew (its persisted state), what its
+   * core now holds as accepted, and whether it leads; and checks the views it
+   * installed in it. Those are the step's view events, whether or not they
+   * get printed: the step's persisted state, which heads it, is written even
+   * when the peer crashes before the rest of the step.
    */
   step(p: PeerId, effects: readonly Effect[]): void {
     const sent = this.#sentViews[p];
     sent.clear();
+    const installed: View[] = [];
     for (const e of effects) {
       if (e.kind === "send" && e.message.type === "NEWVIEW") sent.add(viewKey(e.message.view));
+      if (e.kind === "event" && e.event.type === "view") installed.push(e.event.view);
+      if (e.kind === "persist" && e.state.formAccepted) {
+        const key = viewKey(e.state.formAccepted.view);
+        let set = this.#formAcceptors.get(key);
+        if (!set) this.#formAcceptors.set(key, set = new Set());
+        set.add(p);
+      }
     }
     this.#observe(p);
+    for (const view of installed) this.#installed(p, view);
+  }
+
+  /**
+   * Peer `p` starts again after a crash: as the same run (restored from its
+   * state) or as a new run (without state).
+   */
+  restarted(p: PeerId, sameRun: boolean): void {
+    this.#lastPending[p] = null;
+    this.#sentViews[p].clear();
+    if (sameRun) return;
+    this.#lastDurable[p] = null;
+    if (this.#lastInstalled[p] > 0) {
+      this.#earlierRun[p] = { id: this.#lastInstalled[p], epoch: this.#installedEpoch[p] };
+    }
+    this.#lastInstalled[p] = 0;
+  }
+
+  /**
+   * Forgets every view no run that installed it still knows: `knows(p, run)`
+   * says whether run `run` of peer `p` is up, or down with its state to come
+   * back. A view whose every knower stopped without its state may be
+   * numbered again; once every view is forgotten, the group history ends.
+   */
+  forget(knows: (p: PeerId, run: number) => boolean): void {
+    const gone: number[] = [];
+    for (const [id, { knowers }] of this.#agreed) {
+      if (!knowers.some(([p, run]) => knows(p, run))) gone.push(id);
+    }
+    if (gone.length === 0) return;
+    const all = gone.length === this.#agreed.size;
+    for (const id of gone) {
+      this.#ended.add(viewKey(this.#agreed.get(id)!.view));
+      this.#agreed.delete(id);
+    }
+    this.#newest = null;
+    for (const { view } of this.#agreed.values()) if (view.id > (this.#newest?.id ?? 0)) this.#newest = view;
+    if (!all) {
+      return this.#o.note(
+        `views [${gone}] are forgotten: every peer that installed them is down for good or restarted without state`,
+      );
+    }
+    this.#epoch++;
+    this.#acceptors.clear();
+    this.#formAcceptors.clear();
+    this.#o.stats.historiesEnded++;
+    this.#o.note(
+      "the group history ends: every peer that knew it is down for good or restarted without state",
+    );
   }
 
   /** Peer `p` could not decode a message (`text` says which and why): the codec broke. */
@@ -138,7 +264,7 @@ export class Checker {
         const key = viewKey(nextView(view, pending));
         let set = this.#acceptors.get(key);
         if (!set) this.#acceptors.set(key, set = new Set());
-        set.add(p);
+        set.add(this.#run(p));
       }
     }
     this.#lastPending[p] = pending;
@@ -167,48 +293,95 @@ export class Checker {
       }
       return;
     }
+    if (event.type === "left") return note(`p${p} (view ${event.viewId}) reports peer ${event.member} left`);
+    if (event.type === "formed") {
+      return note(`p${p} reports the group formed anew as ${formatView(event.view)}`);
+    }
     const view = event.view;
     stats.installs++;
     stats.highestViewId = Math.max(stats.highestViewId, view.id);
-    note(`p${p} installs ${formatView(view)}`);
-    // (2) monotonic views
+    note(`p${p} installs ${formatView(view, true)}`);
+    // (2) monotonic views: within a run (a run restored from its state goes on from
+    // before its crash), and a new run stays above its earlier run while their history lives
     const last = this.#lastInstalled[p];
     if (view.id <= last) {
       throw new ViolationFound("monotonic", `peer ${p} installed view ${view.id} after view ${last}`);
     }
+    // (the bar is what some peer still knows: numbering restarts above that)
+    const earlier = this.#earlierRun[p];
+    const bar = earlier?.epoch === this.#epoch ? Math.min(earlier.id, this.#newest?.id ?? 0) : 0;
+    if (view.id < bar && !isFounding(view)) {
+      throw new ViolationFound(
+        "monotonic",
+        `peer ${p}, restarted without state, installed view ${view.id}, but its earlier run ` +
+          `installed view ${earlier!.id} in the same group history, which peers still know up to view ${
+            this.#newest!.id
+          }`,
+      );
+    }
     this.#lastInstalled[p] = view.id;
-    // (1) agreement
+    this.#installedEpoch[p] = this.#epoch;
+  }
+
+  /** Peer `p` installed `view` (its state says so): agreement, quorum and accuracy. */
+  #installed(p: PeerId, view: View): void {
+    const { stats, note, faultFree } = this.#o;
+    const lastDurable = this.#lastDurable[p];
+    const last = lastDurable?.epoch === this.#epoch ? lastDurable.view.id : 0;
+    this.#lastDurable[p] = { view, epoch: this.#epoch };
+    // (1) agreement, within the group history: what is printed, and the runs too
+    // (but for the founding view a new run of peer 1 prints again)
     const agreed = this.#agreed.get(view.id);
-    if (agreed && !sameView(agreed.view, view)) {
+    if (agreed && (!samePrinted(agreed.view, view) || (!sameView(agreed.view, view) && !isFounding(view)))) {
+      const runs = samePrinted(agreed.view, view);
       throw new ViolationFound(
         "agreement",
-        `peer ${p} installed ${formatView(view)} but peer ${agreed.peer} installed ${
-          formatView(agreed.view)
+        `peer ${p} installed ${formatView(view, runs)} but peer ${agreed.peer} installed ${
+          formatView(agreed.view, runs)
         }`,
       );
     }
-    if (!agreed) this.#agreed.set(view.id, { view, peer: p });
+    if (agreed) {
+      // quorum and accuracy were checked when it was first installed
+      agreed.knowers.push([p, this.#o.incarnation(p)]);
+      return;
+    }
+    this.#agreed.set(view.id, { view, peer: p, knowers: [[p, this.#o.incarnation(p)]] });
+    if (view.id > (this.#newest?.id ?? 0)) this.#newest = view;
     if (view.id === 1) return; // the founding view needs no quorum
+    const key = viewKey(view);
+    if (this.#ended.has(key)) {
+      // checked when first installed, before every peer that knew it stopped (its NEWVIEW came late)
+      return note(`${formatView(view)}, forgotten, is installed again`);
+    }
+    // (3) quorum, for a view formed anew: a majority of the hostsfile accepted it
+    const formers = this.#formAcceptors.get(key);
+    if (formers && formers.size >= hostsfileMajority(this.#o.peers)) {
+      stats.formedAnew++;
+      return note(`${formatView(view)} was formed anew, accepted by [${[...formers].sort((a, b) => a - b)}]`);
+    }
     // (3) quorum: a majority of view v accepted this very view v+1
     const previous = this.#agreed.get(view.id - 1);
     if (!previous) {
       throw new ViolationFound(
         "quorum",
-        `peer ${p} installed ${formatView(view)} but nobody installed view ${view.id - 1}`,
+        `peer ${p} installed ${formatView(view)} but nobody installed view ${view.id - 1}` +
+          (formers ? `, and only [${[...formers]}] accepted it as a view formed anew` : ""),
       );
     }
-    const key = viewKey(view);
     let accepted = this.#acceptors.get(key);
     if (!accepted) this.#acceptors.set(key, accepted = new Set());
     // The committer accepts its own proposal, possibly in this very step
     // (a one-member view commits as it proposes, so no pending is ever seen).
-    if (this.#sentViews[p].has(key) && last === view.id - 1) accepted.add(p);
-    const voters = previous.view.members.filter((m) => accepted.has(m));
+    if (this.#sentViews[p].has(key) && last === view.id - 1) accepted.add(this.#run(p));
+    const voters = previous.view.members.filter((m, i) =>
+      accepted.has(`${m}:${previous.view.incarnations[i]}`)
+    );
     if (voters.length < majorityOf(previous.view)) {
       throw new ViolationFound(
         "quorum",
-        `peer ${p} installed ${formatView(view)} accepted only by [${voters.join(",")}] of ` +
-          `${formatView(previous.view)} (majority ${majorityOf(previous.view)})`,
+        `peer ${p} installed ${formatView(view, true)} accepted only by [${voters.join(",")}] of ` +
+          `${formatView(previous.view, true)} (majority ${majorityOf(previous.view)})`,
       );
     }
     // (5) accuracy: nobody is removed in a fault-free run
@@ -225,17 +398,21 @@ export class Checker {
 
   #live(): PeerId[] {
     const live: PeerId[] = [];
-    for (let p = 1; p <= this.#o.peers; p++) if (!this.#o.crashed(p)) live.push(p);
+    for (let p = 1; p <= this.#o.peers; p++) if (!this.#o.crashed(p) && this.#o.core(p)) live.push(p);
     return live;
   }
 
-  /** All live peers hold one view of exactly the live peers, suspect nobody, and follow one leader. */
+  /**
+   * All live peers hold one view of exactly the live runs, suspect nobody,
+   * and follow one leader.
+   */
   converged(): boolean {
     const live = this.#live();
     if (live.length === 0) return true;
     const core = (p: PeerId) => this.#o.core(p);
     const first = core(live[0])?.view;
     if (!first || first.members.join(",") !== live.join(",")) return false;
+    if (!live.every((p, i) => first.incarnations[i] === this.#o.incarnation(p))) return false;
     let leaders = 0;
     for (const p of live) {
       const c = core(p);
@@ -251,8 +428,11 @@ export class Checker {
 
   /**
    * (4) and (6), once the quiet phase of `quietPhaseMs` is over: demanded
-   * only when a majority of the last view a live peer installed is up
-   * (everything is connected in the quiet phase).
+   * unless a majority of the last view a live peer installed in this group
+   * history is down for good (everything is connected in the quiet phase,
+   * and whoever restarted, with its state or without, is up). When no live
+   * peer installed any view of it, that is the founding view [1]: demanded
+   * if peer 1 is up.
    */
   end(converged: boolean, quietPhaseMs: number): void {
     const { crashed, stats } = this.#o;
@@ -260,25 +440,30 @@ export class Checker {
     const live = this.#live();
     let last: View | null = null;
     for (const p of live) {
-      const id = this.#lastInstalled[p];
-      if (id > (last?.id ?? 0)) last = this.#agreed.get(id)!.view;
+      const durable = this.#lastDurable[p];
+      const view = durable?.epoch === this.#epoch ? durable.view : null;
+      if (view && view.id > (last?.id ?? 0)) last = view;
     }
-    const up = last ? last.members.filter((m) => !crashed(m)).length : 0;
-    stats.livenessDemanded = last !== null && up >= majorityOf(last);
+    const basis = last ?? { id: 0, leader: 1, members: [1], incarnations: [0] };
+    const up = basis.members.filter((m) => !crashed(m)).length;
+    stats.livenessDemanded = live.length > 0 && up >= majorityOf(basis);
     if (!stats.livenessDemanded || converged) return;
     const states = live.map((p) => {
       const c = core(p);
-      const view = c.view ? formatView(c.view) : "joining";
+      const view = c.view ? formatView(c.view, true) : "joining";
       const pending = c.pending ? ` pending ${c.pending.op.kind} ${c.pending.op.peer}` : "";
       const suspects = c.suspected.size > 0 ? ` suspects [${[...c.suspected]}]` : "";
-      return `p${p}: ${view} ${c.role} following ${c.leader}${pending}${suspects}`;
+      return `p${p} (run ${
+        this.#o.incarnation(p)
+      }): ${view} ${c.role} following ${c.leader}${pending}${suspects}`;
     }).join("; ");
     const views = live.map((p) => core(p).view);
     const oneView = views.every((v) => v && views[0] && sameView(v, views[0]));
     const holdsCrashed = oneView && views[0]!.members.some((m) => crashed(m));
+    const what = last ? `${up} of ${formatView(last)} up` : "peer 1 up and no view of this history installed";
     throw new ViolationFound(
       holdsCrashed ? "completeness" : "liveness",
-      `${quietPhaseMs} ms after faults stopped, with ${up} of ${formatView(last!)} up, ` +
+      `${quietPhaseMs} ms after faults stopped, with ${what}, ` +
         `the live peers [${live}] have not converged: ${states}`,
     );
   }

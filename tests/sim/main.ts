@@ -99,6 +99,19 @@ const totals = {
   partitions: 0,
   takeoverSeeds: 0,
   test4Seeds: 0,
+  restartsWithState: 0,
+  restartsWithoutState: 0,
+  withStateSeeds: 0,
+  withoutStateSeeds: 0,
+  majorityRestartSeeds: 0,
+  wholeWithStateSeeds: 0,
+  wholeWithoutStateSeeds: 0,
+  persistCrashSeeds: 0,
+  duplicateSeeds: 0,
+  redeliverySeeds: 0,
+  staleViewSeeds: 0,
+  formedAnewSeeds: 0,
+  historyEndSeeds: 0,
   faultFreeSeeds: 0,
   livenessSeeds: 0,
   violations: 0,
@@ -111,6 +124,19 @@ const record = (r: SimResult) => {
   totals.partitions += r.stats.partitions;
   if (r.stats.takeovers > 0) totals.takeoverSeeds++;
   if (r.stats.test4Fired) totals.test4Seeds++;
+  totals.restartsWithState += r.stats.restartsWithState;
+  totals.restartsWithoutState += r.stats.restartsWithoutState;
+  if (r.stats.restartsWithState > 0) totals.withStateSeeds++;
+  if (r.stats.restartsWithoutState > 0) totals.withoutStateSeeds++;
+  if (r.stats.majorityRestart) totals.majorityRestartSeeds++;
+  if (r.stats.wholeGroupRestartWithState) totals.wholeWithStateSeeds++;
+  if (r.stats.wholeGroupRestartWithoutState) totals.wholeWithoutStateSeeds++;
+  if (r.stats.persistCrashFired) totals.persistCrashSeeds++;
+  if (r.stats.duplicates > 0) totals.duplicateSeeds++;
+  if (r.stats.redeliveries > 0) totals.redeliverySeeds++;
+  if (r.stats.staleViews > 0) totals.staleViewSeeds++;
+  if (r.stats.formedAnew > 0) totals.formedAnewSeeds++;
+  if (r.stats.historiesEnded > 0) totals.historyEndSeeds++;
   if (r.scenario.faultFree) totals.faultFreeSeeds++;
   if (r.stats.livenessDemanded) totals.livenessSeeds++;
   totals.slowestConvergenceMs = Math.max(totals.slowestConvergenceMs, r.stats.convergedAfterMs ?? 0);
@@ -133,7 +159,13 @@ const seconds = ((performance.now() - began) / 1000).toFixed(1);
 console.log(
   `sim: ${totals.seeds} seed(s), ${totals.violations} violation(s); ${totals.steps} steps, ` +
     `${totals.crashes} crashes, ${totals.partitions} partitions, takeovers in ${totals.takeoverSeeds} seeds, ` +
-    `test case 4 fired in ${totals.test4Seeds}, ${totals.faultFreeSeeds} fault-free, ` +
+    `test case 4 fired in ${totals.test4Seeds}, ${totals.faultFreeSeeds} fault-free; ` +
+    `restarts: ${totals.restartsWithState} with state (in ${totals.withStateSeeds} seeds), ` +
+    `${totals.restartsWithoutState} without (in ${totals.withoutStateSeeds}), a majority at once in ` +
+    `${totals.majorityRestartSeeds}, the whole group with state in ${totals.wholeWithStateSeeds} and without in ` +
+    `${totals.wholeWithoutStateSeeds}, formed anew in ${totals.formedAnewSeeds}, history ended in ` +
+    `${totals.historyEndSeeds}; crash between persist and send in ${totals.persistCrashSeeds}, duplicates in ` +
+    `${totals.duplicateSeeds}, re-deliveries in ${totals.redeliverySeeds}, stale views in ${totals.staleViewSeeds}; ` +
     `liveness demanded in ${totals.livenessSeeds}, slowest convergence ${totals.slowestConvergenceMs} ms ` +
     `after faults stopped; ${seconds} s`,
 );

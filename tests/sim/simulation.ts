@@ -2,28 +2,40 @@
  * One simulated run: K protocol cores, each on the product's
  * {@linkcode EffectRunner}, over the in-memory network and one virtual clock.
  * The seed's scenario drives the fault phase (starts, delays, losses,
- * crashes, partitions, test case 4); a quiet phase follows in which the group
- * must converge. A filter behind every runner counts, traces and hashes each
- * step, hands it to the {@linkcode Checker}, and cuts a broadcast short where
- * the scenario says so.
+ * crashes and restarts with or without state, partitions, test case 4,
+ * duplicated and re-delivered messages, forged views from an earlier
+ * history); a quiet phase follows in which the group must converge. A filter
+ * behind every runner counts, traces and hashes each step, hands it to the
+ * {@linkcode Checker}, and cuts a step short where the scenario crashes the
+ * peer in it (half-way through a broadcast, or between writing its state and
+ * sending). Every peer keeps its durable state in a {@linkcode MemoryStorage}
+ * that survives its crashes; a restart with state builds its core from it.
  *
  * @module
  */
 
-import { encodeMessage } from "../../src/core/codec.ts";
+import { encodeMessage, encodeWire } from "../../src/core/codec.ts";
 import type { CoreConfig } from "../../src/core/config.ts";
-import type { Effect } from "../../src/core/effects.ts";
+import type { DurableState, Effect } from "../../src/core/effects.ts";
 import type { HostAddress } from "../../src/core/hostsfile.ts";
-import type { PeerId } from "../../src/core/messages.ts";
+import type { Message, PeerId, View } from "../../src/core/messages.ts";
 import { PeerCore } from "../../src/core/peer_core.ts";
+import { majorityOf } from "../../src/core/quorum.ts";
 import { type EffectFilter, EffectRunner, type Step } from "../../src/runtime/effect_runner.ts";
 import { test4Filter } from "../../src/runtime/test4.ts";
 import { VirtualScheduler } from "../../src/scheduler.ts";
 import { MemoryNetwork } from "../../src/transport/memory.ts";
-import { addressKey } from "../../src/transport/transport.ts";
+import { addressKey, type TransportHandlers } from "../../src/transport/transport.ts";
 import { streamFor } from "../support/prng.ts";
 import { Checker, type GroupStats, type Guarantee, type SimCore, ViolationFound } from "./checker.ts";
-import { type Scenario, scenarioFor, SIM_FAULT_PHASE_MS } from "./scenario.ts";
+import { MemoryStorage, observedTransport, UnreadableState } from "./faults.ts";
+import {
+  type RestartPlan,
+  type Scenario,
+  scenarioFor,
+  SIM_FAULT_PHASE_MS,
+  type StaleView,
+} from "./scenario.ts";
 
 /** Builds one peer's core; the default builds a real {@linkcode PeerCore}. */
 export type CoreFactory = (config: CoreConfig) => SimCore;
@@ -74,7 +86,7 @@ export interface SimStats extends GroupStats {
   steps: number;
   /** Messages handed to the network. */
   messages: number;
-  /** Peers crashed (scheduled or test case 4). */
+  /** Peers crashed (scheduled, at once with others, test case 4, or cut short in a step). */
   crashes: number;
   /** Partitions put in place. */
   partitions: number;
@@ -82,8 +94,28 @@ export interface SimStats extends GroupStats {
   test4Fired: boolean;
   /** Whether the scenario's crash half-way through a broadcast happened. */
   broadcastCrashFired: boolean;
+  /** Whether the scenario's crash between writing state and sending happened. */
+  persistCrashFired: boolean;
+  /** Restarts with the state kept (the same run). */
+  restartsWithState: number;
+  /** Restarts without state (a new run). */
+  restartsWithoutState: number;
+  /** Whether a majority of the newest view crashed at one instant, and some of them came back. */
+  majorityRestart: boolean;
+  /** Whether every peer was down at once, and every one came back with its state. */
+  wholeGroupRestartWithState: boolean;
+  /** Whether every peer was down at once, and every one came back without state. */
+  wholeGroupRestartWithoutState: boolean;
+  /** Messages sent a second time. */
+  duplicates: number;
+  /** Old messages delivered again. */
+  redeliveries: number;
+  /** Forged NEWVIEWs from an earlier history delivered. */
+  staleViews: number;
   /** Virtual ms from the start of the quiet phase to convergence, or null. */
   convergedAfterMs: number | null;
+  /** The peers down when the run ended. */
+  downAtEnd: PeerId[];
 }
 
 /** Default heartbeat interval of the simulation, in virtual ms. */
@@ -100,6 +132,9 @@ const CONVERGENCE_CHECK_MS = 250;
 /** Every peer's runner follows a real core unless told otherwise. */
 const defaultFactory: CoreFactory = (config) => new PeerCore(config);
 
+/** What cuts a peer's step short and crashes it. */
+type Cut = { readonly effects: readonly Effect[]; readonly crash: true };
+
 /** One run: the network, the peers on their runners, the fault schedule, the checker. */
 export class Simulation {
   readonly #options: SimOptions;
@@ -111,20 +146,39 @@ export class Simulation {
   readonly #quietPhaseMs: number;
   readonly #clock = new VirtualScheduler();
   readonly #net: MemoryNetwork;
+  /** Randomness of duplicates and re-deliveries (the network has its own). */
+  readonly #wire: () => number;
   /** Peer `p` listens on `hosts[p - 1]`. */
   readonly #hosts: HostAddress[];
-  /** Index = peer id; index 0 unused. */
+  /** Index = peer id; index 0 unused. The current (or last) run's core and runner. */
   readonly #cores: (SimCore | null)[];
   readonly #runners: (EffectRunner | null)[];
+  /** Whether each peer is down now. */
   readonly #crashed: boolean[];
-  /** Why each peer crashes when a filter crashes it. */
+  /** Whether each peer ever started (a restart may start a peer that crashed before its start). */
+  readonly #started: boolean[];
+  /** Each peer's storage: it survives crashes, and a restart without state wipes it. */
+  readonly #storage: MemoryStorage[];
+  /** The incarnation of each peer's current (or last) run, and the highest one it or a forger used. */
+  readonly #incarnation: number[];
+  readonly #highestIncarnation: number[];
+  /** How many runs each peer had. */
+  readonly #runs: number[];
+  /** How each down peer comes back, or null (it stays down). */
+  readonly #comesBack: (RestartPlan | null)[];
+  /** Why each peer crashes, and how it comes back, when a filter crashes it. */
   readonly #crashWhy: string[];
+  readonly #crashPlan: (RestartPlan | null)[];
+  /** Who listens where now (the key is the address), for re-deliveries and forged messages. */
+  readonly #listeners = new Map<string, TransportHandlers>();
   readonly #checker: Checker;
   readonly #trace: string[] = [];
   #hash = 0x811c9dc5;
   #quiet = false;
   /** Steps in which the broadcast-crash peer sent the broadcast's type. */
   #broadcasts = 0;
+  /** Steps in which the persist-crash peer persisted and sent. */
+  #persistSends = 0;
   /** What happened so far. */
   readonly stats: SimStats = {
     steps: 0,
@@ -134,11 +188,23 @@ export class Simulation {
     takeovers: 0,
     test4Fired: false,
     broadcastCrashFired: false,
+    persistCrashFired: false,
+    restartsWithState: 0,
+    restartsWithoutState: 0,
+    majorityRestart: false,
+    wholeGroupRestartWithState: false,
+    wholeGroupRestartWithoutState: false,
+    duplicates: 0,
+    redeliveries: 0,
+    staleViews: 0,
     unreachable: 0,
     installs: 0,
     highestViewId: 0,
+    formedAnew: 0,
+    historiesEnded: 0,
     convergedAfterMs: null,
     livenessDemanded: false,
+    downAtEnd: [],
   };
 
   /** A run of `options`; `replay` is the command a violation report names. */
@@ -161,18 +227,27 @@ export class Simulation {
         streamBreak: s.streamBreak,
       },
     });
+    this.#wire = streamFor(options.seed, 2);
     this.#hosts = Array.from({ length: this.#peers }, (_, i) => ({ hostname: "sim", port: 7601 + i }));
     const n = this.#peers + 1;
     this.#cores = new Array(n).fill(null);
     this.#runners = new Array(n).fill(null);
     this.#crashed = new Array(n).fill(false);
+    this.#started = new Array(n).fill(false);
+    this.#storage = Array.from({ length: n }, () => new MemoryStorage());
+    this.#incarnation = new Array(n).fill(1);
+    this.#highestIncarnation = new Array(n).fill(1);
+    this.#runs = new Array(n).fill(0);
+    this.#comesBack = new Array(n).fill(null);
     this.#crashWhy = new Array(n).fill("");
+    this.#crashPlan = new Array(n).fill(null);
     this.#checker = new Checker({
       peers: this.#peers,
       faultFree: s.faultFree,
       stats: this.stats,
       core: (p) => this.#cores[p],
       crashed: (p) => this.#crashed[p],
+      incarnation: (p) => this.#incarnation[p],
       note: (text) => this.#note(text),
     });
   }
@@ -202,11 +277,14 @@ export class Simulation {
       this.#runQuietPhase();
       return null;
     } catch (e) {
-      if (!(e instanceof ViolationFound)) throw e;
-      this.#note(`VIOLATION of ${e.guarantee}: ${e.detail}`);
+      const found = e instanceof UnreadableState
+        ? new ViolationFound("codec", `durable state cannot be read back: ${e.message}`)
+        : e;
+      if (!(found instanceof ViolationFound)) throw e;
+      this.#note(`VIOLATION of ${found.guarantee}: ${found.detail}`);
       return {
-        guarantee: e.guarantee,
-        detail: `${e.detail}${this.#quiet ? " (quiet phase)" : ""}`,
+        guarantee: found.guarantee,
+        detail: `${found.detail}${this.#quiet ? " (quiet phase)" : ""}`,
         seed: this.#options.seed,
         peers: this.#peers,
         step: this.stats.steps,
@@ -228,8 +306,10 @@ export class Simulation {
       this.#clock.schedule(s.startAtMs[p - 1], () => this.#start(p));
     }
     for (const c of s.crashes) {
-      this.#clock.schedule(c.atMs, () => this.#fault(() => this.#crash(c.peer, "scheduled")));
+      this.#clock.schedule(c.atMs, () => this.#fault(() => this.#crash(c.peer, "scheduled", c.restart)));
     }
+    const mass = s.massCrash;
+    if (mass) this.#clock.schedule(mass.atMs, () => this.#fault(() => this.#crashAtOnce(mass.peers)));
     for (const part of s.partitions) {
       this.#clock.schedule(part.atMs, () =>
         this.#fault(() => {
@@ -243,13 +323,16 @@ export class Simulation {
           this.#note("partition healed");
         }));
     }
+    for (const stale of s.staleViews) {
+      this.#clock.schedule(stale.atMs, () => this.#fault(() => this.#injectStaleView(stale)));
+    }
   }
 
   #startQuietPhase(): void {
     this.#quiet = true;
     this.#net.heal();
     Object.assign(this.#net.faults, { minDelayMs: 1, maxDelayMs: 5, datagramLoss: 0, streamBreak: 0 });
-    this.#note("quiet phase: healed, no loss, 1-5 ms delays");
+    this.#note("quiet phase: healed, no loss, no duplicates, 1-5 ms delays");
   }
 
   #runQuietPhase(): void {
@@ -266,6 +349,7 @@ export class Simulation {
         convergedSince = null;
       }
     }
+    for (let p = 1; p <= this.#peers; p++) if (this.#crashed[p]) this.stats.downAtEnd.push(p);
     if (convergedSince !== null) {
       this.stats.convergedAfterMs = convergedSince - start;
       this.#note(`converged ${this.stats.convergedAfterMs} ms into the quiet phase`);
@@ -275,37 +359,65 @@ export class Simulation {
 
   // ---- peers and steps ----
 
-  /** Starts peer `p` on its own runner, as the product would. */
+  /** Starts peer `p` for the first time, unless a restart already did (or it is down). */
   #start(p: PeerId): void {
-    if (this.#crashed[p]) return; // crashed before it ever started
+    if (this.#started[p] || this.#crashed[p]) return;
+    this.#launch(p, 1, undefined);
+  }
+
+  /** Runs a core for peer `p` as run `incarnation`, from `restored` state if given, on its own runner. */
+  #launch(p: PeerId, incarnation: number, restored: DurableState | undefined): void {
+    const first = !this.#started[p];
+    this.#started[p] = true;
+    this.#incarnation[p] = incarnation;
+    this.#highestIncarnation[p] = Math.max(this.#highestIncarnation[p], incarnation);
+    const run = this.#runs[p]++;
     const core = (this.#options.coreFactory ?? defaultFactory)({
       id: p,
       peerCount: this.#peers,
-      incarnation: 1,
+      incarnation,
       heartbeatMs: this.#heartbeatMs,
       failAfter: this.#options.failAfter ?? SIM_FAIL_AFTER,
-      random: streamFor(this.#options.seed, 100 + p),
+      // the first run keeps the stream it had before restarts existed
+      random: streamFor(this.#options.seed, 100 + p + 1_000 * run),
+      restored,
     });
-    const test4 = p === 1 && this.#scenario.test4;
+    const test4 = p === 1 && first && this.#scenario.test4;
     const filters: EffectFilter[] = [(step) => this.#filter(p, step)];
     if (test4) filters.unshift(test4Filter(this.#peers));
+    const transport = observedTransport(this.#net.transport(), {
+      listening: (address, handlers) => this.#listeners.set(address, handlers),
+      sent: (to, bytes, via, again) => this.#sent(p, to, bytes, via, again),
+    });
     const runner = new EffectRunner({
       core,
       hosts: this.#hosts,
-      transport: this.#net.transport(),
+      transport,
       scheduler: this.#clock,
       tickMs: this.#heartbeatMs,
+      storage: this.#storage[p],
       filters,
       onEvent: (event) => this.#checker.event(p, event),
       onLog: (_level, text, key) => {
         if (key === "malformed") this.#checker.undecodable(p, text);
       },
-      onCrash: () => this.#crash(p, this.#crashWhy[p]),
+      onCrash: () => {
+        if (test4 && this.#crashWhy[p] === "test case 4") this.#crashPlan[p] = this.#scenario.test4Restart;
+        // faults stop with the fault phase: a crash after it (test case 4 may fire late) is for good
+        this.#crash(p, this.#crashWhy[p], this.#quiet ? null : this.#crashPlan[p]);
+      },
     });
     this.#cores[p] = core;
     this.#runners[p] = runner;
     void runner.listen(this.#hosts[p - 1]); // the memory network binds at once
-    this.#note(`p${p} starts${test4 ? " (test case 4)" : ""}`);
+    const how = run === 0
+      ? "starts"
+      : restored
+      ? "restarts with its state"
+      : this.#comesBack[p]?.withState
+      ? "restarts on its storage, which holds no state yet,"
+      : "restarts without state";
+    this.#note(`p${p} ${how} as run ${incarnation}${test4 ? " (test case 4)" : ""}`);
     runner.start();
   }
 
@@ -327,7 +439,7 @@ export class Simulation {
       this.stats.test4Fired = true;
       this.#crashWhy[p] = "test case 4";
     } else {
-      out = this.#broadcastCut(p, step.effects) ?? step;
+      out = this.#broadcastCut(p, step.effects) ?? this.#persistCut(p, step.effects) ?? step;
     }
     this.stats.messages += out.effects.filter((e) => e.kind === "send").length;
     return out;
@@ -338,12 +450,13 @@ export class Simulation {
    * step of peer `p`: the first `keep` messages of the broadcast leave, and
    * nothing after them; with fewer, the peer crashes after the whole step.
    */
-  #broadcastCut(p: PeerId, effects: readonly Effect[]): { effects: readonly Effect[]; crash: true } | null {
+  #broadcastCut(p: PeerId, effects: readonly Effect[]): Cut | null {
     const cut = this.#scenario.broadcastCrash;
     if (!cut || cut.peer !== p || this.#quiet) return null;
     const ofType = (e: Effect) => e.kind === "send" && e.message.type === cut.type;
     if (!effects.some(ofType) || ++this.#broadcasts !== cut.nth) return null;
     this.stats.broadcastCrashFired = true;
+    this.#crashPlan[p] = cut.restart;
     let sent = 0;
     const end = effects.findIndex((e) => ofType(e) && sent++ === cut.keep);
     if (end < 0) {
@@ -354,20 +467,171 @@ export class Simulation {
     return { effects: effects.slice(0, end), crash: true };
   }
 
+  /**
+   * The scenario's crash between writing state and sending, if it is due in
+   * this step of peer `p`: the step's `persist` is carried out (the storage
+   * keeps it), and nothing after it: no message, no printed view.
+   */
+  #persistCut(p: PeerId, effects: readonly Effect[]): Cut | null {
+    const cut = this.#scenario.persistCrash;
+    if (!cut || cut.peer !== p || this.#quiet || this.stats.persistCrashFired) return null;
+    const persist = effects.findIndex((e) => e.kind === "persist");
+    if (persist < 0 || !effects.slice(persist + 1).some((e) => e.kind === "send")) return null;
+    if (++this.#persistSends !== cut.nth) return null;
+    this.stats.persistCrashFired = true;
+    this.#crashPlan[p] = cut.restart;
+    const lost = effects.slice(persist + 1).filter((e) => e.kind === "send" || e.kind === "event");
+    this.#crashWhy[p] = `after writing its state, before ${lost.length} send(s) and event(s) of the step`;
+    return { effects: effects.slice(0, persist + 1), crash: true };
+  }
+
   #fault(body: () => void): void {
     this.stats.steps++;
     this.#mix(`${this.#clock.now()}|fault`);
     body();
   }
 
-  /** Peer `p` dies for good: its runner stops and the network forgets it. */
-  #crash(p: PeerId, why: string): void {
-    if (this.#crashed[p]) return;
+  /**
+   * Peer `p` dies: its runner stops and the network forgets it. With a plan
+   * it comes back later (never after the fault phase), with its storage or
+   * without; without one it stays down.
+   */
+  #crash(p: PeerId, why: string, plan: RestartPlan | null): boolean {
+    if (this.#crashed[p]) return false;
     this.#crashed[p] = true;
     this.#runners[p]?.halt();
     this.stats.crashes++;
     this.#net.crash(this.#address(p));
-    this.#note(`p${p} crashes (${why})`);
+    this.#listeners.delete(this.#address(p));
+    this.#comesBack[p] = plan;
+    const back = plan ? `; back in ${plan.afterMs} ms ${plan.withState ? "with" : "without"} state` : "";
+    this.#note(`p${p} crashes (${why})${back}`);
+    if (plan) {
+      const at = Math.min(this.#clock.now() + plan.afterMs, this.#faultPhaseMs);
+      this.#clock.schedule(at - this.#clock.now(), () => this.#fault(() => this.#restart(p, plan.withState)));
+    }
+    this.#forgetWhatNobodyKnows();
+    return true;
+  }
+
+  /** Several peers crash at the same instant. */
+  #crashAtOnce(crashes: readonly { readonly peer: PeerId; readonly restart: RestartPlan | null }[]): void {
+    const newest = this.#checker.newestView;
+    const down = crashes.filter((c) => this.#crash(c.peer, "at once with others", c.restart));
+    const returning = down.filter((c) => c.restart);
+    if (newest && returning.length > 0) {
+      const members = down.filter((c) => newest.members.includes(c.peer)).length;
+      if (members >= majorityOf(newest)) this.stats.majorityRestart = true;
+    }
+    if (this.#crashed.slice(1).every((c) => c)) {
+      const plans = this.#comesBack.slice(1);
+      if (plans.every((r) => r?.withState)) this.stats.wholeGroupRestartWithState = true;
+      if (plans.every((r) => r && !r.withState)) this.stats.wholeGroupRestartWithoutState = true;
+    }
+  }
+
+  /**
+   * Peer `p` comes back: with its state, it is the same run (restored from its
+   * storage; with nothing stored yet, a new run, as the CLI on an empty data
+   * dir, counted as a restart without state); without, its storage is wiped
+   * and it is a new run.
+   */
+  #restart(p: PeerId, withState: boolean): void {
+    if (!this.#crashed[p]) return;
+    this.#crashed[p] = false;
+    const stored = withState ? this.#storage[p].peek() ?? undefined : undefined;
+    if (!withState) this.#storage[p].wipe();
+    if (stored) this.stats.restartsWithState++;
+    else this.stats.restartsWithoutState++;
+    const incarnation = stored?.incarnation ?? this.#highestIncarnation[p] + 1;
+    if (this.#started[p]) this.#checker.restarted(p, stored !== undefined);
+    this.#launch(p, incarnation, stored);
+    this.#comesBack[p] = null;
+    this.#forgetWhatNobodyKnows();
+  }
+
+  /**
+   * Lets the checker forget the views nobody knows any more: every run that
+   * installed one is down for good or will restart without state (its
+   * storage goes), or restarted as a new run. Once every view is forgotten,
+   * the group history has ended. (A NEWVIEW of a forgotten view may still be
+   * on its way to a peer it names; the checker knows it again if installed.)
+   */
+  #forgetWhatNobodyKnows(): void {
+    this.#checker.forget((p, run) =>
+      this.#incarnation[p] === run && (!this.#crashed[p] || this.#comesBack[p]?.withState === true)
+    );
+  }
+
+  // ---- the wire ----
+
+  /**
+   * Peer `p` handed a message to the network: in the fault phase it may go a
+   * second time at once, or be delivered again, as it was, seconds later.
+   */
+  #sent(p: PeerId, to: HostAddress, bytes: Uint8Array, via: "stream" | "datagram", again: () => void): void {
+    const d = this.#scenario.duplication;
+    if (!d || this.#quiet) return;
+    const r = this.#wire();
+    if (r < d.duplicate) {
+      this.stats.duplicates++;
+      again();
+    } else if (r < d.duplicate + d.redeliver) {
+      const [lo, hi] = d.redeliverAfterMs;
+      const from = this.#address(p);
+      this.#clock.schedule(lo + this.#wire() * (hi - lo), () => {
+        const key = addressKey(to);
+        const handlers = this.#listeners.get(key);
+        if (this.#quiet || !handlers || !this.#net.connected(from, key)) return;
+        this.stats.redeliveries++;
+        this.#mix(`${this.#clock.now()}|again`);
+        const packet = { bytes, from: this.#hosts[p - 1], receivedAt: this.#clock.now() };
+        if (via === "stream") handlers.onStream(packet);
+        else handlers.onDatagram(packet);
+      });
+    }
+  }
+
+  /**
+   * Delivers a forged NEWVIEW from an earlier history: members no current run
+   * is, an id well above or below the newest installed, from a real peer's
+   * id as its current run (or, while it is down for good or coming back
+   * without state, a newer one, which its next run then stays above).
+   */
+  #injectStaleView(stale: StaleView): void {
+    const newest = this.#checker.newestView?.id ?? 0;
+    const id = stale.above ? newest + stale.offset : Math.max(1, newest - stale.offset);
+    const view: View = {
+      id,
+      leader: stale.members[0],
+      members: stale.members,
+      incarnations: stale.members.map((m) => Math.max(0, this.#incarnation[m] - stale.runsBack)),
+    };
+    const from = stale.from;
+    let incarnation = this.#incarnation[from];
+    if (stale.freshSender && this.#crashed[from] && !this.#comesBack[from]?.withState) {
+      incarnation = ++this.#highestIncarnation[from];
+    }
+    const message: Message = {
+      type: "NEWVIEW",
+      from,
+      incarnation,
+      view,
+      ballot: { round: 1 + (id % 3), leader: view.leader },
+    };
+    const bytes = encodeWire(message);
+    const delivered: PeerId[] = [];
+    for (const to of stale.to) {
+      const handlers = this.#listeners.get(this.#address(to));
+      if (!handlers) continue;
+      delivered.push(to);
+      this.stats.staleViews++;
+      handlers.onStream({ bytes, from: this.#hosts[from - 1], receivedAt: this.#clock.now() });
+    }
+    this.#note(
+      `forged NEWVIEW v${id} L${view.leader} [${view.members}] runs [${view.incarnations}] from p${from} ` +
+        `(run ${incarnation}) to [${delivered}]`,
+    );
   }
 
   // ---- reporting ----

@@ -25,12 +25,17 @@ export type { Guarantee, SimCore } from "./checker.ts";
 export {
   type BroadcastCrash,
   describeScenario,
+  type Duplication,
+  type MassCrash,
   peersForSeed,
+  type PersistCrash,
+  type RestartPlan,
   type Scenario,
   scenarioFor,
   type ScheduledCrash,
   type ScheduledPartition,
   SIM_FAULT_PHASE_MS,
+  type StaleView,
 } from "./scenario.ts";
 export {
   type CoreFactory,

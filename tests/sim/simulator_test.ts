@@ -16,40 +16,83 @@ test(`${SEEDS} seeds across 3 to 9 peers keep every guarantee, under real faults
   const results: SimResult[] = [];
   for (let seed = 1; seed <= SEEDS; seed++) results.push(runSimulation({ seed, peers: peersForSeed(seed) }));
 
-  const violations = results.filter((r) => r.violation).map((r) => describeViolation(r.violation!));
-  assert.deepEqual(violations, [], `${violations.length} seed(s) violated a guarantee`);
-
   // The fault schedule must really have exercised the protocol: a share of
   // seeds (not just a handful) each saw crashes, partitions, takeovers by a
-  // peer other than the founder, test case 4, and fault-free runs.
-  const share = (f: (r: SimResult) => boolean) => results.filter(f).length / results.length;
-  const shares = {
-    crashes: share((r) => r.stats.crashes > 0),
-    partitions: share((r) => r.stats.partitions > 0),
-    takeovers: share((r) => r.stats.takeovers > 0),
-    test4: share((r) => r.stats.test4Fired),
-    broadcastCrash: share((r) => r.stats.broadcastCrashFired),
-    faultFree: share((r) => r.scenario.faultFree),
-    livenessDemanded: share((r) => r.stats.livenessDemanded),
-    converged: share((r) => r.stats.convergedAfterMs !== null),
+  // peer other than the founder, test case 4, fault-free runs, and each
+  // recovery fault: restarts with and without state, a majority of the
+  // group (or all of it) crashing at once and coming back, a crash between
+  // writing state and sending, duplicated and re-delivered messages, forged
+  // views from an earlier history, groups formed anew and histories ended.
+  const share = (f: (r: SimResult) => boolean, among = results) => among.filter(f).length / among.length;
+  const faults = {
+    crashes: (r: SimResult) => r.stats.crashes > 0,
+    partitions: (r: SimResult) => r.stats.partitions > 0,
+    takeovers: (r: SimResult) => r.stats.takeovers > 0,
+    test4: (r: SimResult) => r.stats.test4Fired,
+    broadcastCrash: (r: SimResult) => r.stats.broadcastCrashFired,
+    faultFree: (r: SimResult) => r.scenario.faultFree,
+    restartWithState: (r: SimResult) => r.stats.restartsWithState > 0,
+    restartWithoutState: (r: SimResult) => r.stats.restartsWithoutState > 0,
+    majorityRestart: (r: SimResult) => r.stats.majorityRestart,
+    wholeGroupWithState: (r: SimResult) => r.stats.wholeGroupRestartWithState,
+    wholeGroupWithoutState: (r: SimResult) => r.stats.wholeGroupRestartWithoutState,
+    persistCrash: (r: SimResult) => r.stats.persistCrashFired,
+    duplicates: (r: SimResult) => r.stats.duplicates > 0,
+    redeliveries: (r: SimResult) => r.stats.redeliveries > 0,
+    staleViews: (r: SimResult) => r.stats.staleViews > 0,
+    formedAnew: (r: SimResult) => r.stats.formedAnew > 0,
+    historyEnded: (r: SimResult) => r.stats.historiesEnded > 0,
+    livenessDemanded: (r: SimResult) => r.stats.livenessDemanded,
+    converged: (r: SimResult) => r.stats.convergedAfterMs !== null,
   };
-  const minimum = {
+  const minimum: Record<keyof typeof faults, number> = {
     crashes: 0.4,
     partitions: 0.3,
     takeovers: 0.15,
     test4: 0.05,
     broadcastCrash: 0.05,
     faultFree: 0.1,
+    restartWithState: 0.25,
+    restartWithoutState: 0.2,
+    majorityRestart: 0.1,
+    wholeGroupWithState: 0.02,
+    wholeGroupWithoutState: 0.02,
+    persistCrash: 0.05,
+    duplicates: 0.15,
+    redeliveries: 0.15,
+    staleViews: 0.12,
+    formedAnew: 0.08,
+    historyEnded: 0.05,
     livenessDemanded: 0.8,
     converged: 0.8,
   };
+  const shares = Object.fromEntries(Object.entries(faults).map(([name, f]) => [name, share(f)]));
   console.log(
     `fault statistics over ${SEEDS} seeds: ` +
       Object.entries(shares).map(([name, got]) => `${name} ${(got * 100).toFixed(1)}%`).join(", "),
   );
   for (const [name, min] of Object.entries(minimum)) {
-    const got = shares[name as keyof typeof shares];
+    const got = shares[name];
     assert.ok(got >= min, `only ${(got * 100).toFixed(1)}% of seeds had ${name} (want ${min * 100}%)`);
+  }
+  // Liveness must be demanded after most recovery faults, not only in quiet
+  // seeds: whoever restarted, with or without state, is up again.
+  for (
+    const name of [
+      "restartWithState",
+      "restartWithoutState",
+      "majorityRestart",
+      "wholeGroupWithState",
+      "wholeGroupWithoutState",
+      "persistCrash",
+      "duplicates",
+      "redeliveries",
+      "staleViews",
+    ] as const
+  ) {
+    const among = results.filter(faults[name]);
+    const got = share(faults.livenessDemanded, among);
+    assert.ok(got >= 0.75, `liveness demanded in only ${(got * 100).toFixed(1)}% of the seeds with ${name}`);
   }
   for (let peers = 3; peers <= 9; peers++) {
     assert.ok(results.some((r) => r.peers === peers), `no seed ran ${peers} peers`);
@@ -59,6 +102,9 @@ test(`${SEEDS} seeds across 3 to 9 peers keep every guarantee, under real faults
     assert.equal(r.stats.unreachable, 0, `seed ${r.seed}: unreachable events in a fault-free run`);
     assert.equal(r.stats.highestViewId, r.peers, `seed ${r.seed}: a fault-free run took extra views`);
   }
+
+  const violations = results.filter((r) => r.violation).map((r) => describeViolation(r.violation!));
+  assert.deepEqual(violations, [], `${violations.length} seed(s) violated a guarantee`);
 });
 
 test("a seed replays to an identical trace, and another seed does not", () => {
@@ -79,10 +125,10 @@ test("peer 1 does not always start first, and crashes of the leader lead to take
   const results = Array.from({ length: 200 }, (_, i) => runSimulation({ seed: 10_000 + i, peers: 5 }));
   const founderLate = results.filter((r) => Math.min(...r.scenario.startAtMs) < r.scenario.startAtMs[0]);
   assert.ok(founderLate.length > 100, "peer 1 should often start after others");
-  const leaderCrashed = results.filter((r) => r.scenario.crashes.some((c) => c.peer === 1));
-  // Where the group still had to converge (a majority of its last view survived), some other
-  // peer must have taken over from the crashed peer 1; where it had not (peer 1 crashed before
-  // enough peers joined), no takeover can happen.
+  const leaderCrashed = results.filter((r) => r.stats.downAtEnd.includes(1));
+  // Where the group still had to converge (a majority of its last view is up) with peer 1 down
+  // for good, some other peer must have taken over from it (or formed the group anew); where it
+  // had not (peer 1 crashed before enough peers joined), no takeover can happen.
   const mustTakeOver = leaderCrashed.filter((r) => r.stats.livenessDemanded);
   assert.ok(mustTakeOver.length > 10, `${mustTakeOver.length} seeds`);
   assert.deepEqual(
