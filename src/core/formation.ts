@@ -40,8 +40,12 @@ export type FormDecision =
     readonly view: View;
   }
   | {
-    /** The newest view the promises show can still gather its quorum: join it instead. */
-    readonly kind: "live";
+    /**
+     * `live`: a majority of the newest view's members answered as its runs, so
+     * it can carry on by itself: join it instead. `undecided`: members not
+     * heard from could still be a majority of it: try again later.
+     */
+    readonly kind: "live" | "undecided";
     /** That view. */
     readonly view: View;
   };
@@ -61,7 +65,7 @@ export function hostsfileMajority(peerCount: number): number {
 
 /**
  * Whether `view` can never gather its quorum again: the members whose run
- * may still vote (for which `mayVote` holds) are no majority of it.
+ * could still vote in it (for which `mayVote` holds) are no majority of it.
  *
  * @example
  * ```ts
@@ -97,12 +101,17 @@ export class Formation {
   proposal: View | null = null;
   /** Peers that accepted the proposal (the former aside). */
   readonly oks: Set<PeerId> = new Set();
+  /** When a majority of the hostsfile had promised. */
+  majorityAt: number | null = null;
+  /** When the attempt started. */
+  readonly startedAt: number;
 
   /** An attempt under `ballot`, sent at `now`. */
   constructor(ballot: Ballot, requestId: number, now: number) {
     this.ballot = ballot;
     this.requestId = requestId;
     this.sentAt = now;
+    this.startedAt = now;
   }
 
   /** Whether a majority of a hostsfile of `peerCount` promised (the former counts itself). */
@@ -134,12 +143,15 @@ export class Formation {
     if (earlier) return { kind: "propose", view: earlier.view };
     if (!newest) return null;
     const view = newest;
-    const mayVote = (m: PeerId) => {
-      const run = incarnationIn(view, m)!;
-      const answer = all.find((k) => k.from === m);
-      return (answer === undefined || answer.incarnation === run) && !restarted(m, run);
-    };
-    if (!isDead(view, mayVote)) return { kind: "live", view };
+    const run = (m: PeerId) => incarnationIn(view, m)!;
+    const answer = (m: PeerId) => all.find((k) => k.from === m);
+    // Members that answered as the run the view holds are up: if they are a
+    // majority, the view can carry on by itself.
+    if (isMajority(view, (m) => answer(m)?.incarnation === run(m))) return { kind: "live", view };
+    // Who could still vote in that view: runs neither gone (restarted) nor
+    // bound by their promise here. Fewer than a majority: it can never commit again.
+    const couldVote = (m: PeerId) => answer(m) === undefined && !restarted(m, run(m));
+    if (!isDead(view, couldVote)) return { kind: "undecided", view };
     // A pending proposal for that view may have been chosen by the runs now gone:
     // its view id is skipped, so the new view never collides with it.
     const mayBeChosen = all.some((k) => k.pending?.viewId === view.id);

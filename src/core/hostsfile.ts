@@ -1,6 +1,7 @@
 /**
- * The hostsfile: one peer a line, `host` or `host:port`; blank lines and
- * `#` comments ignored. A peer's ID is its 1-based position among the lines.
+ * The hostsfile: one peer a line, `host`, `host:port` or `[ipv6]:port`;
+ * blank lines and `#` comments (whole lines, or after the host) ignored. A
+ * peer's ID is its 1-based position among the lines.
  *
  * @module
  */
@@ -32,6 +33,12 @@ function parsePort(text: string, lineNo: number): number {
 
 function parseLine(line: string, lineNo: number): HostAddress {
   if (/\s/.test(line)) throw new HostsfileError(`line ${lineNo}: '${line}' holds spaces`);
+  if (/^[0-9a-f]*:[0-9a-f]*:[0-9a-f:.]*$/i.test(line) && !line.startsWith("[")) {
+    // ::1:7602, 2001:db8::5 — an IPv6 address, with a port or not, cannot be told apart from its last group.
+    throw new HostsfileError(
+      `line ${lineNo}: '${line}' is not host or host:port; write an IPv6 address in brackets, as [::1] or [::1]:7602`,
+    );
+  }
   const bracketed = /^\[([^\]]+)\](?::(.*))?$/.exec(line); // [::1]:7601
   if (bracketed) {
     const port = bracketed[2] === undefined ? DEFAULT_PORT : parsePort(bracketed[2], lineNo);
@@ -64,8 +71,9 @@ function parseLine(line: string, lineNo: number): HostAddress {
 export function parseHostsfile(text: string): HostAddress[] {
   const hosts: HostAddress[] = [];
   text.split(/\r?\n/).forEach((raw, i) => {
-    const line = raw.trim();
-    if (line === "" || line.startsWith("#")) return;
+    // A `#` starts a comment, on a line of its own or after the host.
+    const line = raw.replace(/#.*/, "").trim();
+    if (line === "") return;
     hosts.push(parseLine(line, i + 1));
   });
   if (hosts.length === 0) throw new HostsfileError("no peers listed");

@@ -31,7 +31,7 @@ import { compareBallots, NO_BALLOT } from "./ballot.ts";
 import type { CoreConfig } from "./config.ts";
 import type { Channel, DurableState, Effect, LogLevel } from "./effects.ts";
 import { FailureDetector } from "./failure_detector.ts";
-import { Formation, type FormKnowledge, isDead } from "./formation.ts";
+import { Formation, type FormKnowledge, hostsfileMajority, isDead } from "./formation.ts";
 import { Joiner } from "./joiner.ts";
 import { Leadership, type Reason } from "./leadership.ts";
 import { LeaderLease } from "./lease.ts";
@@ -58,6 +58,15 @@ import type {
 import { canCommit, isMajority } from "./quorum.ts";
 import { Takeover } from "./takeover.ts";
 import { foundingView, incarnationIn, nextView, operationError, sameView } from "./view.ts";
+
+/** Messages only a peer in a group sends: they show a group exists. */
+const GROUP_MESSAGES: ReadonlySet<Message["type"]> = new Set([
+  "REDIRECT",
+  "REQ",
+  "NEWVIEW",
+  "NEWLEADER",
+  "HEARTBEAT",
+]);
 
 /** Where a peer stands: outside the group, in it, leading it, or taking over. */
 export type Role = "joining" | "member" | "leader" | "candidate";
@@ -120,8 +129,17 @@ export class PeerCore {
   readonly #lease = new LeaderLease();
   readonly #detector: FailureDetector;
   readonly #joiner: Joiner;
-  /** The newest run heard from, by peer: messages of older runs are dropped. */
+  /** The newest run heard from, by peer: a newer run than a view records means a restart. */
   readonly #newestRun = new Map<PeerId, number>();
+  /** When each peer was last heard from at all, member or not. */
+  readonly #lastHeardAny = new Map<PeerId, number>();
+  /** Peer 1's founding view, installed but not yet reported: its probe may find a live group. */
+  #unannounced: View | null = null;
+  /** The id of the last view reported: none is ever reported twice. */
+  #lastAnnouncedId = 0;
+  /** When a peer last showed it is in a group (a member's message), and when this peer started. */
+  #groupSeenAt = -Infinity;
+  #startedAt = 0;
   /** When each peer was last sent a catch-up NEWVIEW. */
   readonly #caughtUpAt = new Map<PeerId, number>();
   /** Until then peer 1 waits for a live group to answer before admitting joiners. */
@@ -217,8 +235,9 @@ export class PeerCore {
       incarnation: this.#cfg.incarnation,
       promised: this.#acceptor.promised,
       accepted: this.#acceptor.accepted,
-      installed: this.#lastInstalled,
-      member: this.#view !== null,
+      // Peer 1's founding view counts once reported: a restart before that founds afresh.
+      installed: this.#unannounced ? null : this.#lastInstalled,
+      member: this.#view !== null && !this.#unannounced,
       formAccepted: this.#acceptor.formAccepted,
     };
   }
@@ -227,22 +246,55 @@ export class PeerCore {
   start(now: number): Effect[] {
     return this.#step(now, () => {
       this.#detector.start(now);
+      this.#startedAt = now;
       if (this.#view) {
         // Restored from an earlier run's state: the same member, watching afresh.
         this.#detector.watch(null, this.#view, now);
         this.#lease.renew(now);
         this.#log("info", `restored view ${this.#view.id} from durable state`, "restored");
       } else if (this.id === 1 && !this.#lastInstalled) {
-        const ballot = { round: 0, leader: this.id };
-        this.#install(foundingView(this.id, this.#cfg.incarnation), ballot);
-        this.#becomeLeader(ballot);
-        // A restarted peer 1 must not found a second group beside a live one: it
-        // asks the others first (the JOIN below), and admits nobody until they
-        // had time to answer.
-        this.#foundingUntil = now + this.#retryMs();
+        this.#found();
       }
       this.#sendJoin();
     });
+  }
+
+  /**
+   * Peer 1 founds view 1 = [1]. A restarted peer 1 must not found a second
+   * group beside a live one (nor print a view below what that group knows):
+   * it asks the others first (a JOIN to each), and reports view 1 and admits
+   * joiners only once the probe is over ({@linkcode #foundingOver}).
+   */
+  #found(): void {
+    const ballot = { round: Math.max(0, this.#acceptor.promised.round), leader: this.id };
+    this.#install(foundingView(this.id, this.#cfg.incarnation), ballot, false);
+    this.#becomeLeader(ballot);
+    this.#foundingUntil = this.#now + this.#detector.timeoutMs;
+  }
+
+  /**
+   * Whether peer 1's founding probe is over: every other peer asked to join,
+   * or, once the others had a failure timeout to answer, a majority of the
+   * hostsfile did (counting peer 1) and none answered from a group. A peer 1
+   * cut off with a minority never founds beside a live group it cannot see.
+   */
+  #foundingOver(): boolean {
+    const asked = (this.#leadership()?.joinersWaiting() ?? 0) + 1;
+    if (asked === this.#cfg.peerCount) return true;
+    return this.#now >= this.#foundingUntil && asked >= hostsfileMajority(this.#cfg.peerCount);
+  }
+
+  /**
+   * A joining peer 1 founds again when it was only ever in its own founding
+   * view (a stale message removed it) and nobody has shown a group for a
+   * failure timeout: a lone message must not leave the hostsfile without a group.
+   */
+  #mayFoundAgain(): boolean {
+    if (this.id !== 1 || this.#leaving) return false;
+    const last = this.#lastInstalled;
+    if (last && !sameView(last, foundingView(this.id, this.#cfg.incarnation))) return false;
+    const quiet = this.#detector.timeoutMs;
+    return this.#now - this.#groupSeenAt > quiet && this.#now - this.#startedAt > quiet;
   }
 
   /** Handles one decoded message from peer `message.from`. */
@@ -256,14 +308,19 @@ export class PeerCore {
           "sender",
         );
       }
-      if (message.incarnation < (this.#newestRun.get(from) ?? 0)) {
+      // Only the agreed view says which run of a member is current: a higher run
+      // merely heard of (forged, or a clock that went back) never silences the real one.
+      const recorded = this.#view ? incarnationIn(this.#view, from) : undefined;
+      if (recorded !== undefined && message.incarnation < recorded) {
         return this.#log(
           "info",
           `dropped ${message.type} from an old incarnation of peer ${from}`,
           "old-incarnation",
         );
       }
-      this.#newestRun.set(from, message.incarnation);
+      this.#newestRun.set(from, Math.max(this.#newestRun.get(from) ?? 0, message.incarnation));
+      this.#lastHeardAny.set(from, now);
+      if (GROUP_MESSAGES.has(message.type)) this.#groupSeenAt = now;
       this.#heardFrom(from, message.incarnation);
       switch (message.type) {
         case "JOIN":
@@ -327,10 +384,13 @@ export class PeerCore {
         this.#log("info", `event loop stalled ${stall} ms; failure deadlines extended`, "stall");
       }
       this.#considerFormation();
-      if (!this.#view) {
-        if (this.#joiner.due(now)) this.#sendJoin();
-        return;
+      if (!this.#view && this.#mayFoundAgain()) {
+        this.#log("warning", "no group has shown itself: founding view 1 again", "found");
+        this.#found();
       }
+      // Joining, or probing for a live group before founding: ask again when due.
+      if ((!this.#view || this.#unannounced) && this.#joiner.due(now)) this.#sendJoin();
+      if (!this.#view) return;
       this.#sendHeartbeats();
       this.#detectFailures();
       if (!this.#view) return;
@@ -346,6 +406,7 @@ export class PeerCore {
   #becomeJoining(hint: PeerId | null): void {
     this.#role = { name: "joining" };
     this.#view = null;
+    this.#unannounced = null;
     this.#ownVersion++;
     this.#acceptor.forget();
     this.#foundingUntil = 0;
@@ -457,8 +518,8 @@ export class PeerCore {
 
   // ---- views ----
 
-  /** Installs a committed view this peer belongs to. */
-  #install(view: View, ballot: Ballot): void {
+  /** Installs a committed view this peer belongs to, and reports it (peer 1's founding view later). */
+  #install(view: View, ballot: Ballot, announce = true): void {
     const previous = this.#view;
     const leaderBefore = this.leader;
     this.#view = view;
@@ -472,7 +533,9 @@ export class PeerCore {
     this.#detector.watch(previous, view, this.#now);
     const cur = this.#leadership()?.current;
     if (cur && cur.proposal.viewId < view.id) this.#leadership()!.current = null; // decided elsewhere
-    this.#out.push({ kind: "event", event: { type: "view", peer: this.id, view } });
+    this.#unannounced = null;
+    if (announce) this.#announce(view);
+    else this.#unannounced = view;
     // Members that left on purpose are reported as left, never as unreachable.
     for (const m of previous?.members ?? []) {
       if (view.members.includes(m) || this.#leavers.get(m) !== incarnationIn(previous!, m)) continue;
@@ -483,6 +546,13 @@ export class PeerCore {
         event: { type: "left", peer: this.id, viewId: view.id, leader: view.leader, member: m, isLeader },
       });
     }
+  }
+
+  /** Reports an installed view, unless it was reported already (peer 1 founding again). */
+  #announce(view: View): void {
+    if (view.id <= this.#lastAnnouncedId) return;
+    this.#lastAnnouncedId = view.id;
+    this.#out.push({ kind: "event", event: { type: "view", peer: this.id, view } });
   }
 
   /** This peer learned it is not in the group's view `view`: it joins again (or, leaving, is done). */
@@ -511,17 +581,17 @@ export class PeerCore {
 
   /**
    * Whether a peer outside the group should take `m.view` back although it
-   * knows a newer view: the group's leader names this very run in a view no
-   * older than the last it installed, so the newer view that removed it is
-   * one the group never confirmed (a lone or stale message).
+   * knows a newer view: a member of the group sends it a view that names this
+   * very run, no older than the last it installed, so the newer view that
+   * removed it is one the group never confirmed (a lone or stale message).
    */
   #mayRejoin(m: NewViewMessage): boolean {
     const last = this.#lastInstalled;
     const v = m.view;
-    if (this.#view || !last || v.id >= this.#newestId() || v.id < last.id) return false;
+    if (this.#view || v.id > this.#newestId() || (last && v.id < last.id)) return false;
     if (incarnationIn(v, this.id) !== this.#cfg.incarnation) return false;
-    if (m.from !== v.leader && m.ballot.leader !== m.from) return false;
-    return v.id > last.id || sameView(v, last);
+    if (incarnationIn(v, m.from) !== m.incarnation) return false; // sent by a member of that view
+    return !last || v.id > last.id || sameView(v, last);
   }
 
   #rejoin(view: View, ballot: Ballot): void {
@@ -531,7 +601,7 @@ export class PeerCore {
         `still names it; back in the group`,
       "rejoin",
     );
-    if (view.id > this.#lastInstalled!.id) return this.#install(view, ballot);
+    if (!this.#lastInstalled || view.id > this.#lastInstalled.id) return this.#install(view, ballot);
     // The view it last installed and printed: back in it without printing it again.
     this.#view = this.#newest = view;
     this.#ownVersion++;
@@ -599,7 +669,7 @@ export class PeerCore {
 
   #onRedirect(from: PeerId, leader: PeerId): void {
     if (leader > this.#cfg.peerCount) return;
-    if (this.#view && this.#now < this.#foundingUntil) {
+    if (this.#unannounced) {
       // Our founding probe found a live group (that may still think our previous
       // run leads it): join it rather than found another.
       this.#log("warning", `peer ${from} belongs to a group led by ${leader}: joining it`, "found");
@@ -614,8 +684,11 @@ export class PeerCore {
   #onJoin(m: JoinMessage): void {
     if (!this.#view) {
       // Peer 1's founding probe: it is up now, so ask it at once rather than
-      // at the end of our back-off.
+      // at the end of our back-off. A peer that was in a group says so, lest
+      // peer 1 found a second one beside it.
       if (m.from === 1) {
+        const last = this.#lastInstalled;
+        if (last) this.#send(1, { type: "REDIRECT", leader: last.leader });
         this.#joiner.askNext(1, true);
         this.#sendJoin();
       }
@@ -626,15 +699,20 @@ export class PeerCore {
     // since a candidate may need that member's answer to reach a majority.
     if (known === m.incarnation) return this.#catchUp(m.from);
     const role = this.#role;
-    if (role.name === "candidate") return; // it retries; we cannot help yet
+    if (role.name === "candidate") {
+      // It retries; we cannot help yet, but peer 1's founding probe must learn a group is here.
+      if (m.from === 1) this.#send(1, { type: "REDIRECT", leader: this.id });
+      return;
+    }
     if (role.name !== "leader") {
       return this.#send(m.from, { type: "REDIRECT", leader: this.leader ?? 1 });
     }
     const leadership = role.leadership;
+    // A restarted peer 1 probing before it founds must learn that a group is here.
+    if (m.from === 1) this.#send(1, { type: "REDIRECT", leader: this.id });
     if (known !== undefined) leadership.enqueue({ kind: "DEL", peer: m.from, incarnation: known }, "restart");
     leadership.enqueue({ kind: "ADD", peer: m.from, incarnation: m.incarnation }, "join");
     // Founding (see start()): when every other peer asks to join, no live group is left to find.
-    if (leadership.joinersWaiting() === this.#cfg.peerCount - 1) this.#foundingUntil = 0;
     this.#pump();
   }
 
@@ -720,7 +798,12 @@ export class PeerCore {
 
   /** Starts the next queued operation that still makes sense. */
   #pump(): void {
-    if (this.#now < this.#foundingUntil) return; // see start()
+    if (this.#unannounced) {
+      if (!this.#foundingOver()) return; // see #found()
+      this.#announce(this.#unannounced);
+      this.#unannounced = null;
+      this.#ownVersion++;
+    }
     const leadership = this.#leadership();
     while (
       leadership && leadership === this.#leadership() && !leadership.current && leadership.queue.length > 0
@@ -853,7 +936,11 @@ export class PeerCore {
   }
 
   #stepDown(ballot: Ballot): void {
-    this.#log("warning", `stepping down for the leader of ballot ${ballot.round}/${ballot.leader}`, "step-down");
+    this.#log(
+      "warning",
+      `stepping down for the leader of ballot ${ballot.round}/${ballot.leader}`,
+      "step-down",
+    );
     this.#becomeMember();
     this.#lease.observe(ballot, this.#now);
     this.#lease.renew(this.#now);
@@ -881,7 +968,11 @@ export class PeerCore {
     const view = this.#view!;
     const takeover = this.#becomeCandidate();
     const { round } = takeover.ballot;
-    this.#log("warning", `taking over as leader of view ${view.id} with ballot ${round}/${this.id}`, "takeover");
+    this.#log(
+      "warning",
+      `taking over as leader of view ${view.id} with ballot ${round}/${this.id}`,
+      "takeover",
+    );
     this.#sendNewLeader(takeover, this.#others(view));
     this.#evaluateTakeover(takeover);
   }
@@ -958,17 +1049,21 @@ export class PeerCore {
 
   // ---- forming anew ----
 
-  /** Whether the newest view this peer knows can never gather its quorum again. */
-  #newestIsDead(): boolean {
-    const view = this.#newest;
+  /**
+   * Whether the last view this peer installed is stuck: the members whose run
+   * could vote in it and that were heard from lately are no majority of it
+   * (restarted without state, or silent). Only installed views count: a view
+   * merely heard of (a forged or stale one) never starts an attempt.
+   */
+  #stuck(): boolean {
+    const view = this.#lastInstalled;
     if (!view) return false;
-    return isDead(
-      view,
-      (m) =>
-        m === this.id
-          ? incarnationIn(view, m) === this.#cfg.incarnation
-          : (this.#newestRun.get(m) ?? 0) <= incarnationIn(view, m)!,
-    );
+    return isDead(view, (m) => {
+      const run = incarnationIn(view, m)!;
+      if (m === this.id) return run === this.#cfg.incarnation;
+      const heard = this.#now - (this.#lastHeardAny.get(m) ?? -Infinity) <= this.#detector.timeoutMs;
+      return heard && (this.#newestRun.get(m) ?? 0) <= run;
+    });
   }
 
   /**
@@ -977,8 +1072,12 @@ export class PeerCore {
    */
   #considerFormation(): void {
     const f = this.#formation;
-    if (f) return this.#retransmitFormation(f);
-    if (!this.#newestIsDead()) {
+    if (f) {
+      this.#evaluateFormation(f);
+      if (this.#formation === f) this.#retransmitFormation(f);
+      return;
+    }
+    if (!this.#stuck()) {
       this.#deadSince = null;
       return;
     }
@@ -995,8 +1094,10 @@ export class PeerCore {
     this.#acceptor.promise(f.ballot);
     this.#log(
       "warning",
-      `view ${this.#newestId()} can never gather its quorum again (a majority of its members restarted ` +
-        `without their state): forming the group anew with ballot ${f.ballot.round}/${this.id}`,
+      `view ${
+        this.#lastInstalled!.id
+      } cannot gather its quorum (its members restarted without their state, ` +
+        `or are silent): asking the hostsfile to form the group anew, ballot ${f.ballot.round}/${this.id}`,
       "formation",
     );
     for (const p of this.#everyOther()) {
@@ -1018,7 +1119,7 @@ export class PeerCore {
     const mine = this.#formation;
     if (mine && compareBallots(m.ballot, mine.ballot) > 0) this.#formation = null;
     this.#yieldTo(m.ballot);
-    const newest = this.#newest;
+    const newest = this.#lastInstalled;
     this.#send(m.from, {
       type: "FORM_PROMISE",
       requestId: m.requestId,
@@ -1031,8 +1132,15 @@ export class PeerCore {
 
   #onFormPromise(m: FormPromiseMessage): void {
     const f = this.#formation;
-    if (!f || f.requestId !== m.requestId || compareBallots(m.ballot, f.ballot) !== 0 || f.proposal) {
+    if (!f || f.requestId !== m.requestId || compareBallots(m.ballot, f.ballot) !== 0) {
       return this.#log("debug", `dropped FORM_PROMISE from ${m.from}: no such attempt`, "stale-form");
+    }
+    if (f.proposal) {
+      // A late answer that knows a view as new as the one proposed: the proposal would reuse its id.
+      if (m.newest && m.newest.id >= f.proposal.id) {
+        this.#abandonFormation(`peer ${m.from} knows view ${m.newest.id}`);
+      }
+      return;
     }
     f.promises.set(m.from, m);
     this.#evaluateFormation(f);
@@ -1041,7 +1149,14 @@ export class PeerCore {
   /** Once a majority of the hostsfile promised: propose the view to form, or find the group live. */
   #evaluateFormation(f: Formation): void {
     if (f.proposal || !f.promised(this.#cfg.peerCount)) return;
-    const newest = this.#newest;
+    // A majority suffices, but peers heard from lately get a retry interval to answer
+    // too, so that the new view holds every live peer it can.
+    f.majorityAt ??= this.#now;
+    const live = (p: PeerId) =>
+      this.#now - (this.#lastHeardAny.get(p) ?? -Infinity) <= this.#detector.timeoutMs;
+    const waiting = this.#everyOther().some((p) => !f.promises.has(p) && live(p));
+    if (waiting && this.#now - f.majorityAt < this.#retryMs()) return;
+    const newest = this.#lastInstalled;
     const own: FormKnowledge = {
       from: this.id,
       incarnation: this.#cfg.incarnation,
@@ -1050,16 +1165,16 @@ export class PeerCore {
       accepted: this.#acceptor.formAccepted,
     };
     const decision = f.decide(own, (m, run) => (this.#newestRun.get(m) ?? 0) > run);
-    if (!decision || decision.kind === "live") {
-      this.#formation = null;
-      this.#deadSince = null;
-      if (!decision) return;
-      this.#log(
-        "info",
-        `view ${decision.view.id} can still gather its quorum: not forming anew`,
-        "formation",
+    if (!decision || decision.kind !== "propose") {
+      if (!decision) return this.#abandonFormation("nobody knows a view");
+      this.#abandonFormation(
+        decision.kind === "live"
+          ? `view ${decision.view.id} can carry on by itself`
+          : `members of view ${decision.view.id} not heard from could still commit it`,
       );
-      if (decision.view.id > this.#newestId()) this.#adopt(decision.view, NO_BALLOT);
+      if (decision.kind === "live" && decision.view.id > this.#newestId()) {
+        this.#adopt(decision.view, NO_BALLOT);
+      }
       return;
     }
     f.proposal = decision.view;
@@ -1067,6 +1182,14 @@ export class PeerCore {
     this.#acceptor.acceptForm({ ballot: f.ballot, view: decision.view });
     for (const p of f.promises.keys()) this.#sendFormAccept(f, p);
     this.#maybeFormed(f);
+  }
+
+  /** Gives up this attempt; another may start after a full wait. */
+  #abandonFormation(why: string): void {
+    this.#log("info", `not forming anew: ${why}`, "formation");
+    this.#formation = null;
+    this.#deadSince = null;
+    this.#formSeenAt = this.#now;
   }
 
   #sendFormAccept(f: Formation, to: PeerId): void {
@@ -1106,10 +1229,14 @@ export class PeerCore {
     for (const m of view.members) if (m !== this.id) this.#send(m, newView);
     if (incarnationIn(view, this.id) !== this.#cfg.incarnation) return this.#removed(view);
     this.#install(view, f.ballot);
-    this.#becomeLeader(f.ballot);
+    const leadership = this.#becomeLeader(f.ballot);
+    for (const s of this.#detector.suspected) leadership.enqueue(this.#deletion(s), "failed");
+    this.#pump();
   }
 
   #retransmitFormation(f: Formation): void {
+    // An attempt that cannot finish (a promiser crashed before accepting) makes way for a new one.
+    if (this.#now - f.startedAt > 10 * this.#retryMs()) return this.#abandonFormation("no answer");
     if (this.#now - f.sentAt < this.#retryMs()) return;
     f.sentAt = this.#now;
     if (!f.proposal) {

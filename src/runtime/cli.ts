@@ -13,7 +13,13 @@ import { parseArgs } from "node:util";
 import type { PeerEvent } from "../core/effects.ts";
 import { DEFAULT_FAIL_AFTER, DEFAULT_HEARTBEAT_MS } from "../core/config.ts";
 import { formatEvent, type OutputFormat } from "../core/format.ts";
-import { type HostAddress, HostsfileError, idForHostname, parseHostsfile } from "../core/hostsfile.ts";
+import {
+  DEFAULT_PORT,
+  type HostAddress,
+  HostsfileError,
+  idForHostname,
+  parseHostsfile,
+} from "../core/hostsfile.ts";
 import { AddressInUseError } from "../transport/transport.ts";
 import { VERSION } from "../version.ts";
 import { FileStorage, StorageError } from "./file_storage.ts";
@@ -28,21 +34,24 @@ export class UsageError extends Error {
 export const USAGE = `membership ${VERSION}: one agreed view of the live peers of a group
 
 Usage: membership -h HOSTSFILE [options]
-  (deno run --unstable-net --allow-net --allow-read --allow-env --allow-sys mod.ts …,
-   node dist/membership.mjs …, or a compiled binary: the same flags)
+  membership is ./membership in a clone (after make or npm ci), node dist/membership.mjs,
+  a compiled binary, or deno run --unstable-net --allow-net --allow-read --allow-write
+  --allow-env --allow-sys mod.ts: the same flags for all.
 
-  -h, --hostsfile PATH     one peer a line, host or host:port (port ${7600} by default)
+  -h, --hostsfile PATH     one peer a line, host or host:port (port ${DEFAULT_PORT} by default)
   -d, --delay SECONDS      wait this long before joining (default 0)
   -c, --crash-delay SECS   crash (exit at once, no goodbye) this long after joining
-  -t, --test4              test case 4, on the leader (see PROTOCOL.md)
+  -t, --test4              test case 4, on the leader (see docs/protocol.md)
       --id N               this peer's ID, instead of matching the hostname
       --heartbeat MS       heartbeat interval (default ${DEFAULT_HEARTBEAT_MS})
       --fail-after N       missed intervals before a member is unreachable (default ${DEFAULT_FAIL_AFTER})
       --format text|json   how events are printed on stdout (default text)
-      --log-level LEVEL    diagnostics on stderr: debug, info, warning, error (default warning)
+      --log-level LEVEL    diagnostics on stderr: debug, info, warning, error, fatal (default warning)
       --data-dir DIR       keep this peer's votes and views in DIR: a restart on it is the same
                            member and voter (deno run also needs --allow-write)
-      --help, --version    this text, the version`;
+      --help, --version    this text, the version
+
+The protocol, the output lines and the guarantees: docs/protocol.md in the repository.`;
 
 const LOG_LEVELS = ["debug", "info", "warning", "error", "fatal"] as const;
 
@@ -85,6 +94,47 @@ function number(
   return n;
 }
 
+const OPTIONS = {
+  hostsfile: { type: "string", short: "h" },
+  delay: { type: "string", short: "d" },
+  "crash-delay": { type: "string", short: "c" },
+  test4: { type: "boolean", short: "t" },
+  id: { type: "string" },
+  heartbeat: { type: "string" },
+  "fail-after": { type: "string" },
+  format: { type: "string" },
+  "log-level": { type: "string" },
+  "data-dir": { type: "string" },
+  help: { type: "boolean" },
+  version: { type: "boolean" },
+} as const;
+
+/**
+ * `--heartbeat -5` as `--heartbeat=-5`: parseArgs takes a value that starts
+ * with `-` for an option ("argument is ambiguous"), so a negative number
+ * after a flag that takes a value is attached to it, and is then refused by
+ * the flag's own check with the same line as zero.
+ */
+function attachNegatives(args: string[]): string[] {
+  const long = new Map<string, string>();
+  for (const [name, option] of Object.entries(OPTIONS)) {
+    if (option.type !== "string") continue;
+    long.set(`--${name}`, name);
+    if ("short" in option) long.set(`-${option.short}`, name);
+  }
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const name = long.get(args[i]);
+    if (name !== undefined && i + 1 < args.length && /^-(\d|\.\d|Infinity$)/.test(args[i + 1])) {
+      out.push(`--${name}=${args[++i]}`);
+    } else {
+      out.push(args[i]);
+    }
+    if (args[i] === "--") return [...out, ...args.slice(i + 1)];
+  }
+  return out;
+}
+
 /**
  * Parses the command line; throws {@linkcode UsageError} on a mistake.
  * Returns "help" or "version" for those flags.
@@ -99,26 +149,16 @@ export function parseCli(args: string[]): CliOptions | "help" | "version" {
   let values;
   try {
     ({ values } = parseArgs({
-      args,
+      args: attachNegatives(args),
       strict: true,
       allowPositionals: false,
-      options: {
-        hostsfile: { type: "string", short: "h" },
-        delay: { type: "string", short: "d" },
-        "crash-delay": { type: "string", short: "c" },
-        test4: { type: "boolean", short: "t" },
-        id: { type: "string" },
-        heartbeat: { type: "string" },
-        "fail-after": { type: "string" },
-        format: { type: "string" },
-        "log-level": { type: "string" },
-        "data-dir": { type: "string" },
-        help: { type: "boolean" },
-        version: { type: "boolean" },
-      },
+      options: OPTIONS,
     }));
   } catch (e) {
-    throw new UsageError((e as Error).message.split("\n")[0].split(/\.( |$)/)[0]);
+    // parseArgs says e.g. "Unknown option '--bogus'. To specify a positional argument …": its first
+    // sentence, lower-cased like every other message.
+    const first = (e as Error).message.split("\n")[0].split(/\.( |$)/)[0];
+    throw new UsageError(`${first.charAt(0).toLowerCase()}${first.slice(1)} (see --help)`);
   }
   if (values.help) return "help";
   if (values.version) return "version";
@@ -149,6 +189,26 @@ export function parseCli(args: string[]): CliOptions | "help" | "version" {
   };
 }
 
+/**
+ * A permission Deno was not given (`NotCapable`, raised under `deno run`
+ * without the `--allow-…` flag) as one line that names the flag; one the OS
+ * refused (`PermissionDenied`, a port below 1024, say) as one line too; null
+ * for any other error. Node and the compiled binaries have the permissions.
+ */
+function notPermitted(e: unknown, what: string, otherwise?: string): UsageError | null {
+  const { name, message } = (e ?? {}) as { name?: string; message?: string };
+  if (name === "PermissionDenied") return new UsageError(`${what}: ${String(message).split("\n")[0]}`);
+  if (name !== "NotCapable") return null;
+  // Deno: 'Requires net access to "0.0.0.0:7601", run again with the --allow-net flag'
+  const [, kind, target] = /Requires (\w+) access to "?([^",]*)"?/.exec(message ?? "") ?? [];
+  const flag = /--allow-[a-z]+/.exec(message ?? "")?.[0] ??
+    (kind ? `--allow-${kind}` : "the missing --allow-… flag");
+  const access = kind ? `: deno was not given ${kind} access${target ? ` to ${target}` : ""}` : "";
+  return new UsageError(
+    `${what}${access}; run deno with ${flag} (as ./membership does)${otherwise ? `, ${otherwise}` : ""}`,
+  );
+}
+
 /** Reads and parses the hostsfile, as a user error when it cannot. */
 async function loadHosts(path: string): Promise<HostAddress[]> {
   let text: string;
@@ -156,7 +216,8 @@ async function loadHosts(path: string): Promise<HostAddress[]> {
     text = await readFile(path, "utf8");
   } catch (e) {
     const code = (e as { code?: string }).code;
-    throw new UsageError(`cannot read hostsfile '${path}'${code ? ` (${code})` : ""}`);
+    throw notPermitted(e, `cannot read hostsfile '${path}'`) ??
+      new UsageError(`cannot read hostsfile '${path}'${code ? ` (${code})` : ""}`);
   }
   try {
     return parseHostsfile(text);
@@ -227,7 +288,13 @@ async function runPeer(options: CliOptions): Promise<number> {
   const hosts = await loadHosts(options.hostsfile);
   let id = options.id;
   if (id === null) {
-    const match = idForHostname(hosts, hostname());
+    let name: string;
+    try {
+      name = hostname();
+    } catch (e) {
+      throw notPermitted(e, "cannot find this peer's ID by its hostname", "or pass --id N") ?? e;
+    }
+    const match = idForHostname(hosts, name);
     if ("error" in match) throw new UsageError(match.error);
     id = match.id;
   } else if (id > hosts.length) {
@@ -272,7 +339,7 @@ async function runPeer(options: CliOptions): Promise<number> {
       });
     } catch (e) {
       if (e instanceof AddressInUseError || e instanceof StorageError) throw new UsageError(e.message);
-      throw e;
+      throw notPermitted(e, `cannot bind port ${hosts[id - 1].port}`) ?? e;
     }
     await sleep(2 ** 31 - 1, stopping.signal);
     clearTimeout(crashTimer);

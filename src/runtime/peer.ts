@@ -15,6 +15,7 @@ import type { Transport } from "../transport/transport.ts";
 import { RealTimeScheduler, type Scheduler } from "../scheduler.ts";
 import { socketTransport } from "../transport/socket_transport.ts";
 import { EffectRunner, type Storage } from "./effect_runner.ts";
+import type { PeerMetrics } from "./metrics.ts";
 import { test4Filter } from "./test4.ts";
 
 /** How to start a peer. */
@@ -58,6 +59,8 @@ export interface PeerOptions {
   readonly scheduler?: Scheduler;
   /** A listener that sees every event from the very first (peer 1's view 1). */
   readonly onEvent?: (event: PeerEvent) => void;
+  /** Metrics this peer feeds with every step, event and diagnostic (`--status` serves them). */
+  readonly metrics?: PeerMetrics;
 }
 
 /** What {@linkcode Peer.status} returns. */
@@ -122,6 +125,7 @@ export class Peer {
       random: Math.random,
       restored: restored ?? undefined,
     });
+    const metrics = options.metrics;
     this.#runner = new EffectRunner({
       core: this.#core,
       hosts: options.hosts,
@@ -129,11 +133,18 @@ export class Peer {
       scheduler: this.#scheduler,
       tickMs: heartbeatMs,
       storage: options.storage,
-      filters: options.test4 ? [test4Filter(options.hosts.length)] : [],
+      filters: [
+        ...(options.test4 ? [test4Filter(options.hosts.length)] : []),
+        ...(metrics ? [metrics.stepFilter((now) => this.#core.members(now))] : []),
+      ],
       onEvent: (event) => {
+        metrics?.observeEvent(event);
         for (const listener of [...this.#listeners]) listener(event);
       },
-      onLog: writeLog,
+      onLog: (level, text, key) => {
+        metrics?.observeLog(key);
+        writeLog(level, text, key);
+      },
       onCrash: (reason) => {
         this.#halt();
         this.#crash = this.#crashNow(reason);
@@ -312,9 +323,19 @@ function writeLog(level: LogLevel, text: string, key: string): void {
   else log[level]("{text}", { text, key });
 }
 
-/** All interfaces, IPv6 ones when this peer's own entry is an IPv6 address, at its port. */
+/**
+ * The address a peer binds by default, at its port: its own hosts entry when
+ * that is a loopback address (`127.0.0.0/8`, `::1`, `localhost`), so a group
+ * on one machine is not reachable from the network; otherwise all interfaces,
+ * IPv6 ones when the entry is an IPv6 address.
+ */
 function anyAddress(own: HostAddress): HostAddress {
-  return { hostname: own.hostname.includes(":") ? "::" : "0.0.0.0", port: own.port };
+  const name = own.hostname.toLowerCase();
+  // 127.x.y.z; ::1, in any spelling of its zeros; localhost.
+  if (/^127(\.\d{1,3}){3}$/.test(name) || /^(0{0,4}:){2,7}0{0,3}1$/.test(name) || name === "localhost") {
+    return own;
+  }
+  return { hostname: name.includes(":") ? "::" : "0.0.0.0", port: own.port };
 }
 
 /**
