@@ -59,6 +59,7 @@ const acceptanceWire = (a: FormAcceptance): Fields => ({
 function wireFields(message: Message): Fields {
   switch (message.type) {
     case "JOIN":
+      return message.knownViewId > 0 ? { view_id: message.knownViewId } : {};
     case "LEAVE":
       return {};
     case "REDIRECT":
@@ -220,8 +221,9 @@ function decodeFields(f: Fields): Message {
   const envelope = { from: peer(f, "from"), incarnation: int(f, "inc") };
   switch (f.type) {
     case "JOIN":
+      return { type: "JOIN", ...envelope, knownViewId: f.view_id === undefined ? 0 : int(f, "view_id", 1) };
     case "LEAVE":
-      return { type: f.type, ...envelope };
+      return { type: "LEAVE", ...envelope };
     case "REDIRECT":
       return { type: "REDIRECT", ...envelope, leader: peer(f, "leader") };
     case "REQ":

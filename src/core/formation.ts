@@ -127,9 +127,14 @@ export class Formation {
   /**
    * What to do, from the former's own knowledge (`own`) and the promises.
    * `restarted(m, run)` says whether a newer run than `run` of `m` has been
-   * heard from. Returns null when nobody knows any view.
+   * heard from; `ownHolds` whether the former is still a member of its view.
+   * Returns null when nobody knows any view.
    */
-  decide(own: FormKnowledge, restarted: (member: PeerId, run: number) => boolean): FormDecision | null {
+  decide(
+    own: FormKnowledge,
+    restarted: (member: PeerId, run: number) => boolean,
+    ownHolds = true,
+  ): FormDecision | null {
     const all = [own, ...[...this.promises.values()]];
     let newest: View | null = null;
     for (const k of all) if (k.newest && k.newest.id > (newest?.id ?? 0)) newest = k.newest;
@@ -145,9 +150,14 @@ export class Formation {
     const view = newest;
     const run = (m: PeerId) => incarnationIn(view, m)!;
     const answer = (m: PeerId) => all.find((k) => k.from === m);
-    // Members that answered as the run the view holds are up: if they are a
-    // majority, the view can carry on by itself.
-    if (isMajority(view, (m) => answer(m)?.incarnation === run(m))) return { kind: "live", view };
+    // Members that answered as the run the view holds, and hold that view, are
+    // up in it: if they are a majority, the view can carry on by itself.
+    const upInView = (m: PeerId) => {
+      const a = answer(m);
+      if (a?.incarnation !== run(m) || (a.newest?.id ?? 0) < view.id) return false;
+      return m !== own.from || ownHolds;
+    };
+    if (isMajority(view, upInView)) return { kind: "live", view };
     // Who could still vote in that view: runs neither gone (restarted) nor
     // bound by their promise here. Fewer than a majority: it can never commit again.
     const couldVote = (m: PeerId) => answer(m) === undefined && !restarted(m, run(m));

@@ -80,6 +80,8 @@ export interface Envelope {
 export interface JoinMessage extends Envelope {
   /** Message type. */
   readonly type: "JOIN";
+  /** The id of the last view the joiner installed (0 if none): a peer 1 about to found learns a group exists. */
+  readonly knownViewId: number;
 }
 
 /** A member that does not lead answers a JOIN with the leader it follows. */

@@ -266,7 +266,12 @@ export class PeerCore {
    * joiners only once the probe is over ({@linkcode #foundingOver}).
    */
   #found(): void {
-    const ballot = { round: Math.max(0, this.#acceptor.promised.round), leader: this.id };
+    // Above every promise (a founding again must not reuse an attempt's ballot); 0/1 the first time.
+    const promised = this.#acceptor.promised;
+    const ballot = {
+      round: compareBallots(promised, NO_BALLOT) === 0 ? 0 : promised.round + 1,
+      leader: this.id,
+    };
     this.#install(foundingView(this.id, this.#cfg.incarnation), ballot, false);
     this.#becomeLeader(ballot);
     this.#foundingUntil = this.#now + this.#detector.timeoutMs;
@@ -522,6 +527,8 @@ export class PeerCore {
   #install(view: View, ballot: Ballot, announce = true): void {
     const previous = this.#view;
     const leaderBefore = this.leader;
+    // The history moved on: an attempt to form anew would now reuse a view id.
+    if (this.#formation) this.#abandonFormation(`view ${view.id} installed meanwhile`);
     this.#view = view;
     this.#newest = view;
     this.#lastInstalled = view;
@@ -664,7 +671,10 @@ export class PeerCore {
   // ---- joining ----
 
   #sendJoin(): void {
-    for (const p of this.#joiner.next(this.#now, this.#cfg.random)) this.#send(p, { type: "JOIN" });
+    const knownViewId = this.#unannounced ? 0 : this.#lastInstalled?.id ?? 0;
+    for (const p of this.#joiner.next(this.#now, this.#cfg.random)) {
+      this.#send(p, { type: "JOIN", knownViewId });
+    }
   }
 
   #onRedirect(from: PeerId, leader: PeerId): void {
@@ -708,6 +718,11 @@ export class PeerCore {
       return this.#send(m.from, { type: "REDIRECT", leader: this.leader ?? 1 });
     }
     const leadership = role.leadership;
+    if (this.#unannounced && m.knownViewId > 0) {
+      // Founding, and a peer that was in a group asks to join: that group may be live.
+      this.#log("warning", `peer ${m.from} was in view ${m.knownViewId}: not founding; joining`, "found");
+      return this.#becomeJoining(null);
+    }
     // A restarted peer 1 probing before it founds must learn that a group is here.
     if (m.from === 1) this.#send(1, { type: "REDIRECT", leader: this.id });
     if (known !== undefined) leadership.enqueue({ kind: "DEL", peer: m.from, incarnation: known }, "restart");
@@ -1058,6 +1073,12 @@ export class PeerCore {
   #stuck(): boolean {
     const view = this.#lastInstalled;
     if (!view) return false;
+    // Out of the group (removed, or restored as no member): stuck when no group
+    // has shown itself for a failure timeout, so nobody can take it back.
+    if (!this.#view) {
+      const quiet = this.#detector.timeoutMs;
+      return this.#now - this.#groupSeenAt > quiet && this.#now - this.#startedAt > quiet;
+    }
     return isDead(view, (m) => {
       const run = incarnationIn(view, m)!;
       if (m === this.id) return run === this.#cfg.incarnation;
@@ -1164,7 +1185,7 @@ export class PeerCore {
       pending: newest ? this.#acceptor.acceptedFor(newest.id) : null,
       accepted: this.#acceptor.formAccepted,
     };
-    const decision = f.decide(own, (m, run) => (this.#newestRun.get(m) ?? 0) > run);
+    const decision = f.decide(own, (m, run) => (this.#newestRun.get(m) ?? 0) > run, this.#view !== null);
     if (!decision || decision.kind !== "propose") {
       if (!decision) return this.#abandonFormation("nobody knows a view");
       this.#abandonFormation(
