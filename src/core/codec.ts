@@ -63,7 +63,7 @@ function wireFields(message: Message): Fields {
     case "LEAVE":
       return {};
     case "REDIRECT":
-      return { leader: message.leader };
+      return { leader: message.leader, view_id: message.viewId };
     case "REQ":
       return { request_id: message.requestId, ...proposalWire(message.proposal) };
     case "OK":
@@ -225,7 +225,7 @@ function decodeFields(f: Fields): Message {
     case "LEAVE":
       return { type: "LEAVE", ...envelope };
     case "REDIRECT":
-      return { type: "REDIRECT", ...envelope, leader: peer(f, "leader") };
+      return { type: "REDIRECT", ...envelope, leader: peer(f, "leader"), viewId: int(f, "view_id", 1) };
     case "REQ":
       return { type: "REQ", ...envelope, requestId: int(f, "request_id", 1), proposal: proposal(f) };
     case "OK":

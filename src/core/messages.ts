@@ -90,6 +90,8 @@ export interface RedirectMessage extends Envelope {
   readonly type: "REDIRECT";
   /** The leader to ask. */
   readonly leader: PeerId;
+  /** The id of the view the sender holds (or last installed): a group with that view exists. */
+  readonly viewId: number;
 }
 
 /** Phase one of an operation: store it as pending and answer OK. */

@@ -139,6 +139,8 @@ export class PeerCore {
   #lastAnnouncedId = 0;
   /** When a peer last showed it is in a group (a member's message), and when this peer started. */
   #groupSeenAt = -Infinity;
+  /** The view id the last REDIRECT named, and when: a joiner tells a founding peer 1 a group exists. */
+  #redirectedTo = { viewId: 0, at: -Infinity };
   #startedAt = 0;
   /** When each peer was last sent a catch-up NEWVIEW. */
   readonly #caughtUpAt = new Map<PeerId, number>();
@@ -299,6 +301,7 @@ export class PeerCore {
     const last = this.#lastInstalled;
     if (last && !sameView(last, foundingView(this.id, this.#cfg.incarnation))) return false;
     const quiet = this.#detector.timeoutMs;
+    if (this.#now - this.#redirectedTo.at <= 5 * quiet) return false; // a group answered lately
     return this.#now - this.#groupSeenAt > quiet && this.#now - this.#startedAt > quiet;
   }
 
@@ -331,6 +334,7 @@ export class PeerCore {
         case "JOIN":
           return this.#onJoin(message);
         case "REDIRECT":
+          this.#redirectedTo = { viewId: message.viewId, at: now };
           return this.#onRedirect(from, message.leader);
         case "REQ":
           return this.#onReq(message);
@@ -671,7 +675,11 @@ export class PeerCore {
   // ---- joining ----
 
   #sendJoin(): void {
-    const knownViewId = this.#unannounced ? 0 : this.#lastInstalled?.id ?? 0;
+    // A group that redirected this joiner lately counts as known: it may be cut off
+    // from peer 1 right now, and peer 1 must not found a second group beside it.
+    const redirect = this.#redirectedTo;
+    const lately = this.#now - redirect.at <= 5 * this.#detector.timeoutMs ? redirect.viewId : 0;
+    const knownViewId = this.#unannounced ? 0 : Math.max(this.#lastInstalled?.id ?? 0, lately);
     for (const p of this.#joiner.next(this.#now, this.#cfg.random)) {
       this.#send(p, { type: "JOIN", knownViewId });
     }
@@ -698,7 +706,7 @@ export class PeerCore {
       // peer 1 found a second one beside it.
       if (m.from === 1) {
         const last = this.#lastInstalled;
-        if (last) this.#send(1, { type: "REDIRECT", leader: last.leader });
+        if (last) this.#send(1, { type: "REDIRECT", leader: last.leader, viewId: last.id });
         this.#joiner.askNext(1, true);
         this.#sendJoin();
       }
@@ -711,11 +719,11 @@ export class PeerCore {
     const role = this.#role;
     if (role.name === "candidate") {
       // It retries; we cannot help yet, but peer 1's founding probe must learn a group is here.
-      if (m.from === 1) this.#send(1, { type: "REDIRECT", leader: this.id });
+      if (m.from === 1) this.#send(1, { type: "REDIRECT", leader: this.id, viewId: this.#view.id });
       return;
     }
     if (role.name !== "leader") {
-      return this.#send(m.from, { type: "REDIRECT", leader: this.leader ?? 1 });
+      return this.#send(m.from, { type: "REDIRECT", leader: this.leader ?? 1, viewId: this.#view.id });
     }
     const leadership = role.leadership;
     if (this.#unannounced && m.knownViewId > 0) {
@@ -724,7 +732,7 @@ export class PeerCore {
       return this.#becomeJoining(null);
     }
     // A restarted peer 1 probing before it founds must learn that a group is here.
-    if (m.from === 1) this.#send(1, { type: "REDIRECT", leader: this.id });
+    if (m.from === 1) this.#send(1, { type: "REDIRECT", leader: this.id, viewId: this.#view.id });
     if (known !== undefined) leadership.enqueue({ kind: "DEL", peer: m.from, incarnation: known }, "restart");
     leadership.enqueue({ kind: "ADD", peer: m.from, incarnation: m.incarnation }, "join");
     // Founding (see start()): when every other peer asks to join, no live group is left to find.
