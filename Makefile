@@ -4,7 +4,7 @@
 DENO := node_modules/.bin/deno
 PEER := $(DENO) run --unstable-net --allow-net --allow-read --allow-write --allow-env --allow-sys
 
-.PHONY: demo test test-fast test-slow check sim soak bench build compile compile-all sea clean
+.PHONY: demo test test-fast test-slow check sim soak bench build compile compile-all sea chromium clean
 
 # `npm ci`: exactly the locked versions (the lockfile records every platform's deno
 # package), and the lockfile is left as committed.
@@ -17,7 +17,7 @@ demo: $(DENO)
 	$(DENO) run --allow-all examples/demo.ts
 
 ## Everything CI runs: test-fast then test-slow (even if test-fast failed); ends with "N passed, N failed".
-test: $(DENO)
+test: $(DENO) chromium
 	$(DENO) run --allow-all tests/run_all.ts
 
 ## The fast tier: static checks, unit tests and the simulator (tests/ but tests/process/).
@@ -25,8 +25,15 @@ test-fast: $(DENO)
 	$(DENO) run --allow-all tests/run_all.ts --tier fast
 
 ## The slow tier: tests/process/, the tests that start processes or build artefacts.
-test-slow: $(DENO)
+test-slow: $(DENO) chromium
 	$(DENO) run --allow-all tests/run_all.ts --tier slow
+
+## Debian's chromium, for the status page's browser test: installed when missing if we are root;
+## otherwise nothing happens and that test is skipped, saying why.
+chromium:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-liberation) || \
+		echo "chromium: not installed (needs root and apt-get); the browser test will be skipped"; }
 
 ## Static checks only.
 check: $(DENO)

@@ -3,24 +3,25 @@
  * of their group. A leader adds joiners and removes failed peers through a
  * two-phase REQ/OK/NEWVIEW exchange over TCP; members watch each other with
  * UDP heartbeats; a failed leader is replaced and its half-done operation
- * finished. See `PROTOCOL.md` in the README for the contract.
+ * finished. The protocol, the output lines and the guarantees are in
+ * `docs/protocol.md`.
  *
- * Run as a peer:
+ * Run as a peer, in a clone after `make` (or `npm ci`):
  *
  * ```sh
- * deno run --unstable-net --allow-net --allow-read --allow-env --allow-sys mod.ts -h hosts.txt --id 1
+ * ./membership -h hosts.txt --id 1
  * ```
  *
- * Or embed it:
+ * Or embed it (`deno run --unstable-net --allow-net`):
  *
  * @example
  * ```ts
  * import { startPeer } from "./mod.ts";
- * const hosts = [7601, 7602, 7603].map((port) => ({ hostname: "127.0.0.1", port }));
+ * const hosts = [17601, 17602, 17603].map((port) => ({ hostname: "127.0.0.1", port }));
  * const peers = await Promise.all(hosts.map((_, i) => startPeer({ hosts, id: i + 1 })));
- * for await (const event of peers[0].events()) {
- *   if (event.type === "view" && event.view.members.length === 3) break;
- * }
+ * // waitForView resolves at once if the view is already installed; events() would wait for a later one.
+ * const view = await peers[0].waitForView((v) => v.members.length === 3);
+ * console.log(view.id, view.members); // 3 [ 1, 2, 3 ]
  * await Promise.all(peers.map((p) => p.stop()));
  * ```
  *
@@ -37,6 +38,14 @@ export {
   type PeerStatus,
   startPeer,
 } from "./src/runtime/peer.ts";
+export { DROP_REASONS, PeerMetrics } from "./src/runtime/metrics.ts";
+export {
+  createStatusApp,
+  EVENTS_KEEPALIVE_MS,
+  type FetchApp,
+  serveStatus,
+  type StatusServer,
+} from "./src/runtime/status_server.ts";
 export {
   type Channel,
   type DurableState,

@@ -4,7 +4,7 @@
  * the simulator use), then over real TCP and UDP sockets on loopback.
  *
  * ```sh
- * deno run --unstable-net --allow-net examples/embed_deno.ts [--memory | --sockets]
+ * node_modules/.bin/deno run --unstable-net --allow-net examples/embed_deno.ts [--memory | --sockets]
  * ```
  *
  * Each run waits until every peer has installed the view of all three,

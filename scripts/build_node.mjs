@@ -6,8 +6,9 @@
 //                                        application (SEA) made of this very node binary and
 //                                        dist/membership.cjs, a CommonJS bundle of the CLI
 //
-// esbuild reads the `.ts` sources itself; `@logtape/logtape` is bundled in,
-// so `dist/` needs no node_modules at run time.
+// esbuild reads the `.ts` sources itself; the npm dependencies (`@logtape/logtape`,
+// `hono`, `@hono/node-server`, `prom-client`) are bundled in, so `dist/` needs no
+// node_modules at run time.
 
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
@@ -28,12 +29,23 @@ const common = {
   banner: { js: `// membership ${version}, built for Node 20+ by scripts/build_node.mjs` },
 };
 
+// prom-client is CommonJS and calls require("util") and the like: an ESM bundle has no
+// `require`, so it gets Node's own (a CommonJS bundle has one already).
+const esm = {
+  ...common,
+  format: "esm",
+  banner: {
+    js: `${common.banner.js}\nimport { createRequire as __createRequire } from "node:module";\n` +
+      "const require = __createRequire(import.meta.url);",
+  },
+};
+
 const builds = sea ? [] : [
   // The CLI: `node dist/membership.mjs -h hosts --id 2` takes the flags of `mod.ts`.
-  { ...common, format: "esm", entryPoints: ["src/runtime/node_main.ts"], outfile: "dist/membership.mjs" },
+  { ...esm, entryPoints: ["src/runtime/node_main.ts"], outfile: "dist/membership.mjs" },
   // The library for Node programs. `import.meta.main` is undefined on Node 20, so
   // importing it never starts the CLI.
-  { ...common, format: "esm", entryPoints: ["mod.ts"], outfile: "dist/mod.mjs" },
+  { ...esm, entryPoints: ["mod.ts"], outfile: "dist/mod.mjs" },
 ];
 
 if (sea) {

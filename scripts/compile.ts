@@ -62,12 +62,25 @@ export interface CompileJob {
 
 /**
  * The npm packages `mod.ts` needs at run time: the `dependencies` of
- * package.json. Only these are embedded; the rest of node_modules (deno
- * itself, esbuild, postject: hundreds of MB) stays out.
+ * package.json and, as package-lock.json records them, theirs (prom-client
+ * needs tdigest, which needs bintrees). Only these are embedded; the rest of
+ * node_modules (deno itself, esbuild, postject, puppeteer-core: hundreds of
+ * MB) stays out.
  */
 function runtimePackages(): string[] {
   const pkg = JSON.parse(Deno.readTextFileSync(`${ROOT}package.json`));
-  return Object.keys(pkg.dependencies ?? {}).sort();
+  const lock = JSON.parse(Deno.readTextFileSync(`${ROOT}package-lock.json`));
+  type Entry = { dependencies?: Record<string, string>; optional?: boolean };
+  const entries: Record<string, Entry> = lock.packages ?? {};
+  const needed = new Set<string>();
+  const visit = (name: string) => {
+    const entry = entries[`node_modules/${name}`];
+    if (needed.has(name) || !entry || entry.optional) return;
+    needed.add(name);
+    for (const dep of Object.keys(entry.dependencies ?? {})) visit(dep);
+  };
+  for (const name of Object.keys(pkg.dependencies ?? {})) visit(name);
+  return [...needed].sort();
 }
 
 function denortFor(target: string, host: string): string | undefined {

@@ -16,8 +16,8 @@ const ballot = { round: 2, leader: 3 };
 const proposal = { viewId: 4, op: { kind: "ADD" as const, peer: 3, incarnation: 30 }, leader: 1, ballot };
 
 const samples: Message[] = [
-  { type: "JOIN", from: 3, incarnation: 30 },
-  { type: "REDIRECT", from: 2, incarnation: 20, leader: 1 },
+  { type: "JOIN", from: 3, incarnation: 30, knownViewId: 0 },
+  { type: "REDIRECT", from: 2, incarnation: 20, leader: 1, viewId: 4 },
   { type: "REQ", from: 1, incarnation: 10, requestId: 9, proposal },
   {
     type: "REQ",
@@ -52,6 +52,7 @@ const samples: Message[] = [
     newest: view,
     pending: proposal,
     accepted: null,
+    knownViewId: 0,
   },
   {
     type: "FORM_PROMISE",
@@ -62,9 +63,11 @@ const samples: Message[] = [
     newest: null,
     pending: null,
     accepted: { ballot, view },
+    knownViewId: 9,
   },
   { type: "FORM_ACCEPT", from: 4, incarnation: 40, requestId: 12, ballot, view },
   { type: "FORM_OK", from: 2, incarnation: 20, requestId: 12, ballot },
+  { type: "JOIN", from: 2, incarnation: 21, knownViewId: 4 },
 ];
 
 test("every message type survives a round trip", () => {
@@ -83,6 +86,17 @@ test("every message names its type, its sender, the sender's run and the protoco
     assert.equal(wire.from, message.from);
     assert.equal(wire.inc, message.incarnation);
   }
+});
+
+test("a JOIN carries view_id only when the joiner installed a view", () => {
+  assert.equal("view_id" in JSON.parse(encodeMessage(samples[0])), false);
+  assert.equal(JSON.parse(encodeMessage(samples[samples.length - 1])).view_id, 4);
+  const wire = { v: 1, type: "JOIN", from: 3, inc: 30 };
+  assert.deepEqual(decodeMessage(JSON.stringify(wire)), {
+    ok: true,
+    message: { type: "JOIN", from: 3, incarnation: 30, knownViewId: 0 },
+  });
+  assert.equal(decodeMessage(JSON.stringify({ ...wire, view_id: 0 })).ok, false);
 });
 
 test("REQ and PENDING encode a proposal the same way; a DEL names the run it removes", () => {

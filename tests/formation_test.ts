@@ -28,9 +28,16 @@ function knows(
   from: PeerId,
   incarnation: number,
   newest: View | null,
-  extra: { pending?: Proposal | null; accepted?: FormAcceptance | null } = {},
+  extra: { pending?: Proposal | null; accepted?: FormAcceptance | null; knownViewId?: number } = {},
 ): FormKnowledge {
-  return { from, incarnation, newest, pending: extra.pending ?? null, accepted: extra.accepted ?? null };
+  return {
+    from,
+    incarnation,
+    newest,
+    pending: extra.pending ?? null,
+    accepted: extra.accepted ?? null,
+    knownViewId: extra.knownViewId ?? 0,
+  };
 }
 
 /** An attempt by peer 1 under ATTEMPT, with these promises. */
@@ -91,19 +98,31 @@ test("decide: an earlier acceptance no newer than the newest view is ignored (th
   const f = attempt(knows(3, 31, v5), knows(4, 41, null, { accepted: old }), knows(5, 51, null));
   const decision = f.decide(knows(1, 10, v5), noneRestarted);
   assert.deepEqual(decision, { kind: "propose", view: viewOf(6, [1, 3, 4, 5], 1, [10, 31, 41, 51]) });
-  // And with the newest view live, 'live' wins over it just the same.
-  const g = attempt(knows(2, 20, v5), knows(4, 41, null, { accepted: old }));
+  // And with the newest view live (1, 2 and 3 up in view 5), 'live' wins over it just the same.
+  const g = attempt(knows(2, 20, v5), knows(3, 30, v5), knows(4, 41, null, { accepted: old }));
   assert.deepEqual(g.decide(knows(1, 10, v5), noneRestarted), { kind: "live", view: v5 });
 });
 
-test("decide: 'live' when the newest view still has a majority of runs that may vote", () => {
-  // 1 and 2 answered as the runs view 5 holds; 3 was heard as a new run; 4 and 5 were not heard from.
-  const f = attempt(knows(2, 20, v5), knows(3, 31, v5));
+test("decide: 'live' when a majority of the newest view answered as its runs, holding that view", () => {
+  // 1, 2 and 3 answered as the runs view 5 holds, and hold view 5; 4 and 5 were not heard from.
+  const f = attempt(knows(2, 20, v5), knows(3, 30, v5));
   assert.deepEqual(f.decide(knows(1, 10, v5), noneRestarted), { kind: "live", view: v5 });
+  // The former counts only while it still holds its view: without it, 2 and 3 are no majority, and
+  // 4 and 5 alone could never commit view 5 again.
+  assert.deepEqual(f.decide(knows(1, 10, v5), noneRestarted, false), {
+    kind: "propose",
+    view: viewOf(6, [1, 2, 3]),
+  });
+  // Only 2 answered: 1 and 2 are no majority, but 3, 4 and 5 (not heard from) could be: undecided.
+  const g = attempt(knows(2, 20, v5));
+  assert.deepEqual(g.decide(knows(1, 10, v5), noneRestarted), { kind: "undecided", view: v5 });
   // The newest view of all is the one decided on, even if the former only knew an older one.
   const v7 = viewOf(7, [1, 2, 3], 2);
-  const g = attempt(knows(2, 20, v7), knows(3, 30, viewOf(6, [1, 2, 3])));
-  assert.deepEqual(g.decide(knows(1, 10, v5), noneRestarted), { kind: "live", view: v7 });
+  const h = attempt(knows(2, 20, v7), knows(3, 30, v7));
+  assert.deepEqual(h.decide(knows(1, 10, v5), noneRestarted), { kind: "live", view: v7 });
+  // A member answering as its run but reporting an older view is not up in view 7: no majority.
+  const i = attempt(knows(2, 20, v7), knows(3, 30, viewOf(6, [1, 2, 3])));
+  assert.notEqual(i.decide(knows(1, 10, v5), noneRestarted)?.kind, "live");
 });
 
 test("decide: a member heard as a newer run, or that answered as another run, cannot vote", () => {
@@ -114,7 +133,8 @@ test("decide: a member heard as a newer run, or that answered as another run, ca
     kind: "propose",
     view: viewOf(6, [1, 2], 1, [10, 20]),
   });
-  assert.deepEqual(heard.decide(knows(1, 10, v5), noneRestarted), { kind: "live", view: v5 });
+  // Not known restarted, 3, 4 and 5 could still be a majority of view 5: undecided, not live.
+  assert.deepEqual(heard.decide(knows(1, 10, v5), noneRestarted), { kind: "undecided", view: v5 });
   // 3, 4 and 5 answered as runs 31, 41, 51: they are not the acceptors view 5 holds.
   const answered = attempt(knows(3, 31, null), knows(4, 41, null), knows(5, 51, null));
   assert.deepEqual(answered.decide(knows(1, 10, v5), noneRestarted), {
@@ -165,4 +185,9 @@ test("decide: the new view holds the answerers, sorted, each with its run, led b
 test("decide: null when nobody knows any view", () => {
   const f = attempt(knows(2, 21, null), knows(3, 31, null));
   assert.equal(f.decide(knows(1, 11, null), noneRestarted), null);
+});
+
+test("decide: undecided while a peer was answered lately by a group newer than the newest view reported", () => {
+  const f = attempt(knows(2, 21, null, { knownViewId: 7 }), knows(3, 31, null), knows(4, 41, null));
+  assert.equal(f.decide(knows(1, 10, v5), () => false, false)?.kind, "undecided");
 });

@@ -12,6 +12,28 @@ test("hosts, ports, comments and blank lines", () => {
   ]);
 });
 
+test("a comment may follow the host on its line", () => {
+  const hosts = parseHostsfile("127.0.0.1:7601  # lab 1\npeer2\t# the second\n[::1]:7603 #v6\n  # alone\n");
+  assert.deepEqual(hosts, [
+    { hostname: "127.0.0.1", port: 7601 },
+    { hostname: "peer2", port: 7600 },
+    { hostname: "::1", port: 7603 },
+  ]);
+});
+
+test("an IPv6 address without brackets gets a hint to write [::1]:7602", () => {
+  for (const line of ["::1:7602", "::1", "2001:db8::5:7601", "fe80::1"]) {
+    assert.throws(
+      () => parseHostsfile(`127.0.0.1:7601\n${line}\n`),
+      (e) =>
+        e instanceof HostsfileError &&
+        e.message === `line 2: '${line}' is not host or host:port; write an IPv6 address in brackets, ` +
+            "as [::1] or [::1]:7602",
+      line,
+    );
+  }
+});
+
 test("malformed hostsfiles name the line", () => {
   for (
     const [text, pattern] of [
@@ -21,6 +43,7 @@ test("malformed hostsfiles name the line", () => {
       ["a:99999\n", /line 1: port/],
       ["a:x\n", /line 1: port 'x'/],
       ["a b\n", /line 1: .* spaces/],
+      ["a b # two words\n", /line 1: 'a b' holds spaces/],
       ["a:1:2\n", /line 1/],
       ["a\na\n", /listed twice/],
       ["h@st\n", /line 1/],

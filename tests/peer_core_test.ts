@@ -150,9 +150,10 @@ function memberOf(view: View, id: PeerId, peerCount: number): PeerCore {
 
 /**
  * Peer 1 (of `peerCount`) leading `members`, each admitted in turn: JOINs at
- * 0, every REQ answered OK at once, ticks at 100 and 200. With every other
- * peer of the hostsfile asking, the group forms at 0; otherwise when the
- * founding probe ends, at 200.
+ * 0, every REQ answered OK at once, ticks every 100 up to 500. With every
+ * other peer of the hostsfile asking, the group forms at 0; otherwise (the
+ * members being a majority of the hostsfile) when the founding probe ends, a
+ * failure timeout after the start, at 500.
  */
 function leaderOf(members: PeerId[], peerCount: number): PeerCore {
   const core = newCore(1, peerCount);
@@ -160,9 +161,8 @@ function leaderOf(members: PeerId[], peerCount: number): PeerCore {
     for (const r of sends(fx, "REQ")) answer(t, core.receive(t, okFor(r)));
   };
   core.start(0);
-  for (const p of members.slice(1)) answer(0, core.receive(0, msg(p, { type: "JOIN" })));
-  answer(100, core.tick(100));
-  answer(200, core.tick(200));
+  for (const p of members.slice(1)) answer(0, core.receive(0, msg(p, { type: "JOIN", knownViewId: 0 })));
+  for (let t = 100; t <= 500; t += 100) answer(t, core.tick(t));
   assert.deepEqual(core.view, viewOf(members.length, members));
   assert.equal(core.role, "leader");
   return core;
@@ -173,41 +173,62 @@ function leaderOf(members: PeerId[], peerCount: number): PeerCore {
 test("peer 1 founds view 1, probes every other peer, and admits nobody until the probe ends", () => {
   const core = newCore(1, 3);
   const started = core.start(0);
-  // Founding installs view 1: that is durable before it is printed.
+  // Founding installs view 1 but neither reports it nor counts it durable until the probe is over:
+  // a restart before then founds afresh. Only the founder's promise is durable.
   assert.deepEqual(persistedState(started), {
     incarnation: 10,
     promised: FOUNDER,
     accepted: null,
-    installed: viewOf(1, [1]),
-    member: true,
+    installed: null,
+    member: false,
     formAccepted: null,
   });
-  assert.deepEqual(persistFirst(started), [
-    viewEvent(1, viewOf(1, [1])),
-    ...sendAll(1, [2, 3], { type: "JOIN" }),
-  ]);
+  assert.deepEqual(persistFirst(started), sendAll(1, [2, 3], { type: "JOIN", knownViewId: 0 }));
   assert.equal(core.role, "leader");
   assert.equal(core.leader, 1);
-
-  // A joiner during the founding probe waits in the queue.
-  assert.deepEqual(core.receive(10, msg(2, { type: "JOIN" })), []);
-  assert.deepEqual(core.tick(100), []); // alone in its view: nobody to heartbeat
-  assert.deepEqual(core.tick(150), []);
   assert.deepEqual(core.view, viewOf(1, [1]));
 
-  // The probe lasts two heartbeat intervals; then the queued ADD commits at once:
+  // A joiner during the founding probe waits in the queue: 1 and 2 are a majority of the
+  // hostsfile, but the others get a failure timeout (500) to answer from a live group.
+  assert.deepEqual(core.receive(10, msg(2, { type: "JOIN", knownViewId: 0 })), []);
+  // The probe JOIN is resent when the joiner's back-off is due (100, then 300); nobody to heartbeat.
+  assert.deepEqual(core.tick(100), sendAll(1, [2, 3], { type: "JOIN", knownViewId: 0 }));
+  assert.deepEqual(core.tick(150), []);
+  assert.deepEqual(core.tick(300), sendAll(1, [2, 3], { type: "JOIN", knownViewId: 0 }));
+  assert.deepEqual(core.tick(499), []);
+  assert.deepEqual(core.view, viewOf(1, [1]));
+
+  // The probe is over: view 1 is reported, then the queued ADD commits at once:
   // view 1 has no other member to ask, so there is no REQ, only the NEWVIEW.
   const v2 = viewOf(2, [1, 2]);
-  assert.deepEqual(persistFirst(core.tick(200)), [
+  assert.deepEqual(persistFirst(core.tick(500)), [
+    viewEvent(1, viewOf(1, [1])),
     viewEvent(1, v2),
     send(1, 2, { type: "NEWVIEW", view: v2, ballot: FOUNDER }),
+  ]);
+});
+
+test("the founding probe does not end on a minority of the hostsfile, however long it lasts", () => {
+  const core = newCore(1, 5);
+  core.start(0);
+  // 1 and 2 are no majority of 5: peer 1 keeps probing, and reports no view.
+  assert.deepEqual(core.receive(10, msg(2, { type: "JOIN", knownViewId: 0 })), []);
+  for (let t = 100; t <= 3_000; t += 100) {
+    assert.deepEqual(events(core.tick(t)), [], `at ${t}`);
+  }
+  assert.equal(core.durableState.installed, null);
+  // A third peer asks: a majority, and the failure timeout is long past: view 1, then ADD 2.
+  const fx = core.receive(3_010, msg(3, { type: "JOIN", knownViewId: 0 }));
+  assert.deepEqual(events(persistFirst(fx)), [
+    { type: "view", peer: 1, view: viewOf(1, [1]) },
+    { type: "view", peer: 1, view: viewOf(2, [1, 2]) },
   ]);
 });
 
 test("the founding probe ends at once when every other peer has asked to join", () => {
   const core = newCore(1, 3);
   core.start(0);
-  assert.deepEqual(core.receive(10, msg(2, { type: "JOIN" })), []);
+  assert.deepEqual(core.receive(10, msg(2, { type: "JOIN", knownViewId: 0 })), []);
   const v2 = viewOf(2, [1, 2]);
   const add3: Proposal = {
     viewId: 2,
@@ -215,8 +236,10 @@ test("the founding probe ends at once when every other peer has asked to join", 
     leader: 1,
     ballot: FOUNDER,
   };
-  // Nobody is left to answer from a live group: ADD 2 commits, ADD 3 starts (its REQ to 2).
-  assert.deepEqual(persistFirst(core.receive(20, msg(3, { type: "JOIN" }))), [
+  // Nobody is left to answer from a live group: view 1 is reported, ADD 2 commits, ADD 3 starts
+  // (its REQ to 2).
+  assert.deepEqual(persistFirst(core.receive(20, msg(3, { type: "JOIN", knownViewId: 0 }))), [
+    viewEvent(1, viewOf(1, [1])),
     viewEvent(1, v2),
     send(1, 2, { type: "NEWVIEW", view: v2, ballot: FOUNDER }),
     send(1, 2, { type: "REQ", requestId: 2, proposal: add3 }),
@@ -227,10 +250,30 @@ test("the founding probe ends at once when every other peer has asked to join", 
 test("a REDIRECT during the founding probe: a live group exists, so peer 1 joins it instead", () => {
   const core = newCore(1, 3);
   core.start(0);
-  const fx = core.receive(10, msg(2, { type: "REDIRECT", leader: 3 }));
-  // It is no member of view 1 any more, and that is durable first.
+  const fx = core.receive(10, msg(2, { type: "REDIRECT", leader: 3, viewId: 4 }));
+  // It is no member of view 1 any more, and that is durable first; view 1 was never reported. Its
+  // JOIN now names view 4, the group's view the REDIRECT named.
   assert.equal(persistedState(fx).member, false);
-  assert.deepEqual(shape(persistFirst(fx)), [log("warning", "found"), send(1, 3, { type: "JOIN" })]);
+  assert.deepEqual(events(fx), []);
+  assert.deepEqual(shape(persistFirst(fx)), [
+    log("warning", "found"),
+    send(1, 3, { type: "JOIN", knownViewId: 4 }),
+  ]);
+  assert.equal(core.role, "joining");
+  assert.equal(core.view, null);
+});
+
+test("a JOIN from a peer that was in a group, during the founding probe: peer 1 joins instead", () => {
+  const core = newCore(1, 3);
+  core.start(0);
+  const fx = core.receive(10, msg(2, { type: "JOIN", knownViewId: 4 }));
+  assert.equal(persistedState(fx).member, false);
+  assert.deepEqual(events(fx), []);
+  assert.deepEqual(shape(persistFirst(fx)), [
+    log("warning", "found"),
+    // Its JOINs name view 4, the group's view the joiner knew.
+    ...sendAll(1, [2, 3], { type: "JOIN", knownViewId: 4 }),
+  ]);
   assert.equal(core.role, "joining");
   assert.equal(core.view, null);
 });
@@ -239,34 +282,42 @@ test("a REDIRECT during the founding probe: a live group exists, so peer 1 joins
 
 test("a joiner asks everyone, follows a REDIRECT to the leader, and retries with back-off", () => {
   const core = newCore(2, 3); // random 0.5: no jitter, so back-off is exactly 100, 200, 400, ...
-  assert.deepEqual(core.start(0), sendAll(2, [1, 3], { type: "JOIN" }));
+  assert.deepEqual(core.start(0), sendAll(2, [1, 3], { type: "JOIN", knownViewId: 0 }));
   assert.equal(core.role, "joining");
 
-  // Peer 3 is a member led by 1: ask peer 1 alone, at once.
-  assert.deepEqual(core.receive(10, msg(3, { type: "REDIRECT", leader: 1 })), [send(2, 1, { type: "JOIN" })]);
+  // Peer 3 is a member of view 3 led by 1: ask peer 1 alone, at once. Its JOINs now name view 3:
+  // a group redirected it lately, which a founding peer 1 must learn of.
+  assert.deepEqual(core.receive(10, msg(3, { type: "REDIRECT", leader: 1, viewId: 3 })), [
+    send(2, 1, { type: "JOIN", knownViewId: 3 }),
+  ]);
   // A REDIRECT from the leader naming itself changes nothing: the retry will reach it.
-  assert.deepEqual(core.receive(20, msg(1, { type: "REDIRECT", leader: 1 })), []);
+  assert.deepEqual(core.receive(20, msg(1, { type: "REDIRECT", leader: 1, viewId: 3 })), []);
 
-  // Retries on tick, every 10 ms of ticks: the hint was used once, so they go to everyone.
+  // Retries on tick, every 10 ms of ticks: the hint was used once, so they go to everyone. The
+  // last REDIRECT (at 20) counts for twenty failure timeouts (10 s); later JOINs name no view.
   const joinsAt: number[] = [];
-  for (let t = 30; t <= 7_100; t += 10) {
+  for (let t = 30; t <= 11_100; t += 10) {
     const fx = core.tick(t);
     if (fx.length === 0) continue;
-    assert.deepEqual(fx, sendAll(2, [1, 3], { type: "JOIN" }), `at ${t}`);
+    const knownViewId = t - 20 <= 10_000 ? 3 : 0;
+    assert.deepEqual(fx, sendAll(2, [1, 3], { type: "JOIN", knownViewId }), `at ${t}`);
     joinsAt.push(t);
   }
   // The REDIRECT's JOIN at 10 armed 200 ms; then 400, 800, 1600, and 2000 at most.
-  assert.deepEqual(joinsAt, [210, 610, 1_410, 3_010, 5_010, 7_010]);
+  assert.deepEqual(joinsAt, [210, 610, 1_410, 3_010, 5_010, 7_010, 9_010, 11_010]);
 });
 
 test("a joiner hearing peer 1's founding probe asks peer 1 at once, back-off started over", () => {
   const core = newCore(2, 3);
   core.start(0);
-  core.receive(5, msg(3, { type: "REDIRECT", leader: 1 })); // back-off now 400
-  assert.deepEqual(core.receive(50, msg(1, { type: "JOIN" })), [send(2, 1, { type: "JOIN" })]);
+  core.receive(5, msg(3, { type: "REDIRECT", leader: 1, viewId: 3 })); // back-off now 400
+  // Its JOIN names view 3, which peer 3's REDIRECT showed: peer 1 must not found beside that group.
+  assert.deepEqual(core.receive(50, msg(1, { type: "JOIN", knownViewId: 0 })), [
+    send(2, 1, { type: "JOIN", knownViewId: 3 }),
+  ]);
   // Started over: the next try is 100 ms on, to everyone.
   assert.deepEqual(core.tick(149), []);
-  assert.deepEqual(core.tick(150), sendAll(2, [1, 3], { type: "JOIN" }));
+  assert.deepEqual(core.tick(150), sendAll(2, [1, 3], { type: "JOIN", knownViewId: 3 }));
 });
 
 test("a joiner's REQ, heartbeat and NEWLEADER are ignored until it has a view", () => {
@@ -293,7 +344,7 @@ test("a joiner's REQ, heartbeat and NEWLEADER are ignored until it has a view", 
 // ---- 3. the leader's view change ----
 
 test("ADD: REQ to every member; a majority is not enough while a live member has not answered", () => {
-  const core = leaderOf([1, 2, 3], 4); // view 3 formed at 200
+  const core = leaderOf([1, 2, 3], 4); // view 3 formed at 500
   const add4: Proposal = {
     viewId: 3,
     op: { kind: "ADD", peer: 4, incarnation: 40 },
@@ -301,18 +352,18 @@ test("ADD: REQ to every member; a majority is not enough while a live member has
     ballot: FOUNDER,
   };
   // The leader accepts its own proposal first: durable before the REQ goes out.
-  const fx = core.receive(210, msg(4, { type: "JOIN" }));
+  const fx = core.receive(510, msg(4, { type: "JOIN", knownViewId: 0 }));
   assert.deepEqual(persistedState(fx).accepted, add4);
   assert.deepEqual(persistFirst(fx), sendAll(1, [2, 3], { type: "REQ", requestId: 3, proposal: add4 }));
   // 1 and 2 are a majority of [1,2,3], but 3 is not held failed: wait for it.
-  assert.deepEqual(core.receive(220, msg(2, { type: "OK", requestId: 3, viewId: 3, ballot: FOUNDER })), []);
+  assert.deepEqual(core.receive(520, msg(2, { type: "OK", requestId: 3, viewId: 3, ballot: FOUNDER })), []);
   assert.equal(core.view?.id, 3);
   // The same joiner asking again changes nothing: its ADD is running.
-  assert.deepEqual(core.receive(225, msg(4, { type: "JOIN" })), []);
+  assert.deepEqual(core.receive(525, msg(4, { type: "JOIN", knownViewId: 0 })), []);
 
   const v4 = viewOf(4, [1, 2, 3, 4]);
   assert.deepEqual(
-    persistFirst(core.receive(230, msg(3, { type: "OK", requestId: 3, viewId: 3, ballot: FOUNDER }))),
+    persistFirst(core.receive(530, msg(3, { type: "OK", requestId: 3, viewId: 3, ballot: FOUNDER }))),
     [
       viewEvent(1, v4),
       ...sendAll(1, [2, 3, 4], { type: "NEWVIEW", view: v4, ballot: FOUNDER }),
@@ -323,29 +374,29 @@ test("ADD: REQ to every member; a majority is not enough while a live member has
 
 test("an OK counts only from the run the view holds, for the running request", () => {
   const core = leaderOf([1, 2, 3], 4);
-  core.receive(210, msg(4, { type: "JOIN" }));
-  assert.deepEqual(core.receive(220, msg(2, { type: "OK", requestId: 3, viewId: 3, ballot: FOUNDER })), []);
+  core.receive(510, msg(4, { type: "JOIN", knownViewId: 0 }));
+  assert.deepEqual(core.receive(520, msg(2, { type: "OK", requestId: 3, viewId: 3, ballot: FOUNDER })), []);
   // An unknown request id, or the right one for another view: dropped.
   assert.deepEqual(
-    shape(core.receive(221, msg(3, { type: "OK", requestId: 2, viewId: 3, ballot: FOUNDER }))),
+    shape(core.receive(521, msg(3, { type: "OK", requestId: 2, viewId: 3, ballot: FOUNDER }))),
     [
       log("debug", "stale-ok"),
     ],
   );
   assert.deepEqual(
-    shape(core.receive(222, msg(3, { type: "OK", requestId: 3, viewId: 2, ballot: FOUNDER }))),
+    shape(core.receive(522, msg(3, { type: "OK", requestId: 3, viewId: 2, ballot: FOUNDER }))),
     [
       log("debug", "stale-ok"),
     ],
   );
   // Peer 3 restarted (run 31): its OK is no vote of the member the view holds (run 30).
-  const fx = core.receive(230, msg(3, { type: "OK", requestId: 3, viewId: 3, ballot: FOUNDER }, 31));
+  const fx = core.receive(530, msg(3, { type: "OK", requestId: 3, viewId: 3, ballot: FOUNDER }, 31));
   assert.deepEqual(shape(fx), [log("info", "stale-ok")]);
   assert.equal(core.view?.id, 3);
 });
 
 test("the leader retransmits an unanswered REQ after two heartbeat intervals, with a catch-up NEWVIEW", () => {
-  const core = leaderOf([1, 2, 3], 4); // view 3 formed at 200; peer 2 and 3 heard then
+  const core = leaderOf([1, 2, 3], 4); // view 3 formed at 500; peer 2 and 3 heard then
   const v3 = viewOf(3, [1, 2, 3]);
   const add4: Proposal = {
     viewId: 3,
@@ -353,12 +404,12 @@ test("the leader retransmits an unanswered REQ after two heartbeat intervals, wi
     leader: 1,
     ballot: FOUNDER,
   };
-  core.receive(210, msg(4, { type: "JOIN" }));
-  core.receive(220, msg(2, { type: "OK", requestId: 3, viewId: 3, ballot: FOUNDER }));
-  const ticks = runTicks(core, 200, 400, [msg(2, heartbeat(3)), msg(3, heartbeat(3))]);
-  assert.deepEqual(ticks.get(300), sendAll(1, [2, 3], heartbeat(3, FOUNDER), "datagram"));
-  // Sent at 210: due at 410. Only peer 3 has not answered.
-  assert.deepEqual(core.tick(410), [
+  core.receive(510, msg(4, { type: "JOIN", knownViewId: 0 }));
+  core.receive(520, msg(2, { type: "OK", requestId: 3, viewId: 3, ballot: FOUNDER }));
+  const ticks = runTicks(core, 500, 700, [msg(2, heartbeat(3)), msg(3, heartbeat(3))]);
+  assert.deepEqual(ticks.get(600), sendAll(1, [2, 3], heartbeat(3, FOUNDER), "datagram"));
+  // Sent at 510: due at 710. Only peer 3 has not answered.
+  assert.deepEqual(core.tick(710), [
     ...sendAll(1, [2, 3], heartbeat(3, FOUNDER), "datagram"),
     send(1, 3, { type: "NEWVIEW", view: v3, ballot: FOUNDER }),
     send(1, 3, { type: "REQ", requestId: 3, proposal: add4 }),
@@ -506,7 +557,7 @@ test("any message from the run the view holds keeps a member alive", () => {
   const core = memberOf(v3, 2, 3);
   runTicks(core, 0, 300, [msg(1, heartbeat(3, FOUNDER))]);
   // A late answer to this peer's first JOIN, no heartbeat: it still shows peer 3 is up.
-  assert.deepEqual(core.receive(350, msg(3, { type: "REDIRECT", leader: 1 })), []);
+  assert.deepEqual(core.receive(350, msg(3, { type: "REDIRECT", leader: 1, viewId: 3 })), []);
   const ticks = runTicks(core, 300, 1_000, [msg(1, heartbeat(3, FOUNDER))]);
   // Silent since 350: not reported at 600, but 500 ms on, at the tick of 900.
   for (const t of [400, 500, 600, 700, 800]) assert.deepEqual(events(ticks.get(t)!), [], `at ${t}`);
@@ -681,7 +732,7 @@ test("a member that restarted is DELeted as its old run, then ADDed as its new o
     ballot: FOUNDER,
   };
   assert.deepEqual(
-    persistFirst(core.receive(210, msg(3, { type: "JOIN" }, 31))),
+    persistFirst(core.receive(210, msg(3, { type: "JOIN", knownViewId: 0 }, 31))),
     sendAll(1, [2, 3], { type: "REQ", requestId: 3, proposal: del3 }),
   );
   const v4 = viewOf(4, [1, 2]);
@@ -717,22 +768,29 @@ test("a message from an older run of a peer is dropped with a log and changes no
   const v3 = viewOf(3, [1, 2, 3]);
   const core = memberOf(v3, 2, 3);
   // Peer 1 restarted (run 11) and probes, as a founder does: this member points it at the leader it follows.
-  assert.deepEqual(core.receive(10, msg(1, { type: "JOIN" }, 11)), [
-    send(2, 1, { type: "REDIRECT", leader: 1 }),
+  assert.deepEqual(core.receive(10, msg(1, { type: "JOIN", knownViewId: 0 }, 11)), [
+    send(2, 1, { type: "REDIRECT", leader: 1, viewId: 3 }),
   ]);
-  // A REQ of the old run, delivered late: dropped before it is looked at.
+  // A REQ of a run older than the one view 3 records (10), delivered late: dropped before it is looked at.
   const add3: Proposal = {
     viewId: 3,
     op: { kind: "ADD", peer: 4, incarnation: 40 },
     leader: 1,
     ballot: FOUNDER,
   };
-  const fx = core.receive(20, msg(1, { type: "REQ", requestId: 4, proposal: add3 }, 10));
+  const fx = core.receive(20, msg(1, { type: "REQ", requestId: 4, proposal: add3 }, 9));
   assert.deepEqual(shape(fx), [log("info", "old-incarnation")]);
   assert.match((fx[0] as { text: string }).text, /old incarnation of peer 1/);
   assert.equal(core.pending, null);
   assert.deepEqual(core.view, v3);
   assert.equal(core.role, "member");
+  // Only the installed view decides which run is current: run 10, the one view 3 records, still
+  // counts although run 11 was heard of (a forged or stale higher run never silences the real one).
+  const accepted = core.receive(30, msg(1, { type: "REQ", requestId: 4, proposal: add3 }, 10));
+  assert.deepEqual(persistFirst(accepted), [
+    send(2, 1, { type: "OK", requestId: 4, viewId: 3, ballot: FOUNDER }),
+  ]);
+  assert.deepEqual(core.pending, add3);
 });
 
 test("a sender outside the hostsfile, or this peer itself, is dropped with a warning", () => {
@@ -805,16 +863,16 @@ test("persist comes first when a step accepts a REQ, promises a NEWLEADER or ins
 
 test("an OK naming another ballot than the running proposal's is not counted", () => {
   const core = leaderOf([1, 2, 3], 4);
-  core.receive(210, msg(4, { type: "JOIN" })); // REQ 3: ADD 4 under the founder's ballot
+  core.receive(510, msg(4, { type: "JOIN", knownViewId: 0 })); // REQ 3: ADD 4 under the founder's ballot
   const other: Ballot = { round: 1, leader: 3 };
   for (const from of [2, 3]) {
-    const fx = core.receive(220, msg(from, { type: "OK", requestId: 3, viewId: 3, ballot: other }));
+    const fx = core.receive(520, msg(from, { type: "OK", requestId: 3, viewId: 3, ballot: other }));
     assert.deepEqual(shape(fx), [log("debug", "stale-ok")], `OK from ${from}`);
   }
   assert.equal(core.view?.id, 3);
   // The same OKs for the ballot proposed: committed.
-  assert.deepEqual(core.receive(230, msg(2, { type: "OK", requestId: 3, viewId: 3, ballot: FOUNDER })), []);
-  const fx = core.receive(240, msg(3, { type: "OK", requestId: 3, viewId: 3, ballot: FOUNDER }));
+  assert.deepEqual(core.receive(530, msg(2, { type: "OK", requestId: 3, viewId: 3, ballot: FOUNDER })), []);
+  const fx = core.receive(540, msg(3, { type: "OK", requestId: 3, viewId: 3, ballot: FOUNDER }));
   assert.deepEqual(events(persistFirst(fx)), [{ type: "view", peer: 1, view: viewOf(4, [1, 2, 3, 4]) }]);
 });
 
@@ -896,7 +954,7 @@ test("restored on its durable state, a member of view 5 is that member at once, 
   // JOIN from the run the view holds gets it caught up by any member that knows a newer view).
   assert.deepEqual(shape(core.start(1_000)), [
     log("info", "restored"),
-    ...sendAll(2, [1, 3, 4, 5], { type: "JOIN" }),
+    ...sendAll(2, [1, 3, 4, 5], { type: "JOIN", knownViewId: 5 }),
   ]);
   assert.equal(core.role, "member");
   assert.deepEqual(core.pending, del5);
@@ -923,21 +981,25 @@ test("restored peer 1 does not found view 1: as a member of view 5 it is that me
   const core = restoredCore(1, 5, leader.durableState);
   const fx = core.start(1_000);
   assert.deepEqual(events(fx), []);
-  assert.deepEqual(shape(fx), [log("info", "restored"), ...sendAll(1, [2, 3, 4, 5], { type: "JOIN" })]);
+  assert.deepEqual(shape(fx), [
+    log("info", "restored"),
+    ...sendAll(1, [2, 3, 4, 5], { type: "JOIN", knownViewId: 5 }),
+  ]);
   assert.deepEqual(core.view, v5);
   assert.equal(core.role, "member"); // it leads again only through a takeover, with a higher ballot
 });
 
-test("restored peer 1 that was out of the group joins, and founds nothing", () => {
+test("peer 1 that gave up founding keeps no view: restarted on its state, it probes again", () => {
   const before = newCore(1, 3);
   before.start(0);
-  before.receive(10, msg(2, { type: "REDIRECT", leader: 3 })); // founding probe found a live group
+  before.receive(10, msg(2, { type: "REDIRECT", leader: 3, viewId: 4 })); // founding probe found a live group
+  // The founding never happened: no view is durable, so nothing stale is advertised or restored.
   assert.deepEqual(before.durableState.member, false);
-  assert.deepEqual(before.durableState.installed, viewOf(1, [1]));
+  assert.deepEqual(before.durableState.installed, null);
   const core = restoredCore(1, 3, before.durableState);
-  assert.deepEqual(core.start(1_000), sendAll(1, [2, 3], { type: "JOIN" }));
-  assert.equal(core.role, "joining");
-  assert.equal(core.view, null);
+  assert.deepEqual(persistFirst(core.start(1_000)), sendAll(1, [2, 3], { type: "JOIN", knownViewId: 0 }));
+  assert.equal(core.role, "leader"); // probing, view 1 installed but not reported
+  assert.equal(core.view?.id, 1);
 });
 
 // ---- 12. forming anew: an attempt that finds the group live gives up ----
@@ -973,7 +1035,7 @@ test("an attempt to form anew whose promises show a newer view that can still ga
   const promise = (from: PeerId, incarnation: number) =>
     msg(
       from,
-      { type: "FORM_PROMISE", requestId, ballot, newest: v9, pending: null, accepted: null },
+      { type: "FORM_PROMISE", requestId, ballot, newest: v9, pending: null, accepted: null, knownViewId: 0 },
       incarnation,
     );
   assert.deepEqual(core.receive(1_010, promise(1, 11)), []);
@@ -982,7 +1044,7 @@ test("an attempt to form anew whose promises show a newer view that can still ga
   assert.deepEqual(shape(persistFirst(decided)), [
     log("info", "formation"),
     log("warning", "removed"),
-    send(3, 4, { type: "JOIN" }),
+    send(3, 4, { type: "JOIN", knownViewId: 3 }),
   ]);
   assert.equal(core.role, "joining");
   assert.equal(core.view, null);
@@ -991,14 +1053,24 @@ test("an attempt to form anew whose promises show a newer view that can still ga
     shape(
       core.receive(
         1_030,
-        msg(4, { type: "FORM_PROMISE", requestId, ballot, newest: v9, pending: null, accepted: null }),
+        msg(4, {
+          type: "FORM_PROMISE",
+          requestId,
+          ballot,
+          newest: v9,
+          pending: null,
+          accepted: null,
+          knownViewId: 0,
+        }),
       ),
     ),
     [
       log("debug", "stale-form"),
     ],
   );
-  const later = [...runTicks(core, 1_000, 3_000).values()].flat();
+  // While the group shows itself (view 9's leader answering its JOINs), it starts none again.
+  const redirect = msg(4, { type: "REDIRECT", leader: 4, viewId: 9 });
+  const later = [...runTicks(core, 1_000, 3_000, [redirect]).values()].flat();
   assert.deepEqual(sends(later, "FORM"), []);
   assert.deepEqual(sends(later, "FORM_ACCEPT"), []);
 });

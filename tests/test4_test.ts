@@ -46,7 +46,7 @@ test("once everyone has joined, the REQ DEL skips the next leader and the peer c
     kind: "send",
     channel: "datagram",
     to: 2,
-    message: { type: "JOIN", from: 1, incarnation: 1 },
+    message: { type: "JOIN", from: 1, incarnation: 1, knownViewId: 0 },
   }]);
   assert.deepEqual(filter(quiet), quiet);
   const out = filter(step([unreachable(4), reqDel(2, 4), reqDel(3, 4), reqDel(4, 4)]));

@@ -103,6 +103,7 @@ function wireFields(message: Message): Fields {
         newest: message.newest ? viewWire(message.newest) : null,
         pending: message.pending ? proposalWire(message.pending) : null,
         accepted: message.accepted ? acceptanceWire(message.accepted) : null,
+        known_view_id: message.knownViewId,
       };
     case "FORM_ACCEPT":
       return {
@@ -283,6 +284,7 @@ function decodeFields(f: Fields): Message {
         newest: nullable(f, "newest", view),
         pending: nullable(f, "pending", proposal),
         accepted: nullable(f, "accepted", acceptance),
+        knownViewId: int(f, "known_view_id"),
       };
     case "FORM_ACCEPT":
       return {

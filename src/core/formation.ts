@@ -29,6 +29,8 @@ export interface FormKnowledge {
   readonly pending: Proposal | null;
   /** The view it accepted in an earlier attempt, if any. */
   readonly accepted: FormAcceptance | null;
+  /** The highest view id a group showed it lately (0 if none). */
+  readonly knownViewId: number;
 }
 
 /** What an attempt decides once a majority of the hostsfile promised. */
@@ -148,6 +150,8 @@ export class Formation {
     if (earlier) return { kind: "propose", view: earlier.view };
     if (!newest) return null;
     const view = newest;
+    // A peer that a newer group answered lately: that group may be cut off, not gone.
+    if (all.some((k) => k.knownViewId > view.id)) return { kind: "undecided", view };
     const run = (m: PeerId) => incarnationIn(view, m)!;
     const answer = (m: PeerId) => all.find((k) => k.from === m);
     // Members that answered as the run the view holds, and hold that view, are

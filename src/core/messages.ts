@@ -206,6 +206,8 @@ export interface FormPromiseMessage extends Envelope {
   readonly pending: Proposal | null;
   /** The view this peer accepted in an earlier attempt to form anew, if any. */
   readonly accepted: FormAcceptance | null;
+  /** The highest view id a group showed this peer lately (0 if none): it may be cut off, not gone. */
+  readonly knownViewId: number;
 }
 
 /** Forming anew, phase two: accept this view. */

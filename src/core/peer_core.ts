@@ -301,7 +301,7 @@ export class PeerCore {
     const last = this.#lastInstalled;
     if (last && !sameView(last, foundingView(this.id, this.#cfg.incarnation))) return false;
     const quiet = this.#detector.timeoutMs;
-    if (this.#now - this.#redirectedTo.at <= 5 * quiet) return false; // a group answered lately
+    if (this.#groupLately() > 0) return false; // a group answered lately: it may be cut off, not gone
     return this.#now - this.#groupSeenAt > quiet && this.#now - this.#startedAt > quiet;
   }
 
@@ -413,6 +413,11 @@ export class PeerCore {
 
   /** Drops out of the group (or the founding) and joins again, asking `hint` first. */
   #becomeJoining(hint: PeerId | null): void {
+    if (this.#unannounced) {
+      // A founding given up never happened: no view was installed.
+      if (this.#newest === this.#unannounced) this.#newest = null;
+      this.#lastInstalled = null;
+    }
     this.#role = { name: "joining" };
     this.#view = null;
     this.#unannounced = null;
@@ -559,6 +564,15 @@ export class PeerCore {
     }
   }
 
+  /**
+   * The view id of a group that answered this peer lately (a REDIRECT, or for
+   * peer 1 a joiner that knows one), within 20 failure timeouts; else 0.
+   */
+  #groupLately(): number {
+    const r = this.#redirectedTo;
+    return this.#now - r.at <= 20 * this.#detector.timeoutMs ? r.viewId : 0;
+  }
+
   /** Reports an installed view, unless it was reported already (peer 1 founding again). */
   #announce(view: View): void {
     if (view.id <= this.#lastAnnouncedId) return;
@@ -677,9 +691,7 @@ export class PeerCore {
   #sendJoin(): void {
     // A group that redirected this joiner lately counts as known: it may be cut off
     // from peer 1 right now, and peer 1 must not found a second group beside it.
-    const redirect = this.#redirectedTo;
-    const lately = this.#now - redirect.at <= 5 * this.#detector.timeoutMs ? redirect.viewId : 0;
-    const knownViewId = this.#unannounced ? 0 : Math.max(this.#lastInstalled?.id ?? 0, lately);
+    const knownViewId = this.#unannounced ? 0 : Math.max(this.#lastInstalled?.id ?? 0, this.#groupLately());
     for (const p of this.#joiner.next(this.#now, this.#cfg.random)) {
       this.#send(p, { type: "JOIN", knownViewId });
     }
@@ -700,6 +712,10 @@ export class PeerCore {
   }
 
   #onJoin(m: JoinMessage): void {
+    // Peer 1 remembers that a joiner knows a group lately: it must not found beside it.
+    if (this.id === 1 && m.knownViewId > 0) {
+      this.#redirectedTo = { viewId: m.knownViewId, at: this.#now };
+    }
     if (!this.#view) {
       // Peer 1's founding probe: it is up now, so ask it at once rather than
       // at the end of our back-off. A peer that was in a group says so, lest
@@ -1156,6 +1172,7 @@ export class PeerCore {
       newest,
       pending: newest ? this.#acceptor.acceptedFor(newest.id) : null,
       accepted: this.#acceptor.formAccepted,
+      knownViewId: this.#groupLately(),
     });
   }
 
@@ -1192,6 +1209,7 @@ export class PeerCore {
       newest,
       pending: newest ? this.#acceptor.acceptedFor(newest.id) : null,
       accepted: this.#acceptor.formAccepted,
+      knownViewId: this.#groupLately(),
     };
     const decision = f.decide(own, (m, run) => (this.#newestRun.get(m) ?? 0) > run, this.#view !== null);
     if (!decision || decision.kind !== "propose") {

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
 import { decodeDurableState, FileStorage, parseHostsfile } from "../../mod.ts";
-import { DENO_PEER, freePorts, PeerProcess, writeHostsfile } from "../support/cluster.ts";
+import { DENO_PEER, freePorts, PeerProcess, ROOT, writeHostsfile } from "../support/cluster.ts";
 import { run } from "../support/node_build.ts";
 
 /** A peer that may write its data dir. */
@@ -21,7 +21,7 @@ async function assertUsageError(args: string[], pattern: RegExp, command = DENO_
 
 test("bad flags exit 2 with one line", async () => {
   const hosts = writeHostsfile([7600]);
-  await assertUsageError(["--bogus"], /^membership: Unknown option '--bogus'/);
+  await assertUsageError(["--bogus"], /^membership: unknown option '--bogus' \(see --help\)$/);
   await assertUsageError([], /--hostsfile PATH is required/);
   await assertUsageError(
     ["-h", hosts, "--heartbeat", "fast"],
@@ -30,10 +30,28 @@ test("bad flags exit 2 with one line", async () => {
   await assertUsageError(["-h", hosts, "--fail-after", "0"], /--fail-after wants an integer >= 1/);
   await assertUsageError(["-h", hosts, "--id", "1.5"], /--id wants an integer/);
   await assertUsageError(["-h", hosts, "--delay=-1"], /--delay wants a number >= 0/);
-  await assertUsageError(["-h", hosts, "-d", "-1"], /Option .-d. argument is ambiguous/);
+  // Negative numbers get the line zero gets, not parseArgs' "argument is ambiguous".
+  await assertUsageError(["-h", hosts, "-d", "-1"], /^membership: --delay wants a number >= 0, not '-1'$/);
+  await assertUsageError(
+    ["-h", hosts, "--heartbeat", "-5"],
+    /^membership: --heartbeat wants an integer >= 1, not '-5'$/,
+  );
+  await assertUsageError(
+    ["-h", hosts, "--heartbeat", "0"],
+    /^membership: --heartbeat wants an integer >= 1, not '0'$/,
+  );
+  await assertUsageError(
+    ["-h", hosts, "-c", "-1"],
+    /^membership: --crash-delay wants a number >= 0, not '-1'$/,
+  );
+  await assertUsageError(
+    ["-h", hosts, "--fail-after", "-2"],
+    /^membership: --fail-after wants an integer >= 1, not '-2'$/,
+  );
+  await assertUsageError(["-h", hosts, "--id", "-3"], /^membership: --id wants an integer >= 1, not '-3'$/);
   await assertUsageError(["-h", hosts, "--format", "xml"], /--format wants text or json/);
   await assertUsageError(["-h", hosts, "--log-level", "loud"], /--log-level wants one of/);
-  await assertUsageError(["-h", hosts, "stray"], /Unexpected argument 'stray'/);
+  await assertUsageError(["-h", hosts, "stray"], /^membership: unexpected argument 'stray' \(see --help\)$/);
   Deno.removeSync(hosts);
 });
 
@@ -69,12 +87,70 @@ test("a port in use exits 2 naming the port", async () => {
   }
 });
 
+test("a permission deno was not given exits 2 with one line naming the flag", async () => {
+  const [port] = freePorts(1);
+  const hosts = writeHostsfile([port]);
+  const without = (flag: string) => DENO_PEER.filter((f) => f !== flag);
+  try {
+    // No --allow-sys: the hostname cannot be read to find the ID (--id needs no hostname).
+    await assertUsageError(
+      ["-h", hosts],
+      /^membership: cannot find this peer's ID by its hostname: .*sys access.*; run deno with --allow-sys .*, or pass --id N$/,
+      without("--allow-sys"),
+    );
+    // No --allow-net: the port cannot be bound.
+    await assertUsageError(
+      ["-h", hosts, "--id", "1"],
+      new RegExp(`^membership: cannot bind port ${port}: .*net access.*; run deno with --allow-net`),
+      without("--allow-net"),
+    );
+    // No --allow-read: the hostsfile cannot be read.
+    await assertUsageError(
+      ["-h", hosts, "--id", "1"],
+      /^membership: cannot read hostsfile '.*': .*read access.*; run deno with --allow-read/,
+      without("--allow-read"),
+    );
+  } finally {
+    Deno.removeSync(hosts);
+  }
+});
+
+test("./membership runs the CLI with the set-up's deno, or says to run make first", async () => {
+  const version = await run([`${ROOT}membership`, "--version"]);
+  assert.equal(version.code, 0, version.stderr);
+  assert.match(version.stdout, /^membership \d+\.\d+\.\d+\n$/);
+  await assertUsageError(
+    ["-h", "hosts.txt", "--heartbeat", "-5"],
+    /^membership: --heartbeat wants an integer >= 1/,
+    [
+      `${ROOT}membership`,
+    ],
+  );
+  // A clone without node_modules: the launcher alone.
+  const bare = Deno.makeTempDirSync({ prefix: "bare-clone-" });
+  try {
+    Deno.copyFileSync(`${ROOT}membership`, join(bare, "membership"));
+    Deno.chmodSync(join(bare, "membership"), 0o755);
+    const out = await run([join(bare, "membership"), "--version"]);
+    assert.equal(out.code, 2);
+    assert.match(
+      out.stderr,
+      /node_modules\/\.bin\/deno is missing: run `make` \(or `npm ci`\) in .* first\n$/,
+    );
+  } finally {
+    Deno.removeSync(bare, { recursive: true });
+  }
+});
+
 test("--help and --version print to stdout and exit 0", async () => {
   const help = await run([...DENO_PEER, "--help"]);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /-h, --hostsfile PATH/);
   assert.match(help.stdout, /--fail-after N/);
   assert.match(help.stdout, /--data-dir DIR/);
+  assert.match(help.stdout, /debug, info, warning, error, fatal/);
+  assert.match(help.stdout, /docs\/protocol\.md/);
+  assert.doesNotMatch(help.stdout, /PROTOCOL\.md/);
   const version = await run([...DENO_PEER, "--version"]);
   assert.equal(version.code, 0);
   assert.match(version.stdout, /^membership \d+\.\d+\.\d+\n$/);

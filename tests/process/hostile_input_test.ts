@@ -23,8 +23,8 @@ test("garbage over TCP and UDP is dropped; the peer keeps its view and the group
         '{"v":9,"type":"JOIN","from":3,"inc":1}',
         '{"v":1,"type":"HELLO","from":3,"inc":1}',
         '{"v":1,"type":"OK","from":3,"inc":1}',
-        encodeMessage({ type: "JOIN", from: 42, incarnation: 1 }), // no such peer
-        encodeMessage({ type: "REDIRECT", from: 2, incarnation: 1, leader: 1 }), // claims to be peer 2 itself
+        encodeMessage({ type: "JOIN", from: 42, incarnation: 1, knownViewId: 0 }), // no such peer
+        encodeMessage({ type: "REDIRECT", from: 2, incarnation: 1, leader: 1, viewId: 1 }), // claims to be peer 2 itself
         encodeMessage({
           type: "NEWVIEW",
           from: 1,

@@ -432,7 +432,8 @@ export class Checker {
    * history is down for good (everything is connected in the quiet phase,
    * and whoever restarted, with its state or without, is up). When no live
    * peer installed any view of it, that is the founding view [1]: demanded
-   * if peer 1 is up.
+   * if peer 1 is up. Where a majority of that view restarted without state,
+   * the group must form anew, which needs a majority of the hostsfile up too.
    */
   end(converged: boolean, quietPhaseMs: number): void {
     const { crashed, stats } = this.#o;
@@ -446,7 +447,14 @@ export class Checker {
     }
     const basis = last ?? { id: 0, leader: 1, members: [1], incarnations: [0] };
     const up = basis.members.filter((m) => !crashed(m)).length;
-    stats.livenessDemanded = live.length > 0 && up >= majorityOf(basis);
+    // Runs of that view still up as themselves: fewer than a majority, and the group
+    // must form anew, which takes answers from a majority of the hostsfile.
+    const same = basis.members.filter((m, i) =>
+      !crashed(m) && this.#o.incarnation(m) === basis.incarnations[i]
+    );
+    const mustForm = last !== null && same.length < majorityOf(basis);
+    const hostsfileUp = live.length >= hostsfileMajority(this.#o.peers);
+    stats.livenessDemanded = live.length > 0 && up >= majorityOf(basis) && (!mustForm || hostsfileUp);
     if (!stats.livenessDemanded || converged) return;
     const states = live.map((p) => {
       const c = core(p);
