@@ -678,7 +678,7 @@ export class PeerCore {
       member: this.id,
       isLeader: false,
     };
-    this.#out.push({ kind: "event", event });
+    if (view) this.#out.push({ kind: "event", event }); // never in a group: nothing to report
     if (view) this.#newest = view;
     this.#view = null;
     this.#role = { name: "joining" };

@@ -23,7 +23,9 @@ import {
 import { AddressInUseError } from "../transport/transport.ts";
 import { VERSION } from "../version.ts";
 import { FileStorage, StorageError } from "./file_storage.ts";
+import { PeerMetrics } from "./metrics.ts";
 import { startPeer } from "./peer.ts";
+import { createStatusApp, serveStatus } from "./status_server.ts";
 
 /** A user's mistake: one line on stderr and exit code 2. */
 export class UsageError extends Error {
@@ -47,6 +49,7 @@ Usage: membership -h HOSTSFILE [options]
       --fail-after N       missed intervals before a member is unreachable (default ${DEFAULT_FAIL_AFTER})
       --format text|json   how events are printed on stdout (default text)
       --log-level LEVEL    diagnostics on stderr: debug, info, warning, error, fatal (default warning)
+      --status HOST:PORT   serve this peer's status over HTTP: /v1/status, /metrics, and a live page at /
       --data-dir DIR       keep this peer's votes and views in DIR: a restart on it is the same
                            member and voter (deno run also needs --allow-write)
       --help, --version    this text, the version
@@ -77,6 +80,8 @@ export interface CliOptions {
   readonly logLevel: typeof LOG_LEVELS[number];
   /** Directory of this peer's durable state, or null to keep none. */
   readonly dataDir: string | null;
+  /** Where to serve the status endpoint, or null for none. */
+  readonly status: HostAddress | null;
 }
 
 function number(
@@ -105,6 +110,7 @@ const OPTIONS = {
   format: { type: "string" },
   "log-level": { type: "string" },
   "data-dir": { type: "string" },
+  status: { type: "string" },
   help: { type: "boolean" },
   version: { type: "boolean" },
 } as const;
@@ -171,6 +177,7 @@ export function parseCli(args: string[]): CliOptions | "help" | "version" {
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new UsageError(`--log-level wants one of ${LOG_LEVELS.join(", ")}, not '${logLevel}'`);
   }
+  const status = values.status === undefined ? null : statusAddress(values.status);
   const dataDir = values["data-dir"] ?? null;
   if (dataDir === "") throw new UsageError("--data-dir wants a directory, not ''");
   return {
@@ -186,6 +193,7 @@ export function parseCli(args: string[]): CliOptions | "help" | "version" {
     format,
     logLevel: logLevel as CliOptions["logLevel"],
     dataDir,
+    status,
   };
 }
 
@@ -284,6 +292,17 @@ export async function runCli(args: string[]): Promise<number> {
   }
 }
 
+/** `--status HOST:PORT`: an address with an explicit port, as a hostsfile line writes it. */
+function statusAddress(text: string): HostAddress {
+  const bad = new UsageError(`--status wants HOST:PORT (e.g. 127.0.0.1:8080), not '${text}'`);
+  if (!/:\d+$/.test(text)) throw bad;
+  try {
+    return parseHostsfile(text)[0];
+  } catch {
+    throw bad;
+  }
+}
+
 async function runPeer(options: CliOptions): Promise<number> {
   const hosts = await loadHosts(options.hostsfile);
   let id = options.id;
@@ -325,9 +344,11 @@ async function runPeer(options: CliOptions): Promise<number> {
         crashTimer = setTimeout(crash, options.crashDelaySeconds * 1000);
       }
     };
+    const metrics = options.status ? new PeerMetrics() : undefined;
     let peer;
     try {
       peer = await startPeer({
+        metrics,
         hosts,
         id,
         heartbeatMs: options.heartbeatMs,
@@ -341,9 +362,20 @@ async function runPeer(options: CliOptions): Promise<number> {
       if (e instanceof AddressInUseError || e instanceof StorageError) throw new UsageError(e.message);
       throw notPermitted(e, `cannot bind port ${hosts[id - 1].port}`) ?? e;
     }
+    let status;
+    try {
+      status = options.status
+        ? await serveStatus(createStatusApp(peer, metrics!), options.status)
+        : undefined;
+    } catch (e) {
+      await peer.stop();
+      if (e instanceof AddressInUseError) throw new UsageError(`--status: ${e.message}`);
+      throw notPermitted(e, `cannot serve --status on port ${options.status!.port}`) ?? e;
+    }
     await sleep(2 ** 31 - 1, stopping.signal);
     clearTimeout(crashTimer);
     await peer.leave();
+    await status?.close();
     return 0;
   } finally {
     process.off("SIGINT", onSignal);

@@ -286,6 +286,7 @@ export class Peer {
     });
     this.#stopListeners.add(finish);
     this.#runner.leave();
+    if (this.#core.hasLeft) finish(); // it was in no group: nothing to wait for
     try {
       await done;
     } finally {

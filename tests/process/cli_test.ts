@@ -224,3 +224,49 @@ test("a fresh data dir is created and holds the peer's state after it ran", asyn
     Deno.removeSync(hosts);
   }
 });
+
+test("--status serves the peer's status, metrics and page; a bad or busy address exits 2", async () => {
+  const [peerPort, statusPort] = freePorts(2);
+  const hosts = writeHostsfile([peerPort]);
+  for (const bad of ["nope", "127.0.0.1", "127.0.0.1:x"]) {
+    const r = await run([...DENO_PEER, "-h", hosts, "--id", "1", "--status", bad]);
+    assert.equal(r.code, 2, bad);
+    assert.match(r.stderr, /--status wants HOST:PORT/);
+  }
+  const peer = new PeerProcess(1, [
+    ...DENO_PEER,
+    "-h",
+    hosts,
+    "--id",
+    "1",
+    "--status",
+    `127.0.0.1:${statusPort}`,
+  ]);
+  try {
+    await peer.waitFor("view 1", (p) => p.lastView()?.view === 1);
+    const status = await (await fetch(`http://127.0.0.1:${statusPort}/v1/status`)).json();
+    assert.equal(status.id, 1);
+    assert.equal(status.role, "leader");
+    assert.deepEqual(status.members.map((m: { address: string }) => m.address), [`127.0.0.1:${peerPort}`]);
+    const metrics = await (await fetch(`http://127.0.0.1:${statusPort}/metrics`)).text();
+    assert.match(metrics, /^membership_view_id 1$/m);
+    const page = await (await fetch(`http://127.0.0.1:${statusPort}/`)).text();
+    assert.match(page, /<html/);
+    // The status port is taken now: a second peer on it exits 2 naming it.
+    const [otherPort] = freePorts(1);
+    const other = await run([
+      ...DENO_PEER,
+      "-h",
+      writeHostsfile([otherPort]),
+      "--id",
+      "1",
+      "--status",
+      `127.0.0.1:${statusPort}`,
+    ]);
+    assert.equal(other.code, 2);
+    assert.match(other.stderr, /--status: .*in use/);
+  } finally {
+    peer.kill("SIGTERM");
+    assert.equal((await peer.status).code, 0);
+  }
+});
