@@ -111,8 +111,8 @@ test("a restarted peer 1 joins the live group instead of founding a second one",
       return !!v && v.view > 3 && hasView([1, 2, 3], 2)(v);
     };
     await Promise.all([peers[1], peers[2], again].map((p) => p.waitFor("[1,2,3] led by 2", everyone)));
-    assert.equal(again.views()[0].view, 1, "it printed its founding view first");
-    assert.ok(again.views().length >= 2, "then the live group's view");
+    // It never prints a view below what the group it finds knows: no founding view 1 again.
+    assert.ok(again.views()[0].view > 3, `its first view is the live group's, not ${again.views()[0].view}`);
     assert.equal(again.lastView()!.view, peers[1].lastView()!.view);
   });
 });
