@@ -229,6 +229,10 @@ test("a majority of view 5 restarted without state: peer 1 forms the group anew,
   // Only peer 1 tried: the others saw its attempt and waited.
   assert.ok(form.every((c) => c.message.from === 1));
 
+  // The former reports it as an event too (a JSON line with --format json), above view 5.
+  const formedEvents = (id: PeerId) => (net.events.get(id) ?? []).filter((e) => e.type === "formed");
+  assert.deepEqual(formedEvents(1), [{ type: "formed", peer: 1, view: v7, above: 5 }]);
+  for (const id of [2, 3, 4, 5]) assert.deepEqual(formedEvents(id), []);
   // Every peer installed view 7 and nothing else.
   for (const id of ALL) assert.deepEqual(net.views(id), [v7], `peer ${id} views`);
   for (const id of ALL) assert.deepEqual(net.core(id).view, v7, `peer ${id}`);

@@ -1272,8 +1272,10 @@ export class PeerCore {
       `formed the group anew as view ${view.id} [${view.members.join(",")}] above view ${this.#newestId()}`,
       "formed",
     );
+    const above = this.#newestId();
     const newView: Body = { type: "NEWVIEW", view, ballot: f.ballot };
     for (const m of view.members) if (m !== this.id) this.#send(m, newView);
+    this.#out.push({ kind: "event", event: { type: "formed", peer: this.id, view, above } });
     if (incarnationIn(view, this.id) !== this.#cfg.incarnation) return this.#removed(view);
     this.#install(view, f.ballot);
     const leadership = this.#becomeLeader(f.ballot);
