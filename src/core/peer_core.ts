@@ -615,7 +615,9 @@ export class PeerCore {
     const v = m.view;
     if (this.#view || v.id > this.#newestId() || (last && v.id < last.id)) return false;
     if (incarnationIn(v, this.id) !== this.#cfg.incarnation) return false;
-    if (incarnationIn(v, m.from) !== m.incarnation) return false; // sent by a member of that view
+    // Sent by a member of that view, or by whoever committed it (the ballot's holder: a former
+    // whose re-proposed view left it out).
+    if (incarnationIn(v, m.from) !== m.incarnation && m.ballot.leader !== m.from) return false;
     return !last || v.id > last.id || sameView(v, last);
   }
 

@@ -433,7 +433,8 @@ export class Checker {
    * and whoever restarted, with its state or without, is up). When no live
    * peer installed any view of it, that is the founding view [1]: demanded
    * if peer 1 is up. Where a majority of that view restarted without state,
-   * the group must form anew, which needs a majority of the hostsfile up too.
+   * the group must form anew, which needs a majority of the hostsfile up too;
+   * so does founding.
    */
   end(converged: boolean, quietPhaseMs: number): void {
     const { crashed, stats } = this.#o;
@@ -452,7 +453,8 @@ export class Checker {
     const same = basis.members.filter((m, i) =>
       !crashed(m) && this.#o.incarnation(m) === basis.incarnations[i]
     );
-    const mustForm = last !== null && same.length < majorityOf(basis);
+    // Founding (no view of this history installed) also waits for a majority of the hostsfile.
+    const mustForm = last === null || same.length < majorityOf(basis);
     const hostsfileUp = live.length >= hostsfileMajority(this.#o.peers);
     stats.livenessDemanded = live.length > 0 && up >= majorityOf(basis) && (!mustForm || hostsfileUp);
     if (!stats.livenessDemanded || converged) return;
