@@ -12,21 +12,28 @@ $(DENO): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-## A local group of 5 peers on loopback; stops by itself, or on Ctrl-C.
+## A local group of 5 peers on loopback (peer 1 serves --status); writes .tmp/demo/timeline.svg; stops by itself, or on Ctrl-C.
+# --allow-all: the demo starts the peers as child processes (each with its own narrow flags), and
+# --allow-run to start them already grants everything; a longer list would only look narrower.
 demo: $(DENO)
 	$(DENO) run --allow-all examples/demo.ts
 
+# The runner reads tests/ and the JUnit reports, writes .tmp/ and starts deno; each group of tests
+# runs with only the permissions it needs (the table in tests/run_all.ts).
+RUN_TESTS = $(DENO) run --allow-run=$(realpath $(DENO)) --allow-read --allow-write=.tmp \
+	--allow-env=TMPDIR,TMP,TEMP tests/run_all.ts
+
 ## Everything CI runs: test-fast then test-slow (even if test-fast failed); ends with "N passed, N failed".
 test: $(DENO) chromium
-	$(DENO) run --allow-all tests/run_all.ts
+	$(RUN_TESTS)
 
 ## The fast tier: static checks, unit tests and the simulator (tests/ but tests/process/).
 test-fast: $(DENO)
-	$(DENO) run --allow-all tests/run_all.ts --tier fast
+	$(RUN_TESTS) --tier fast
 
 ## The slow tier: tests/process/, the tests that start processes or build artefacts.
 test-slow: $(DENO) chromium
-	$(DENO) run --allow-all tests/run_all.ts --tier slow
+	$(RUN_TESTS) --tier slow
 
 ## Debian's chromium, for the status page's browser test: installed when missing if we are root;
 ## otherwise nothing happens and that test is skipped, saying why.
@@ -48,6 +55,8 @@ soak: $(DENO)
 	$(DENO) run --allow-read --allow-env tests/sim/main.ts --seeds 100000 --from 1000000 $(ARGS)
 
 ## Failure-detection and join latency benchmark; writes bench/results.md.
+# --allow-all: like the demo, the bench starts peer processes (--allow-run grants everything anyway);
+# it also reads /proc, runs nproc and getconf, and starts peers in its own process.
 bench: $(DENO)
 	$(DENO) run --allow-all bench/bench.ts
 

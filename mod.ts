@@ -93,6 +93,20 @@ export {
   type TransportHandlers,
 } from "./src/transport/transport.ts";
 export { MemoryNetwork, type MemoryNetworkOptions, type NetworkFaults } from "./src/transport/memory.ts";
+export { generateKey, KEY_BYTES, Keyring, KeyringError, parseKeyring } from "./src/transport/keyring.ts";
+export {
+  FORGET_AFTER_MS,
+  FRESHNESS_MS,
+  type OpenResult,
+  openSealed,
+  REPLAY_WINDOW,
+  ReplayGuard,
+  seal,
+  SEAL_OVERHEAD,
+  SealedTransport,
+  type SealedTransportOptions,
+  type SealHeader,
+} from "./src/transport/sealed.ts";
 export { RealTimeScheduler, type Scheduler, VirtualScheduler } from "./src/scheduler.ts";
 export { socketTransport, type SocketTransportOptions } from "./src/transport/socket_transport.ts";
 export { runCli, USAGE } from "./src/runtime/cli.ts";

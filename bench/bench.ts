@@ -26,12 +26,14 @@ import {
 
 /** One event a peer printed with `--format json`. */
 interface PeerEventLine {
-  event: "view" | "unreachable";
+  event: "view" | "unreachable" | "left";
   peer: number;
   view: number;
   leader: number;
   members?: number[];
   member?: number;
+  /** On an unreachable or left line: whether that member was the leader. */
+  is_leader?: boolean;
   /** The peer's timestamp, ms since the epoch. */
   at: number;
 }
@@ -72,6 +74,14 @@ class Child {
       } catch { /* not an event */ }
     }
     return this.#events;
+  }
+
+  /** Sends `signal` and waits for the process to exit by itself (a graceful leave). */
+  async signal(signal: Deno.Signal): Promise<Deno.CommandStatus> {
+    this.process.kill(signal);
+    const status = await this.process.exited();
+    live.delete(this);
+    return status;
   }
 
   /** SIGKILL, then waits for the exit and the pipes. */
@@ -180,9 +190,15 @@ class Group {
     ).join("\n");
   }
 
-  /** Peers 1..n one after another, each once the previous ones agree (a staggered start). */
+  /**
+   * Peers 1..n one after another, each once the previous ones agree (a staggered start). The
+   * first majority of the hostsfile starts together: peer 1 founds only once a majority asked.
+   */
   async startOneByOne(timeoutMs = 30_000): Promise<void> {
-    for (let id = 1; id <= this.n; id++) {
+    const first = founders(this.n);
+    for (let id = 1; id <= first; id++) this.spawn(id);
+    await until(`peers 1..${first} of ${this.n} formed`, () => this.converged(range(1, first)), timeoutMs);
+    for (let id = first + 1; id <= this.n; id++) {
       this.spawn(id);
       await until(`peer ${id} of ${this.n} joined`, () => this.converged(range(1, id)), timeoutMs);
     }
@@ -194,6 +210,11 @@ class Group {
     await Deno.remove(this.hostsfile).catch(() => {});
     if (this.dataRoot) await Deno.remove(this.dataRoot, { recursive: true }).catch(() => {});
   }
+}
+
+/** How many peers must be up before peer 1 founds: a majority of the hostsfile. */
+function founders(n: number): number {
+  return Math.floor(n / 2) + 1;
 }
 
 // ---- statistics and machine facts ----
@@ -240,15 +261,16 @@ const QUICK = Deno.env.get("BENCH_QUICK") !== undefined;
 
 /**
  * `--only recovery`: only the recovery sections (heal times, the cost of
- * `--data-dir`), merged into the existing results file in place of their
- * previous version; the other sections are kept as they were.
+ * `--data-dir`); `--only leave`: only the graceful-leave section. Either is
+ * merged into the existing results file in place of its previous version;
+ * the other sections are kept as they were.
  */
 const ONLY = (() => {
   const i = Deno.args.indexOf("--only");
   if (i === -1) return null;
   const what = Deno.args[i + 1];
-  if (what !== "recovery") {
-    console.error(`bench.ts: --only wants "recovery", not ${JSON.stringify(what ?? "")}`);
+  if (what !== "recovery" && what !== "leave") {
+    console.error(`bench.ts: --only wants "recovery" or "leave", not ${JSON.stringify(what ?? "")}`);
     Deno.exit(2);
   }
   return what;
@@ -426,9 +448,10 @@ async function joinBench(rounds: number, n: number): Promise<JoinResult> {
   for (let round = 0; round < rounds; round++) {
     const g = new Group(n);
     try {
-      g.spawn(1);
-      await until("peer 1 founds the group", () => g.converged([1]), 30_000);
-      for (let id = 2; id <= n; id++) {
+      const first = founders(n);
+      for (let id = 1; id <= first; id++) g.spawn(id);
+      await until("peer 1 founds the group", () => g.converged(range(1, first)), 30_000);
+      for (let id = first + 1; id <= n; id++) {
         await sleep(200);
         const spawnedAt = Date.now();
         g.spawn(id);
@@ -453,11 +476,15 @@ async function joinBench(rounds: number, n: number): Promise<JoinResult> {
  */
 async function protocolJoins(count: number): Promise<number[]> {
   const hosts = freePorts(count + 1).map((port) => ({ hostname: "127.0.0.1", port }));
-  const peers: Peer[] = [await startPeer({ hosts, id: 1, listen: hosts[0] })];
+  // Peer 1 founds once a majority of the hostsfile asked: those start together, unmeasured.
+  const first = founders(hosts.length);
+  const peers: Peer[] = [];
+  for (let id = 1; id <= first; id++) peers.push(await startPeer({ hosts, id, listen: hosts[id - 1] }));
   const times: number[] = [];
   try {
-    await sleep(1_000); // past peer 1's founding probe
-    for (let id = 2; id <= count + 1; id++) {
+    const formed = AbortSignal.timeout(10_000);
+    await Promise.all(peers.map((p) => p.waitForView((v) => v.members.length === first, formed)));
+    for (let id = first + 1; id <= count + 1; id++) {
       const t0 = performance.now();
       peers.push(await startPeer({ hosts, id, listen: hosts[id - 1] }));
       const signal = AbortSignal.timeout(10_000);
@@ -806,11 +833,17 @@ async function joinsWithStorage(count: number, dataDir: boolean): Promise<JoinCo
     storages.push(s);
     return s;
   };
-  const peers: Peer[] = [await startPeer({ hosts, id: 1, listen: hosts[0], storage: storage(1) })];
+  // Peer 1 founds once a majority of the hostsfile asked: those start together, unmeasured.
+  const first = founders(hosts.length);
+  const peers: Peer[] = [];
+  for (let id = 1; id <= first; id++) {
+    peers.push(await startPeer({ hosts, id, listen: hosts[id - 1], storage: storage(id) }));
+  }
   const times: number[] = [];
   try {
-    await sleep(1_000); // past peer 1's founding probe
-    for (let id = 2; id <= count + 1; id++) {
+    const formed = AbortSignal.timeout(10_000);
+    await Promise.all(peers.map((p) => p.waitForView((v) => v.members.length === first, formed)));
+    for (let id = first + 1; id <= count + 1; id++) {
       const t0 = performance.now();
       peers.push(await startPeer({ hosts, id, listen: hosts[id - 1], storage: storage(id) }));
       const signal = AbortSignal.timeout(10_000);
@@ -862,10 +895,142 @@ async function storageCost(rounds: number, count: number): Promise<StorageCost> 
     r.saves += w.saves;
     r.bytes += w.bytes;
     r.latency.push(...w.latency);
-    r.joins += count;
-    for (let k = 2; k <= count + 1; k++) r.memberViews += k; // the view that adds peer k has k members
+    r.joins += w.times.length; // the measured joins, after the founding majority
+    // the view that adds peer k has k members
+    for (let k = count + 2 - w.times.length; k <= count + 1; k++) r.memberViews += k;
   }
   return r;
+}
+
+interface LeaveRun {
+  kind: "member" | "leader";
+  victim: number;
+  /** Ms from SIGTERM to the last survivor installing a view without the victim. */
+  everywhere: number;
+  /** Survivors, and how many printed `peer N left` (`leader N left` for the leader). */
+  survivors: number;
+  reported: number;
+  /** The leaving peer's exit code, and ms from SIGTERM to its exit (as this process saw it). */
+  code: number;
+  exitMs: number;
+  /** Unreachable lines from SIGTERM until the restarted peer was back in (there should be none). */
+  unreachable: number;
+}
+
+/**
+ * Graceful leave: 5 peers at the defaults; SIGTERM to a random non-leader
+ * `rounds` times, then to the leader `rounds` times. The peer that left is
+ * restarted (a new incarnation) and back in the view before the next run.
+ */
+async function leaveBench(rounds: number): Promise<LeaveRun[]> {
+  const g = new Group(5);
+  const runs: LeaveRun[] = [];
+  try {
+    log("leave: 5 peers, started at once");
+    for (let id = 1; id <= g.n; id++) g.spawn(id);
+    await until("all 5 in one view", () => g.converged(range(1, g.n)), 30_000);
+    await sleep(1_000);
+    for (
+      const kind of [...Array(rounds).fill("member"), ...Array(rounds).fill("leader")] as LeaveRun["kind"][]
+    ) {
+      const leader = g.running()[0].lastView()!.leader;
+      const others = g.members().filter((id) => id !== leader);
+      const victim = kind === "leader" ? leader : others[Math.floor(Math.random() * others.length)];
+      const leaving = g.procs[victim - 1]!;
+      const survivors = g.running().filter((p) => p !== leaving);
+      const from = new Map(g.running().map((p) => [p, p.events.length]));
+      const since = (p: Child) => p.events.slice(from.get(p));
+      const removedBy = (p: Child) =>
+        since(p).find((e) => e.event === "view" && !e.members!.includes(victim));
+
+      const sentAt = Date.now();
+      const exit = leaving.signal("SIGTERM").then((s) => ({ code: s.code, exitMs: Date.now() - sentAt }));
+      await until(`${kind} ${victim} removed by every survivor`, () => survivors.every(removedBy), 10_000);
+      const { code, exitMs } = await exit;
+      g.procs[victim - 1] = null;
+      const everywhere = Math.max(...survivors.map((p) => removedBy(p)!.at - sentAt));
+      const reported = survivors.filter((p) =>
+        since(p).some((e) =>
+          e.event === "left" && e.member === victim && e.is_leader === (kind === "leader")
+        )
+      ).length;
+
+      const back = g.spawn(victim);
+      from.set(back, 0);
+      await until(`peer ${victim} back in`, () =>
+        g.converged(range(1, g.n)), 30_000);
+      await sleep(300);
+      const unreachable = [...from.keys()].reduce(
+        (sum, p) => sum + since(p).filter((e) => e.event === "unreachable").length,
+        0,
+      );
+      log(
+        `  ${kind} ${victim} left: new view everywhere ${everywhere} ms; ${reported}/${survivors.length} printed left; exit ${code} after ${exitMs} ms; ${unreachable} unreachable`,
+      );
+      runs.push({
+        kind,
+        victim,
+        everywhere,
+        survivors: survivors.length,
+        reported,
+        code,
+        exitMs,
+        unreachable,
+      });
+    }
+    return runs;
+  } catch (e) {
+    (e as Error).message += `\n${g.describe()}`;
+    throw e;
+  } finally {
+    await g.stop();
+  }
+}
+
+/** serf's graceful leave, seen by every member, on this machine (issue 10): about 0.8 s. */
+const SERF_LEAVE_MS = 800;
+
+/** The leave section of the report. */
+function leaveSection(runs: LeaveRun[] | null, header: string[]): string[] {
+  const out = ["## Graceful leave (SIGTERM)", "", ...header];
+  if (!runs) return [...out, "Not measured (see the experiments that did not finish).", ""];
+  out.push(
+    "5 peers, default flags (heartbeat 200 ms, fail-after 5). SIGTERM to a random non-leader, then to the leader;",
+    "the peer that left is restarted and back in the view before the next run. *New view everywhere*: SIGTERM to",
+    "the last survivor installing a view without it. *Exit*: SIGTERM to the leaving process's exit, as the bench",
+    "saw it (pipes closed).",
+    "",
+    "| peers | left | runs | new view everywhere median / max | survivors that printed `left` | exit codes | exit median / max |",
+    "| --- | --- | --- | --- | --- | --- | --- |",
+  );
+  for (const kind of ["member", "leader"] as const) {
+    const rs = runs.filter((r) => r.kind === kind);
+    if (rs.length === 0) continue;
+    const all = rs.map((r) => r.everywhere);
+    const exits = rs.map((r) => r.exitMs);
+    out.push(
+      `| 5 | ${kind} | ${rs.length} | ${ms(median(all))} / ${ms(max(all))} | ${
+        rs.reduce((s, r) => s + r.reported, 0)
+      }/${rs.reduce((s, r) => s + r.survivors, 0)} | ${[...new Set(rs.map((r) => r.code))].join(", ")} | ${
+        ms(median(exits))
+      } / ${ms(max(exits))} |`,
+    );
+  }
+  const worst = max(runs.map((r) => r.everywhere));
+  out.push(
+    "",
+    `Unreachable lines anywhere during these runs (restarts included): ${
+      runs.reduce((s, r) => s + r.unreachable, 0)
+    }.`,
+    `serf's graceful leave is seen by every member in about ${
+      SERF_LEAVE_MS / 1000
+    } s on this machine (issue 10);`,
+    `the slowest leave here (${ms(worst)} ms) is ${
+      (SERF_LEAVE_MS / Math.max(worst, 1)).toFixed(0)
+    } times faster.`,
+    "",
+  );
+  return out;
 }
 
 // ---- the report ----
@@ -954,9 +1119,14 @@ function recoverySections(heal: HealRow[], cost: StorageCost | null, header: str
   return out;
 }
 
-/** Replaces the recovery sections of an existing report (or appends them), keeping the rest. */
-function mergeSections(existing: string, sections: string[]): string {
-  const ours = ["## Recovery after restarts", "## What `--data-dir` costs"];
+/** The headings of what `--only recovery` and `--only leave` measure (their start suffices). */
+const SECTIONS = {
+  recovery: ["## Recovery after restarts", "## What `--data-dir` costs"],
+  leave: ["## Graceful leave"],
+};
+
+/** Replaces the sections headed `ours` in an existing report (or appends them), keeping the rest. */
+function mergeSections(existing: string, sections: string[], ours: string[]): string {
   const lines = existing.trimEnd().split("\n");
   const kept: string[] = [];
   let skipping = false;
@@ -982,29 +1152,38 @@ async function main(): Promise<void> {
   );
   const healRounds = QUICK ? 1 : 3;
 
-  if (ONLY === "recovery") {
-    log("recovery: heal times after restarts and a forged view");
-    const heal = await recoveryBench(healRounds);
-    log("recovery: the cost of --data-dir per view change");
-    const cost = await attempt("data-dir cost", () => storageCost(QUICK ? 1 : 3, QUICK ? 5 : 20));
+  if (ONLY) {
+    let measured: (header: string[]) => string[];
+    if (ONLY === "recovery") {
+      log("recovery: heal times after restarts and a forged view");
+      const heal = await recoveryBench(healRounds);
+      log("recovery: the cost of --data-dir per view change");
+      const cost = await attempt("data-dir cost", () => storageCost(QUICK ? 1 : 3, QUICK ? 5 : 20));
+      measured = (header) => recoverySections(heal, cost, header);
+    } else {
+      const runs = await attempt("leave", () => leaveBench(QUICK ? 1 : 5));
+      measured = (header) => leaveSection(runs, header);
+    }
     const loadAfter = (await Deno.readTextFile("/proc/loadavg").catch(() => "")).split(" ").slice(0, 3).join(
       " ",
     );
     const header = [
       `Measured ${
         new Date().toISOString().slice(0, 16).replace("T", " ")
-      } UTC by \`bench.ts --only recovery\`; \`nproc\` ${nproc} (${cpuModel}); ${denoVersion}.`,
-      `Load average before ${loadBefore}, after ${loadAfter}; these sections took ${
-        Math.round((Date.now() - began) / 1000)
-      } s.${notes.length ? ` Did not finish: ${notes.join("; ")}.` : ""}`,
+      } UTC by \`bench.ts --only ${ONLY}\`; \`nproc\` ${nproc} (${cpuModel}); ${denoVersion}.`,
+      `Load average before ${loadBefore}, after ${loadAfter}; ${
+        ONLY === "leave" ? "this section" : "these sections"
+      } took ${Math.round((Date.now() - began) / 1000)} s.${
+        notes.length ? ` Did not finish: ${notes.join("; ")}.` : ""
+      }`,
       "",
     ];
-    const sections = recoverySections(heal, cost, header);
+    const sections = measured(header);
     console.log("\n" + sections.join("\n"));
     const file = `${ROOT}bench/results${QUICK ? "-quick" : ""}.md`;
     const existing = await Deno.readTextFile(file).catch(() => "# Benchmark results\n");
-    await Deno.writeTextFile(file, mergeSections(existing, sections));
-    log(`merged the recovery sections into bench/results${QUICK ? "-quick" : ""}.md`);
+    await Deno.writeTextFile(file, mergeSections(existing, sections, SECTIONS[ONLY]));
+    log(`merged the ${ONLY} sections into bench/results${QUICK ? "-quick" : ""}.md`);
     return;
   }
 
@@ -1027,6 +1206,7 @@ async function main(): Promise<void> {
   }
   const burners = 2 * Number(nproc || 2);
   const stall = await attempt("stall check", () => stallCheck(QUICK ? 3 : 30, burners));
+  const leaves = await attempt("leave", () => leaveBench(QUICK ? 1 : 5));
   log("recovery: heal times after restarts and a forged view");
   const heal = await recoveryBench(healRounds);
   log("recovery: the cost of --data-dir per view change");
@@ -1116,6 +1296,7 @@ async function main(): Promise<void> {
       "",
     );
   }
+  out.push(...leaveSection(leaves, []));
   out.push(...recoverySections(heal, cost, []));
   if (notes.length) out.push("## Experiments that did not finish", "", ...notes.map((n) => `- ${n}`), "");
   const text = out.join("\n");

@@ -6,7 +6,7 @@
  */
 
 import { configure, defaultTextFormatter, getThrottlingFilter, type LogRecord } from "@logtape/logtape";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import process from "node:process";
 import { parseArgs } from "node:util";
@@ -21,11 +21,14 @@ import {
   parseHostsfile,
 } from "../core/hostsfile.ts";
 import { AddressInUseError } from "../transport/transport.ts";
+import { type Keyring, KeyringError, parseKeyring } from "../transport/keyring.ts";
 import { VERSION } from "../version.ts";
 import { FileStorage, StorageError } from "./file_storage.ts";
+import { fetchStatus, formatMembers, StatusFetchError } from "./members.ts";
 import { PeerMetrics } from "./metrics.ts";
 import { startPeer } from "./peer.ts";
 import { createStatusApp, serveStatus } from "./status_server.ts";
+import { readTimelineFiles, renderTimeline, TimelineInputError } from "./timeline.ts";
 
 /** A user's mistake: one line on stderr and exit code 2. */
 export class UsageError extends Error {
@@ -35,7 +38,9 @@ export class UsageError extends Error {
 /** The command's usage text, printed by `--help`. */
 export const USAGE = `membership ${VERSION}: one agreed view of the live peers of a group
 
-Usage: membership -h HOSTSFILE [options]
+Usage: membership -h HOSTSFILE [options]       run a peer
+       membership members URL [--format json]   the group as one peer's --status URL sees it
+       membership timeline FILE... [-o OUT.svg] peers' --format json output as an SVG timeline
   membership is ./membership in a clone (after make or npm ci), node dist/membership.mjs,
   a compiled binary, or deno run --unstable-net --allow-net --allow-read --allow-write
   --allow-env --allow-sys mod.ts: the same flags for all.
@@ -50,9 +55,16 @@ Usage: membership -h HOSTSFILE [options]
       --format text|json   how events are printed on stdout (default text)
       --log-level LEVEL    diagnostics on stderr: debug, info, warning, error, fatal (default warning)
       --status HOST:PORT   serve this peer's status over HTTP: /v1/status, /metrics, and a live page at /
+      --key-file PATH      the group's keyring: one base64 key a line (openssl rand -base64 32); the
+                           first seals, every key opens; SIGHUP re-reads it (see docs/security.md)
       --data-dir DIR       keep this peer's votes and views in DIR: a restart on it is the same
                            member and voter (deno run also needs --allow-write)
       --help, --version    this text, the version
+
+membership members URL: ID, ADDRESS, STATE, ROLE, INCARNATION and LAST HEARD of each member, from
+  URL/v1/status of a peer started with --status (http:// may be left out); --format json for JSON.
+membership timeline FILE...: one lane per peer, a box per view, marks for unreachable, left and
+  crashed peers; the SVG on stdout, or in OUT.svg with -o.
 
 The protocol, the output lines and the guarantees: docs/protocol.md in the repository.`;
 
@@ -82,6 +94,8 @@ export interface CliOptions {
   readonly dataDir: string | null;
   /** Where to serve the status endpoint, or null for none. */
   readonly status: HostAddress | null;
+  /** Path of the group's key file, or null for plain text. */
+  readonly keyFile: string | null;
 }
 
 function number(
@@ -111,6 +125,7 @@ const OPTIONS = {
   "log-level": { type: "string" },
   "data-dir": { type: "string" },
   status: { type: "string" },
+  "key-file": { type: "string" },
   help: { type: "boolean" },
   version: { type: "boolean" },
 } as const;
@@ -180,6 +195,8 @@ export function parseCli(args: string[]): CliOptions | "help" | "version" {
   const status = values.status === undefined ? null : statusAddress(values.status);
   const dataDir = values["data-dir"] ?? null;
   if (dataDir === "") throw new UsageError("--data-dir wants a directory, not ''");
+  const keyFile = values["key-file"] ?? null;
+  if (keyFile === "") throw new UsageError("--key-file wants a file, not ''");
   return {
     hostsfile: values.hostsfile,
     delaySeconds: number("--delay", values.delay, 0, 0, false),
@@ -194,6 +211,7 @@ export function parseCli(args: string[]): CliOptions | "help" | "version" {
     logLevel: logLevel as CliOptions["logLevel"],
     dataDir,
     status,
+    keyFile,
   };
 }
 
@@ -231,6 +249,24 @@ async function loadHosts(path: string): Promise<HostAddress[]> {
     return parseHostsfile(text);
   } catch (e) {
     if (e instanceof HostsfileError) throw new UsageError(`hostsfile '${path}': ${e.message}`);
+    throw e;
+  }
+}
+
+/** Reads and parses the key file, as a user error (naming the file and line) when it cannot. */
+async function loadKeyring(path: string): Promise<Keyring> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    throw notPermitted(e, `cannot read key file '${path}'`) ??
+      new UsageError(`cannot read key file '${path}'${code ? ` (${code})` : ""}`);
+  }
+  try {
+    return parseKeyring(text);
+  } catch (e) {
+    if (e instanceof KeyringError) throw new UsageError(`key file '${path}': ${e.message}`);
     throw e;
   }
 }
@@ -279,6 +315,8 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
  */
 export async function runCli(args: string[]): Promise<number> {
   try {
+    if (args[0] === "members") return await runMembers(args.slice(1));
+    if (args[0] === "timeline") return await runTimeline(args.slice(1));
     const options = parseCli(args);
     if (options === "help") return console.log(USAGE), 0;
     if (options === "version") return console.log(`membership ${VERSION}`), 0;
@@ -290,6 +328,81 @@ export async function runCli(args: string[]): Promise<number> {
     }
     throw e;
   }
+}
+
+/** parseArgs for a subcommand, its mistakes as one line like the peer's. */
+function parseSub<T>(command: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    const first = (e as Error).message.split("\n")[0].split(/\.( |$)/)[0];
+    throw new UsageError(`${command}: ${first.charAt(0).toLowerCase()}${first.slice(1)} (see --help)`);
+  }
+}
+
+/** `membership members URL [--format text|json]`. */
+async function runMembers(args: string[]): Promise<number> {
+  const { values, positionals } = parseSub("members", () =>
+    parseArgs({
+      args,
+      allowPositionals: true,
+      options: { format: { type: "string" }, help: { type: "boolean" } },
+    }));
+  if (values.help) return console.log(USAGE), 0;
+  const format = values.format ?? "text";
+  if (format !== "text" && format !== "json") {
+    throw new UsageError(`members: --format wants text or json, not '${format}'`);
+  }
+  if (positionals.length !== 1) {
+    throw new UsageError("members wants one URL, a peer's --status address (e.g. http://127.0.0.1:8080)");
+  }
+  let status;
+  try {
+    status = await fetchStatus(positionals[0]);
+  } catch (e) {
+    if (e instanceof StatusFetchError) throw new UsageError(`members: ${e.message}`);
+    throw notPermitted(e, `members: cannot fetch ${positionals[0]}`) ?? e;
+  }
+  process.stdout.write(formatMembers(status, format));
+  if (status.members.length === 0) {
+    process.stderr.write(`membership: peer ${status.id} has no view yet (it is ${status.role})\n`);
+  }
+  return 0;
+}
+
+/** `membership timeline FILE... [-o OUT]`. */
+async function runTimeline(args: string[]): Promise<number> {
+  const { values, positionals } = parseSub("timeline", () =>
+    parseArgs({
+      args,
+      allowPositionals: true,
+      options: { output: { type: "string", short: "o" }, help: { type: "boolean" } },
+    }));
+  if (values.help) return console.log(USAGE), 0;
+  if (positionals.length === 0) {
+    throw new UsageError("timeline wants one or more files of peers' --format json output");
+  }
+  let events;
+  try {
+    events = await readTimelineFiles(positionals);
+  } catch (e) {
+    if (e instanceof TimelineInputError) throw new UsageError(`timeline: ${e.message}`);
+    throw notPermitted(e, "timeline: cannot read its files") ?? e;
+  }
+  const svg = renderTimeline(events);
+  const output = values.output;
+  if (output === undefined) {
+    process.stdout.write(svg);
+    return 0;
+  }
+  try {
+    await writeFile(output, svg);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    throw notPermitted(e, `timeline: cannot write '${output}'`) ??
+      new UsageError(`timeline: cannot write '${output}'${code ? ` (${code})` : ""}`);
+  }
+  return 0;
 }
 
 /** `--status HOST:PORT`: an address with an explicit port, as a hostsfile line writes it. */
@@ -319,6 +432,7 @@ async function runPeer(options: CliOptions): Promise<number> {
   } else if (id > hosts.length) {
     throw new UsageError(`--id ${id} is past the ${hosts.length} peer(s) of the hostsfile`);
   }
+  const keyring = options.keyFile === null ? undefined : await loadKeyring(options.keyFile);
   await configureLogging(options.logLevel);
 
   // The first SIGINT or SIGTERM leaves the group on purpose; a second SIGINT exits at once.
@@ -330,6 +444,7 @@ async function runPeer(options: CliOptions): Promise<number> {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  let onHangup: (() => void) | undefined;
   try {
     await sleep(options.delaySeconds * 1000, stopping.signal);
     if (stopping.signal.aborted) return 0;
@@ -357,11 +472,13 @@ async function runPeer(options: CliOptions): Promise<number> {
         storage: options.dataDir === null ? undefined : new FileStorage(options.dataDir, { peer: id, hosts }),
         onCrash: crash,
         onEvent,
+        keyring,
       });
     } catch (e) {
       if (e instanceof AddressInUseError || e instanceof StorageError) throw new UsageError(e.message);
       throw notPermitted(e, `cannot bind port ${hosts[id - 1].port}`) ?? e;
     }
+    if (options.keyFile !== null) process.on("SIGHUP", onHangup = reloadKeyring(peer, options.keyFile));
     let status;
     try {
       status = options.status
@@ -380,5 +497,18 @@ async function runPeer(options: CliOptions): Promise<number> {
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
+    if (onHangup) process.off("SIGHUP", onHangup);
   }
+}
+
+/** SIGHUP: re-reads the key file and replaces the keyring; a bad file keeps the old one. */
+function reloadKeyring(peer: { setKeyring(keyring: Keyring): void }, path: string): () => void {
+  return () => {
+    void loadKeyring(path).then((keyring) => {
+      peer.setKeyring(keyring);
+      process.stderr.write(`membership: key file '${path}' reloaded: ${keyring.size} key(s)\n`);
+    }, (e) => {
+      process.stderr.write(`membership: ${e.message}; keeping the keyring in use\n`);
+    });
+  };
 }

@@ -14,6 +14,8 @@ import { type MemberState, PeerCore, type Role } from "../core/peer_core.ts";
 import type { Transport } from "../transport/transport.ts";
 import { RealTimeScheduler, type Scheduler } from "../scheduler.ts";
 import { socketTransport } from "../transport/socket_transport.ts";
+import type { Keyring } from "../transport/keyring.ts";
+import { SealedTransport } from "../transport/sealed.ts";
 import { EffectRunner, type Storage } from "./effect_runner.ts";
 import type { PeerMetrics } from "./metrics.ts";
 import { test4Filter } from "./test4.ts";
@@ -61,6 +63,13 @@ export interface PeerOptions {
   readonly onEvent?: (event: PeerEvent) => void;
   /** Metrics this peer feeds with every step, event and diagnostic (`--status` serves them). */
   readonly metrics?: PeerMetrics;
+  /**
+   * The group's keyring: every message is sealed with its first key and
+   * opened with any of its keys (a {@linkcode SealedTransport} around the
+   * transport); anything else is dropped. Replace it while the peer runs with
+   * {@linkcode Peer.setKeyring}. Default: no keyring, plain text.
+   */
+  readonly keyring?: Keyring;
 }
 
 /** What {@linkcode Peer.status} returns. */
@@ -159,11 +168,26 @@ export class Peer {
       throw new RangeError(`peer id ${id} is not between 1 and ${hosts.length}`);
     }
     const restored = (await options.storage?.load()) ?? null;
-    const peer = new Peer(options, options.transport ?? socketTransport(), restored);
+    const inner = options.transport ?? socketTransport();
+    const transport = options.keyring
+      ? new SealedTransport(inner, options.keyring, {
+        self: hosts[id - 1],
+        onDrop: (text, key) => {
+          options.metrics?.observeLog(key);
+          writeLog("warning", text, key);
+        },
+      })
+      : inner;
+    const peer = new Peer(options, transport, restored);
+    const local = options.listen ?? (options.transport ? hosts[id - 1] : anyAddress(hosts[id - 1]));
+    if (!options.keyring && !options.transport && !isLoopback(local.hostname)) {
+      log.warn("{text}", {
+        key: "keyless",
+        text: `no keyring: anyone who can reach port ${local.port} can change the group (see --key-file)`,
+      });
+    }
     if (options.onEvent) peer.onEvent(options.onEvent);
-    await peer.#runner.listen(
-      options.listen ?? (options.transport ? hosts[id - 1] : anyAddress(hosts[id - 1])),
-    );
+    await peer.#runner.listen(local);
     peer.#runner.start();
     return peer;
   }
@@ -202,6 +226,18 @@ export class Peer {
       view: this.view,
       members: this.#core.members(now).map((m) => ({ ...m, address: this.#options.hosts[m.id - 1] })),
     };
+  }
+
+  /**
+   * Replaces the group's keyring while the peer runs (key rotation: add the
+   * new key everywhere, put it first everywhere, then drop the old one).
+   * Throws if the peer was started without one.
+   */
+  setKeyring(keyring: Keyring): void {
+    if (!(this.#transport instanceof SealedTransport)) {
+      throw new Error("this peer was started without a keyring");
+    }
+    this.#transport.setKeyring(keyring);
   }
 
   /** Calls `listener` on every event; returns a function that unsubscribes. */
@@ -332,11 +368,14 @@ function writeLog(level: LogLevel, text: string, key: string): void {
  */
 function anyAddress(own: HostAddress): HostAddress {
   const name = own.hostname.toLowerCase();
-  // 127.x.y.z; ::1, in any spelling of its zeros; localhost.
-  if (/^127(\.\d{1,3}){3}$/.test(name) || /^(0{0,4}:){2,7}0{0,3}1$/.test(name) || name === "localhost") {
-    return own;
-  }
+  if (isLoopback(name)) return own;
   return { hostname: name.includes(":") ? "::" : "0.0.0.0", port: own.port };
+}
+
+/** 127.x.y.z; ::1, in any spelling of its zeros; localhost. */
+function isLoopback(hostname: string): boolean {
+  const name = hostname.toLowerCase();
+  return /^127(\.\d{1,3}){3}$/.test(name) || /^(0{0,4}:){2,7}0{0,3}1$/.test(name) || name === "localhost";
 }
 
 /**

@@ -270,3 +270,113 @@ test("--status serves the peer's status, metrics and page; a bad or busy address
     assert.equal((await peer.status).code, 0);
   }
 });
+
+test("members URL prints a peer's group as a table (or JSON); a closed port or a non-status URL exits 2", async () => {
+  const [peerPort, statusPort, closedPort] = freePorts(3);
+  const hosts = writeHostsfile([peerPort]);
+  const peer = new PeerProcess(1, [
+    ...DENO_PEER,
+    "-h",
+    hosts,
+    "--id",
+    "1",
+    "--status",
+    `127.0.0.1:${statusPort}`,
+  ]);
+  try {
+    await peer.waitFor("view 1", (p) => p.lastView()?.view === 1);
+    const table = await run([...DENO_PEER, "members", `http://127.0.0.1:${statusPort}`]);
+    assert.equal(table.code, 0, table.stderr);
+    const lines = table.stdout.trimEnd().split("\n");
+    assert.match(lines[0], /^ID +ADDRESS +STATE +ROLE +INCARNATION +LAST HEARD$/);
+    assert.equal(lines.length, 2, table.stdout);
+    assert.match(lines[1], new RegExp(`^1 +127\\.0\\.0\\.1:${peerPort} +alive +leader +\\d+ +\\d+ms$`));
+    const json = await run([...DENO_PEER, "members", `127.0.0.1:${statusPort}`, "--format", "json"]);
+    assert.equal(json.code, 0, json.stderr);
+    const rows = JSON.parse(json.stdout);
+    assert.deepEqual(rows.map((r: { id: number; role: string }) => [r.id, r.role]), [[1, "leader"]]);
+    // Its /metrics is not a status endpoint.
+    await assertUsageError(
+      ["members", `http://127.0.0.1:${statusPort}/metrics`],
+      /^membership: members: .*metrics\/v1\/status answered HTTP 404: not a membership status endpoint$/,
+    );
+  } finally {
+    peer.kill("SIGTERM");
+    await peer.exited();
+    Deno.removeSync(hosts);
+  }
+  await assertUsageError(
+    ["members", `http://127.0.0.1:${closedPort}`],
+    new RegExp(
+      `^membership: members: cannot reach http://127\\.0\\.0\\.1:${closedPort}/v1/status: connection refused$`,
+    ),
+  );
+  await assertUsageError(["members"], /^membership: members wants one URL/);
+});
+
+test("timeline FILE... writes an SVG (stdout or -o); a bad file exits 2 naming it", async () => {
+  const tmp = Deno.makeTempDirSync({ prefix: "timeline-" });
+  try {
+    const line = (peer: number, view: number, members: number[], ms: number) =>
+      JSON.stringify({
+        event: "view",
+        peer,
+        view,
+        leader: 1,
+        members,
+        at: new Date(1e12 + ms).toISOString(),
+      });
+    Deno.writeTextFileSync(
+      join(tmp, "peer1.jsonl"),
+      [line(1, 1, [1], 0), line(1, 2, [1, 2], 200)].join("\n"),
+    );
+    Deno.writeTextFileSync(
+      join(tmp, "peer2.jsonl"),
+      line(2, 2, [1, 2], 210) + "\n" +
+        JSON.stringify({
+          event: "unreachable",
+          peer: 2,
+          view: 2,
+          leader: 1,
+          member: 1,
+          is_leader: true,
+          message: "leader 1 unreachable",
+          at: new Date(1e12 + 1500).toISOString(),
+        }) + "\n",
+    );
+    const files = [join(tmp, "peer1.jsonl"), join(tmp, "peer2.jsonl")];
+    const out = await run([...DENO_PEER, "timeline", ...files]);
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(out.stdout, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    assert.match(out.stdout, /<\/svg>\n$/);
+    assert.equal(out.stdout.split('<g class="lane"').length - 1, 2);
+    const svgPath = join(tmp, "out.svg");
+    const written = await run([
+      DENO_PEER[0],
+      "run",
+      "--allow-read",
+      "--allow-write",
+      `${ROOT}mod.ts`,
+      "timeline",
+      "-o",
+      svgPath,
+      ...files,
+    ]);
+    assert.equal(written.code, 0, written.stderr);
+    assert.equal(written.stdout, "");
+    assert.equal(Deno.readTextFileSync(svgPath), out.stdout);
+
+    Deno.writeTextFileSync(join(tmp, "bad.jsonl"), "{peer_id: 1, view_id: 1, leader: 1, memb_list: [1]}\n");
+    await assertUsageError(
+      ["timeline", files[0], join(tmp, "bad.jsonl")],
+      /^membership: timeline: '.*bad\.jsonl' line 1 is not JSON/,
+    );
+    await assertUsageError(
+      ["timeline", join(tmp, "missing.jsonl")],
+      /^membership: timeline: cannot read '.*missing\.jsonl' \(ENOENT\)$/,
+    );
+    await assertUsageError(["timeline"], /^membership: timeline wants one or more files/);
+  } finally {
+    Deno.removeSync(tmp, { recursive: true });
+  }
+});
