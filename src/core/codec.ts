@@ -218,7 +218,7 @@ function nullable<T>(f: Fields, key: string, decode: (x: Fields) => T): T | null
 }
 
 function decodeFields(f: Fields): Message {
-  if (f.v !== PROTOCOL_VERSION) throw new WireError(`unsupported protocol version ${f.v}`);
+  if (f.v !== PROTOCOL_VERSION) throw new WireError(`unsupported protocol version ${JSON.stringify(f.v)}`);
   const envelope = { from: peer(f, "from"), incarnation: int(f, "inc") };
   switch (f.type) {
     case "JOIN":

@@ -172,7 +172,13 @@ export class EffectRunner {
 
   #onPacket(packet: Packet): void {
     if (this.#halted) return;
-    const decoded = decodeWire(packet.bytes);
+    let decoded;
+    try {
+      decoded = decodeWire(packet.bytes);
+    } catch (e) {
+      // A codec bug must not end a transport's receive loop: drop the message, say so.
+      return this.#o.onLog("error", `dropped a message from ${addressKey(packet.from)}: ${e}`, "malformed");
+    }
     if (!decoded.ok) {
       const text = `dropped a message from ${addressKey(packet.from)}: ${decoded.error}`;
       return this.#o.onLog("warning", text, "malformed");

@@ -30,9 +30,6 @@
  */
 
 import type { HostAddress } from "../core/hostsfile.ts";
-import { Buffer } from "node:buffer";
-import { createCipheriv, createDecipheriv } from "node:crypto";
-const RAW = new Uint8Array(32);
 import type { Keyring } from "./keyring.ts";
 import { addressKey, type Packet, type Transport, type TransportHandlers } from "./transport.ts";
 
@@ -109,10 +106,9 @@ export async function seal(
   view.setBigUint64(16, BigInt(Math.max(0, Math.floor(header.sentAt))));
   plain.set(payload, INNER_HEADER);
   const nonce = crypto.getRandomValues(new Uint8Array(NONCE_BYTES));
-  void key;
-  const c = createCipheriv("aes-256-gcm", RAW, nonce);
-  c.setAAD(aad(to));
-  const cipher = new Uint8Array(Buffer.concat([c.update(plain), c.final(), c.getAuthTag()]));
+  const cipher = new Uint8Array(
+    await crypto.subtle.encrypt({ name: "AES-GCM", iv: nonce, additionalData: aad(to) }, key, plain),
+  );
   const out = new Uint8Array(2 + NONCE_BYTES + cipher.length);
   out[0] = SEAL_MAGIC;
   out[1] = SEAL_VERSION;
@@ -147,11 +143,9 @@ export async function openSealed(
   for (const key of keys) {
     let plain: Uint8Array;
     try {
-      void key;
-      const d = createDecipheriv("aes-256-gcm", RAW, nonce);
-      d.setAAD(additionalData);
-      d.setAuthTag(cipher.slice(cipher.length - 16));
-      plain = new Uint8Array(Buffer.concat([d.update(cipher.slice(0, cipher.length - 16)), d.final()]));
+      plain = new Uint8Array(
+        await crypto.subtle.decrypt({ name: "AES-GCM", iv: nonce, additionalData }, key, cipher),
+      );
     } catch {
       continue; // not this key (or tampered with): try the next
     }
