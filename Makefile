@@ -50,7 +50,7 @@ check: $(DENO)
 sim: $(DENO)
 	$(DENO) run --allow-read --allow-env tests/sim/main.ts $(ARGS)
 
-## A longer soak of the simulator than make test runs: 100,000 seeds, 3 to 9 peers (about 10 min).
+## A longer soak of the simulator than make test runs: 100,000 seeds, 3 to 9 peers (about 25 min).
 soak: $(DENO)
 	$(DENO) run --allow-read --allow-env tests/sim/main.ts --seeds 100000 --from 1000000 $(ARGS)
 
