@@ -467,7 +467,6 @@ async function joinBench(rounds: number, n: number): Promise<JoinResult> {
   return r;
 }
 
-/** `make demo`-like: 5 peers started at once, until all 5 are in view 5. */
 /**
  * The protocol's own join latency, without process start-up: peers in this
  * process over real loopback sockets; each joiner's JOIN goes out as it
@@ -475,28 +474,10 @@ async function joinBench(rounds: number, n: number): Promise<JoinResult> {
  * holding it.
  */
 async function protocolJoins(count: number): Promise<number[]> {
-  const hosts = freePorts(count + 1).map((port) => ({ hostname: "127.0.0.1", port }));
-  // Peer 1 founds once a majority of the hostsfile asked: those start together, unmeasured.
-  const first = founders(hosts.length);
-  const peers: Peer[] = [];
-  for (let id = 1; id <= first; id++) peers.push(await startPeer({ hosts, id, listen: hosts[id - 1] }));
-  const times: number[] = [];
-  try {
-    const formed = AbortSignal.timeout(10_000);
-    await Promise.all(peers.map((p) => p.waitForView((v) => v.members.length === first, formed)));
-    for (let id = first + 1; id <= count + 1; id++) {
-      const t0 = performance.now();
-      peers.push(await startPeer({ hosts, id, listen: hosts[id - 1] }));
-      const signal = AbortSignal.timeout(10_000);
-      await Promise.all(peers.map((p) => p.waitForView((v) => v.members.includes(id), signal)));
-      times.push(performance.now() - t0);
-    }
-  } finally {
-    await Promise.all(peers.map((p) => p.stop()));
-  }
-  return times;
+  return (await joinsWithStorage(count, false)).times;
 }
 
+/** `make demo`-like: 5 peers started at once, until all 5 are in view 5. */
 async function demoStart(rounds: number): Promise<number[]> {
   const times: number[] = [];
   for (let round = 0; round < rounds; round++) {
@@ -819,8 +800,9 @@ interface JoinCost {
 }
 
 /**
- * {@linkcode protocolJoins} with every peer keeping its state in its own
- * data dir (a FileStorage on the real disk, under `.tmp/`), or none.
+ * Joins one at a time into a group of peers in this process (see
+ * {@linkcode protocolJoins}), every peer keeping its state in its own data dir
+ * (a FileStorage on the real disk, under `.tmp/`), or none.
  */
 async function joinsWithStorage(count: number, dataDir: boolean): Promise<JoinCost> {
   if (dataDir) Deno.mkdirSync(`${ROOT}.tmp`, { recursive: true });
