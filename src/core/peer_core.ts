@@ -422,7 +422,8 @@ export class PeerCore {
     this.#view = null;
     this.#unannounced = null;
     this.#ownVersion++;
-    this.#acceptor.forget();
+    // What it accepted stays: it is still an acceptor of that view's instance, and a removal
+    // that nobody confirmed may leave that value the only trace of a choice.
     this.#foundingUntil = 0;
     this.#detector.clear();
     this.#joiner.askNext(hint, true);
