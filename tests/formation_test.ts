@@ -191,3 +191,20 @@ test("decide: undecided while a peer was answered lately by a group newer than t
   const f = attempt(knows(2, 21, null, { knownViewId: 7 }), knows(3, 31, null), knows(4, 41, null));
   assert.equal(f.decide(knows(1, 10, v5), () => false, false)?.kind, "undecided");
 });
+
+test("decide: undecided while the view a reported pending proposal makes could carry on without the lost runs", () => {
+  // View 2 = [1,9]; peer 9 accepted ADD 7 (so view 3 = [1,7,9] may be chosen), and 1 and 7 are
+  // out of reach, not restarted: together they are a majority of view 3 and may have gone on.
+  const v2 = viewOf(2, [1, 9]);
+  const add7 = {
+    viewId: 2,
+    op: { kind: "ADD" as const, peer: 7, incarnation: 70 },
+    leader: 1,
+    ballot: b(0, 1),
+  };
+  const f = attempt(knows(2, 20, null), knows(3, 30, null), knows(4, 40, null), knows(5, 50, null));
+  const decision = f.decide(knows(9, 90, v2, { pending: add7 }), () => false);
+  assert.equal(decision?.kind, "undecided");
+  // Without that pending proposal view 2 is dead (only peer 1 could still vote), and it would be replaced.
+  assert.equal(f.decide(knows(9, 90, v2), () => false)?.kind, "propose");
+});

@@ -15,7 +15,7 @@
 import { compareBallots } from "./ballot.ts";
 import type { Ballot, FormAcceptance, FormPromiseMessage, PeerId, Proposal, View } from "./messages.ts";
 import { isMajority } from "./quorum.ts";
-import { incarnationIn } from "./view.ts";
+import { incarnationIn, nextView } from "./view.ts";
 
 /** What one peer knows that bears on forming anew (a FORM_PROMISE, or the former itself). */
 export interface FormKnowledge {
@@ -168,7 +168,15 @@ export class Formation {
     if (!isDead(view, couldVote)) return { kind: "undecided", view };
     // A pending proposal for that view may have been chosen by the runs now gone:
     // its view id is skipped, so the new view never collides with it.
-    const mayBeChosen = all.some((k) => k.pending?.viewId === view.id);
+    const pendings = all.flatMap((k) => k.pending?.viewId === view.id ? [k.pending] : []);
+    // The view a pending proposal would make may have been chosen, and then its own
+    // members could carry on without the runs now gone: undecided while they could.
+    for (const p of pendings) {
+      const next = nextView(view, p);
+      const couldVoteNext = (m: PeerId) => answer(m) === undefined && !restarted(m, incarnationIn(next, m)!);
+      if (!isDead(next, couldVoteNext)) return { kind: "undecided", view: next };
+    }
+    const mayBeChosen = pendings.length > 0;
     const members = all.map((k) => [k.from, k.incarnation] as const).sort((a, b) => a[0] - b[0]);
     return {
       kind: "propose",
