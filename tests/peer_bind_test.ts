@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { type HostAddress, startPeer } from "../mod.ts";
-import { freePorts } from "./support/cluster.ts";
+import { freePorts, IPV6_LOOPBACK } from "./support/cluster.ts";
 
 /** Whether `hostname:port` can be bound now, for TCP and for UDP. */
 function free(hostname: string, port: number): { tcp: boolean; udp: boolean } {
@@ -34,14 +34,7 @@ async function withPeer(own: HostAddress, check: () => void | Promise<void>): Pr
   }
 }
 
-const ipv6 = (() => {
-  try {
-    Deno.listen({ hostname: "::1", port: 0 }).close();
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const ipv6 = IPV6_LOOPBACK;
 
 test("a peer whose own entry is 127.0.0.1 binds 127.0.0.1 only", async () => {
   const [port] = freePorts(1);

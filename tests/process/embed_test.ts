@@ -5,15 +5,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { DENO, freePorts } from "../support/cluster.ts";
-import { buildNode, findNode, run } from "../support/node_build.ts";
+import { buildNode, nodeSkip, run } from "../support/node_build.ts";
 
-const node = await findNode();
-const skip = node === null
-  ? "no node on PATH"
-  : node.major < 20
-  ? `node ${node.version} is older than 20`
-  : false;
-if (skip) console.log(`SKIPPED: examples/embed_node.mjs: ${skip}`);
+const skip = await nodeSkip("examples/embed_node.mjs");
 
 const viewOfThree = (prefix: string) =>
   [1, 2, 3].map((i) => `${prefix}peer ${i}: view 3, leader 1, members [1,2,3]`).join("\n");

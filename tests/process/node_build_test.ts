@@ -6,24 +6,17 @@ import { test } from "node:test";
 import {
   DENO_PEER,
   freePorts,
-  hasView,
-  reportedUnreachable,
   ROOT,
   shuffled,
   startGroup,
+  testCase4,
   withGroup,
   writeHostsfile,
 } from "../support/cluster.ts";
-import { buildNode, findNode, NODE_PEER, run } from "../support/node_build.ts";
+import { buildNode, NODE_PEER, nodeSkip, run } from "../support/node_build.ts";
 import { VERSION } from "../../mod.ts";
 
-const node = await findNode();
-const skip = node === null
-  ? "no node on PATH"
-  : node.major < 20
-  ? `node ${node.version} is older than 20, the build's target`
-  : false;
-if (skip) console.log(`SKIPPED: the Node build tests: ${skip}`);
+const skip = await nodeSkip("the Node build tests");
 
 type Runtime = "node" | "deno";
 const command = (runtime: Runtime) => runtime === "node" ? NODE_PEER : DENO_PEER;
@@ -128,28 +121,5 @@ test("node build: test case 4 on Node: the leader crashes half-way through DEL 5
   skip,
 }, async () => {
   await buildNode();
-  await withGroup(
-    () =>
-      startGroup(5, {
-        command: () => NODE_PEER,
-        flags: (id) => id === 1 ? ["-t"] : id === 5 ? ["-d", "0.5", "-c", "1"] : [],
-      }),
-    async (peers) => {
-      const survivors = peers.slice(1, 4);
-      assert.equal((await peers[0].exited()).code, 0, "peer 1 (the old leader) exits");
-      await Promise.all(
-        survivors.map((p) =>
-          p.waitFor("view [2,3,4] led by 2", (q) => hasView([2, 3, 4], 2)(q.lastView()), 30_000)
-        ),
-      );
-      const last = survivors.map((p) => p.lastView()!);
-      for (const [i, p] of survivors.entries()) {
-        assert.equal(last[i].view, last[0].view, `peer ${p.id} ends in the same view as peer 2`);
-        assert.ok(
-          reportedUnreachable(p, 5, "peer"),
-          `peer ${p.id} printed "peer 5 unreachable"`,
-        );
-      }
-    },
-  );
+  await testCase4({ command: () => NODE_PEER });
 });

@@ -15,7 +15,7 @@ import {
   type StatusServer,
 } from "../../mod.ts";
 import { freePorts, ROOT } from "../support/cluster.ts";
-import { buildNode, findNode, run } from "../support/node_build.ts";
+import { buildNode, nodeSkip, run } from "../support/node_build.ts";
 
 const SCREENSHOT = `${ROOT}.tmp/status_page.png`;
 
@@ -122,13 +122,7 @@ test("status page: live members and timeline in headless chromium; a crash shows
   }
 });
 
-const node = await findNode();
-const noNode = node === null
-  ? "no node on PATH"
-  : node.major < 20
-  ? `node ${node.version} is older than 20`
-  : false;
-if (noNode) console.log(`SKIPPED: the status server on Node: ${noNode}`);
+const noNode = await nodeSkip("the status server on Node");
 
 test("status server on Node (dist/mod.mjs): the routes answer, close() leaves nothing running", {
   skip: noNode,

@@ -43,6 +43,16 @@ export const UNREACHABLE_LINE =
 export const LEFT_LINE =
   /^\{peer_id: (\d+), view_id: (\d+), leader: (\d+), message:"(peer|leader) (\d+) left"\}$/;
 
+/** Whether this machine has an IPv6 loopback to bind (some containers have none). */
+export const IPV6_LOOPBACK: boolean = (() => {
+  try {
+    Deno.listen({ hostname: "::1", port: 0 }).close();
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
 /** `n` ports that are free for TCP and UDP on 127.0.0.1 right now. */
 export function freePorts(n: number): number[] {
   const ports: number[] = [];
@@ -255,6 +265,41 @@ export async function startGroup(
     await sleep(20);
   }
   return { peers, hostsfile };
+}
+
+/**
+ * The contract's test case 4 with 5 peers: peer 1 runs `-t`, peer 5 crashes a
+ * second after joining. Checks what every run of it must show (peer 1 exits
+ * 0; survivors 2, 3, 4 end in one view [2,3,4] led by 2, each having reported
+ * peer 5 unreachable), then hands the peers to `more` for further checks.
+ */
+export async function testCase4(
+  options: { command?: (id: number) => string[]; flags?: string[] } = {},
+  more: (peers: PeerProcess[]) => void = () => {},
+): Promise<void> {
+  const extra = options.flags ?? [];
+  await withGroup(
+    () =>
+      startGroup(5, {
+        command: options.command,
+        flags: (id) => [...extra, ...(id === 1 ? ["-t"] : id === 5 ? ["-d", "0.5", "-c", "1"] : [])],
+      }),
+    async (peers) => {
+      const survivors = peers.slice(1, 4);
+      assert.equal((await peers[0].exited()).code, 0, "peer 1 (the old leader) exits");
+      await Promise.all(
+        survivors.map((p) =>
+          p.waitFor("view [2,3,4] led by 2", (q) => hasView([2, 3, 4], 2)(q.lastView()), 30_000)
+        ),
+      );
+      const last = survivors.map((p) => p.lastView()!);
+      for (const [i, p] of survivors.entries()) {
+        assert.equal(last[i].view, last[0].view, `peer ${p.id} ends in the same view as peer 2`);
+        assert.ok(reportedUnreachable(p, 5, "peer"), `peer ${p.id} printed "peer 5 unreachable"`);
+      }
+      more(peers);
+    },
+  );
 }
 
 /**

@@ -61,6 +61,21 @@ export async function findNode(): Promise<{ path: string; major: number; version
   }
 }
 
+/**
+ * Why tests that need Node 20+ cannot run here, or false when they can; `what`
+ * names them in the SKIPPED line printed for people reading the test output.
+ */
+export async function nodeSkip(what: string): Promise<string | false> {
+  const node = await findNode();
+  const why = node === null
+    ? "no node on PATH"
+    : node.major < 20
+    ? `node ${node.version} is older than 20`
+    : false;
+  if (why) console.log(`SKIPPED: ${what}: ${why}`);
+  return why;
+}
+
 let nodeBuild: Promise<Output> | undefined;
 let seaBuild: Promise<Output> | undefined;
 
