@@ -3,8 +3,8 @@ import { test } from "node:test";
 import { Acceptor } from "../src/core/acceptor.ts";
 import { NO_BALLOT } from "../src/core/ballot.ts";
 import type { Ballot, Proposal } from "../src/core/messages.ts";
+import { b } from "./support/fixtures.ts";
 
-const b = (round: number, leader: number): Ballot => ({ round, leader });
 const proposal = (viewId: number, ballot: Ballot): Proposal => ({
   viewId,
   op: { kind: "ADD", peer: 4, incarnation: 40 },

@@ -3,23 +3,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Formation, type FormKnowledge, hostsfileMajority, isDead } from "../src/core/formation.ts";
-import type {
-  Ballot,
-  FormAcceptance,
-  FormPromiseMessage,
-  PeerId,
-  Proposal,
-  View,
-} from "../src/core/messages.ts";
+import type { FormAcceptance, FormPromiseMessage, PeerId, Proposal, View } from "../src/core/messages.ts";
+import { b, run, viewOf } from "./support/fixtures.ts";
 
-const b = (round: number, leader: PeerId): Ballot => ({ round, leader });
-const run = (id: PeerId) => id * 10;
-const viewOf = (id: number, members: PeerId[], leader = 1, incarnations = members.map(run)): View => ({
-  id,
-  leader,
-  members,
-  incarnations,
-});
 const v5 = viewOf(5, [1, 2, 3, 4, 5]);
 const ATTEMPT = b(3, 1);
 

@@ -9,18 +9,10 @@ import { test } from "node:test";
 import type { DurableState, Effect, PeerEvent } from "../src/core/effects.ts";
 import type { Ballot, Message, MessageType, PeerId, View } from "../src/core/messages.ts";
 import { PeerCore } from "../src/core/peer_core.ts";
+import { run, viewOf } from "./support/fixtures.ts";
 
 const HEARTBEAT_MS = 100;
 const FAIL_AFTER = 5;
-/** Each peer's first run: peer 3 runs as incarnation 30, and 31 once restarted without state. */
-const run = (id: PeerId) => id * 10;
-
-const viewOf = (id: number, members: PeerId[], leader = 1, incarnations = members.map(run)): View => ({
-  id,
-  leader,
-  members,
-  incarnations,
-});
 
 /** One message the router carried (or dropped), when, and what its delivery made the addressee persist. */
 interface Carried {

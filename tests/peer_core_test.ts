@@ -15,13 +15,12 @@ import type {
   View,
 } from "../src/core/messages.ts";
 import { PeerCore } from "../src/core/peer_core.ts";
+import { run, viewOf } from "./support/fixtures.ts";
 
 // ---- the script helpers ----
 
 const HEARTBEAT_MS = 100;
 const FAIL_AFTER = 5;
-/** Each peer's run in these scripts: peer 3 runs as incarnation 30, and 31 once restarted. */
-const run = (id: PeerId) => id * 10;
 /** Peer 1's founding ballot. */
 const FOUNDER: Ballot = { round: 0, leader: 1 };
 
@@ -45,13 +44,6 @@ type Send = Extract<Effect, { kind: "send" }>;
 function msg(from: PeerId, body: Body, incarnation = run(from)): Message {
   return { ...body, from, incarnation } as Message;
 }
-
-const viewOf = (id: number, members: PeerId[], leader = 1, incarnations = members.map(run)): View => ({
-  id,
-  leader,
-  members,
-  incarnations,
-});
 
 const heartbeat = (viewId: number, leading: Ballot | null = null): Body => ({
   type: "HEARTBEAT",

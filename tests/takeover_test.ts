@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Ballot, Message, PeerId, PendingMessage, Proposal, View } from "../src/core/messages.ts";
 import { Takeover } from "../src/core/takeover.ts";
+import { b } from "./support/fixtures.ts";
 
-const b = (round: number, leader: PeerId): Ballot => ({ round, leader });
 const view5: View = { id: 5, leader: 1, members: [1, 2, 3, 4, 5], incarnations: [10, 20, 30, 40, 50] };
 
 /** PENDING from `from`, as run `incarnation` (its usual `from × 10` unless told). */
