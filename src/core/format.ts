@@ -55,26 +55,15 @@ export function formatEventText(event: PeerEvent): string | null {
  * ```
  */
 export function formatEventJson(event: PeerEvent, at: Date): string {
-  if (event.type === "view") {
+  if (event.type === "view" || event.type === "formed") {
     const { peer, view } = event;
     return JSON.stringify({
-      event: "view",
+      event: event.type,
       peer,
       view: view.id,
       leader: view.leader,
       members: view.members,
-      at: at.toISOString(),
-    });
-  }
-  if (event.type === "formed") {
-    const { peer, view } = event;
-    return JSON.stringify({
-      event: "formed",
-      peer,
-      view: view.id,
-      leader: view.leader,
-      members: view.members,
-      above: event.above,
+      ...(event.type === "formed" ? { above: event.above } : {}),
       at: at.toISOString(),
     });
   }
