@@ -40,8 +40,8 @@ const samples: Message[] = [
   },
   { type: "PENDING", from: 4, incarnation: 40, requestId: 11, ballot, view, pending: null },
   { type: "REJECT", from: 4, incarnation: 40, promised: ballot },
-  { type: "HEARTBEAT", from: 2, incarnation: 20, viewId: 4, leading: null },
-  { type: "HEARTBEAT", from: 1, incarnation: 10, viewId: 4, leading: ballot },
+  { type: "HEARTBEAT", from: 2, incarnation: 20, viewId: 4, leading: null, heard: [] },
+  { type: "HEARTBEAT", from: 1, incarnation: 10, viewId: 4, leading: ballot, heard: [[2, 180], [3, 0]] },
   { type: "FORM", from: 4, incarnation: 40, requestId: 12, ballot },
   {
     type: "FORM_PROMISE",

@@ -19,7 +19,14 @@ import {
 } from "../mod.ts";
 
 const hosts: HostAddress[] = [1, 2, 3].map((i) => ({ hostname: "10.0.0.1", port: 7600 + i }));
-const heartbeat: Message = { type: "HEARTBEAT", from: 1, incarnation: 1, viewId: 1, leading: null };
+const heartbeat: Message = {
+  type: "HEARTBEAT",
+  from: 1,
+  incarnation: 1,
+  viewId: 1,
+  leading: null,
+  heard: [],
+};
 const join: Message = { type: "JOIN", from: 1, incarnation: 1, knownViewId: 0 };
 const state: DurableState = {
   incarnation: 1,

@@ -95,3 +95,34 @@ test("clear forgets everything", () => {
   assert.deepEqual([...fd.suspected], []);
   assert.deepEqual(fd.expired([1, 2, 3], 10_000), []);
 });
+
+test("another member's news keeps a member alive; news older than the timeout clears nobody", () => {
+  const fd = detector(0, viewOf(3, [1, 2, 3, 4]));
+  fd.heard(2, 400);
+  fd.heardOf(3, 450, 460); // peer 2 heard peer 3 at 450 (told at 460)
+  assert.deepEqual(fd.expired([2, 3, 4], 901), [2, 4]);
+  assert.deepEqual(fd.expired([2, 3, 4], 951), [2, 3, 4]);
+  fd.suspect(3);
+  assert.equal(fd.heardOf(3, 460, 1_000), false, "stale news does not clear a suspicion");
+  assert.deepEqual([...fd.suspected], [3]);
+  assert.equal(fd.heardOf(3, 900, 1_000), true, "fresh news does");
+  // What this peer tells others is what it heard itself, never what it was told.
+  assert.deepEqual(fd.ages([2, 3, 4], 1_000), [[2, 600], [3, 1_000], [4, 1_000]]);
+});
+
+test("silent: not heard directly within the timeout, whatever others say", () => {
+  const fd = detector();
+  fd.heardOf(3, 550, 560);
+  assert.deepEqual([...fd.silent([2, 3], 600)], [2, 3]);
+  assert.deepEqual(fd.expired([2, 3], 600), [2]);
+});
+
+test("silence before a member was first watched does not count against it", () => {
+  const fd = detector();
+  fd.startWatching(3, 800);
+  assert.deepEqual(fd.expired([2, 3], 1_000), [2]);
+  assert.deepEqual(fd.expired([2, 3], 1_301), [2, 3]);
+  fd.suspect(3);
+  fd.unsuspect(3); // no longer watched: no longer held unreachable
+  assert.deepEqual([...fd.suspected], []);
+});

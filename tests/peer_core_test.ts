@@ -14,6 +14,7 @@ import type {
   ReqMessage,
   View,
 } from "../src/core/messages.ts";
+import { Monitoring } from "../src/core/monitoring.ts";
 import { PeerCore } from "../src/core/peer_core.ts";
 import { run, viewOf } from "./support/fixtures.ts";
 
@@ -45,11 +46,11 @@ function msg(from: PeerId, body: Body, incarnation = run(from)): Message {
   return { ...body, from, incarnation } as Message;
 }
 
-const heartbeat = (viewId: number, leading: Ballot | null = null): Body => ({
-  type: "HEARTBEAT",
-  viewId,
-  leading,
-});
+const heartbeat = (
+  viewId: number,
+  leading: Ballot | null = null,
+  heard: [PeerId, number][] = [],
+): Body => ({ type: "HEARTBEAT", viewId, leading, heard });
 
 /** The send effects, of one message type if given. */
 function sends(effects: Effect[], type?: MessageType): Send[] {
@@ -125,9 +126,19 @@ function runTicks(core: PeerCore, from: number, to: number, chatter: Message[] =
   const out = new Map<number, Effect[]>();
   for (let t = from + HEARTBEAT_MS; t <= to; t += HEARTBEAT_MS) {
     for (const m of chatter) assert.deepEqual(core.receive(t, m), [], `${m.type} from ${m.from} at ${t}`);
-    out.set(t, core.tick(t));
+    out.set(t, withoutEvidence(core.tick(t)));
   }
   return out;
+}
+
+/**
+ * The effects with each heartbeat's `heard` list emptied: what a heartbeat vouches
+ * for has its own tests (section 5), the others compare the rest exactly.
+ */
+function withoutEvidence(effects: Effect[]): Effect[] {
+  return effects.map((e) =>
+    e.kind === "send" && e.message.type === "HEARTBEAT" ? { ...e, message: { ...e.message, heard: [] } } : e
+  );
 }
 
 /** Peer `id` (of `peerCount`), started at 0 and made a member of `view` by its leader's NEWVIEW at 0. */
@@ -401,8 +412,9 @@ test("the leader retransmits an unanswered REQ after two heartbeat intervals, wi
   const ticks = runTicks(core, 500, 700, [msg(2, heartbeat(3)), msg(3, heartbeat(3))]);
   assert.deepEqual(ticks.get(600), sendAll(1, [2, 3], heartbeat(3, FOUNDER), "datagram"));
   // Sent at 510: due at 710. Only peer 3 has not answered.
+  // The heartbeat vouches for what the leader heard itself: both members, 10 ms ago.
   assert.deepEqual(core.tick(710), [
-    ...sendAll(1, [2, 3], heartbeat(3, FOUNDER), "datagram"),
+    ...sendAll(1, [2, 3], heartbeat(3, FOUNDER, [[2, 10], [3, 10]]), "datagram"),
     send(1, 3, { type: "NEWVIEW", view: v3, ballot: FOUNDER }),
     send(1, 3, { type: "REQ", requestId: 3, proposal: add4 }),
   ]);
@@ -559,13 +571,70 @@ test("any message from the run the view holds keeps a member alive", () => {
 test("a late tick (this peer's own stall) extends every deadline instead of reporting everyone", () => {
   const v3 = viewOf(3, [1, 2, 3]);
   const core = memberOf(v3, 2, 3);
-  assert.deepEqual(core.tick(100), sendAll(2, [1, 3], heartbeat(3), "datagram"));
+  assert.deepEqual(withoutEvidence(core.tick(100)), sendAll(2, [1, 3], heartbeat(3), "datagram"));
   // Nothing ran for 700 ms: nobody was heard, through no fault of theirs.
-  assert.deepEqual(shape(core.tick(800)), [
+  assert.deepEqual(shape(withoutEvidence(core.tick(800))), [
     log("info", "stall"),
     ...sendAll(2, [1, 3], heartbeat(3), "datagram"),
   ]);
   assert.deepEqual([...core.suspected], []);
+});
+
+test("one bad link: a member the leader cannot hear, but others do, is neither reported nor removed", () => {
+  const core = leaderOf([1, 2, 3, 4, 5], 5); // view 5 at 500
+  // Peers 2, 3 and 4 heartbeat the leader and say they heard peer 5 just now; 5 itself never gets through.
+  const vouching = [2, 3, 4].map((p) => msg(p, heartbeat(5, null, [[5, 0]])));
+  const ticks = runTicks(core, 500, 2_500, vouching);
+  for (const [t, fx] of ticks) {
+    assert.deepEqual(events(fx), [], `at ${t}`);
+    assert.deepEqual(sends(fx, "REQ"), [], `at ${t}`);
+  }
+  // Once nobody has heard it for the timeout, it is reported and removed as before.
+  const silent = runTicks(core, 2_500, 3_100, [2, 3, 4].map((p) => msg(p, heartbeat(5))));
+  assert.deepEqual(events(silent.get(3_100)!).map((e) => e.type === "unreachable" && e.member), [5]);
+  assert.deepEqual(sends(silent.get(3_100)!, "REQ").map((r) => r.to), [2, 3, 4, 5]);
+});
+
+test("a member the leader does not hear directly is not waited for, even while others vouch for it", () => {
+  const core = leaderOf([1, 2, 3, 4, 5], 6); // view 5 at 500; peer 6 asks to join at 600
+  const vouching = [2, 3, 4].map((p) => msg(p, heartbeat(5, null, [[5, 0]])));
+  runTicks(core, 500, 1_100, vouching); // peer 5 last heard directly at 500
+  const reqs = sends(core.receive(1_150, msg(6, { type: "JOIN", knownViewId: 0 })), "REQ");
+  assert.deepEqual(reqs.map((r) => r.to), [2, 3, 4, 5]);
+  for (const r of reqs.slice(0, 2)) assert.deepEqual(events(core.receive(1_160, okFor(r))), []);
+  // OKs of 1, 2, 3: a majority; 4 has not answered and is heard, so the leader waits for it.
+  assert.equal(core.view!.id, 5);
+  const fx = core.receive(1_170, okFor(reqs[2]));
+  assert.deepEqual(events(fx).map((e) => e.type === "view" && e.view.members), [[1, 2, 3, 4, 5, 6]]);
+});
+
+test("beyond 8 peers a member heartbeats its observers and the leader, and watches only its subjects and the leader", () => {
+  const members = Array.from({ length: 20 }, (_, i) => i + 1);
+  const v20 = viewOf(20, members);
+  const layout = new Monitoring(v20, 7, 20);
+  const core = memberOf(v20, 7, 20);
+  const beats = sends(core.tick(100), "HEARTBEAT");
+  assert.deepEqual(
+    beats.map((s) => s.to).sort((a, b) => a - b),
+    [1, ...layout.observers].sort((a, b) => a - b),
+  );
+  // It vouches for what it watches: its subjects and its leader.
+  const vouched = (beats[0].message.type === "HEARTBEAT" ? beats[0].message.heard : []).map(([p]) => p);
+  assert.deepEqual(vouched.sort((a, b) => a - b), [1, ...layout.subjects].sort((a, b) => a - b));
+  // Only the leader and its subjects heartbeat it; the silence of the others is no failure.
+  const [lost, ...heard] = layout.subjects;
+  const chatter = [msg(1, heartbeat(20, FOUNDER)), ...heard.map((p) => msg(p, heartbeat(20)))];
+  const ticks = runTicks(core, 100, 1_200, chatter);
+  const reported = [...ticks.values()].flatMap(events).map((e) => e.type === "unreachable" && e.member);
+  assert.deepEqual(reported, [lost]);
+});
+
+test("beyond 8 peers the leader heartbeats every member, vouching for nobody", () => {
+  const members = Array.from({ length: 12 }, (_, i) => i + 1);
+  const core = leaderOf(members, 12);
+  const beats = sends(core.tick(600), "HEARTBEAT");
+  assert.deepEqual(beats.map((s) => s.to), members.slice(1));
+  assert.ok(beats.every((s) => s.message.type === "HEARTBEAT" && s.message.heard.length === 0));
 });
 
 // ---- 6. leader failure and takeover ----
@@ -679,7 +748,7 @@ test("a candidate whose NEWLEADER goes unanswered sends it again to those that d
   runTicks(core, 600, 700, [msg(3, heartbeat(3))]);
   // NEWLEADER at 600, due again at 800; the candidate heartbeats its ballot.
   assert.deepEqual(core.tick(800), [
-    ...sendAll(2, [1, 3], heartbeat(3, mine), "datagram"),
+    ...sendAll(2, [1, 3], heartbeat(3, mine, [[1, 800], [3, 100]]), "datagram"),
     ...sendAll(2, [1, 3], { type: "NEWLEADER", requestId: 1, viewId: 3, ballot: mine }),
   ]);
 });
@@ -808,7 +877,7 @@ test("a sender outside the hostsfile, or this peer itself, is dropped with a war
 test("persist comes first when a step accepts a REQ, promises a NEWLEADER or installs a view; a heartbeat tick has none", () => {
   const v3 = viewOf(3, [1, 2, 3]);
   const core = memberOf(v3, 2, 4); // installing view 3 persisted first (see memberOf)
-  const beats = sendAll(2, [1, 3], heartbeat(3), "datagram");
+  const beats = sendAll(2, [1, 3], heartbeat(3, null, [[1, 100], [3, 100]]), "datagram");
   assert.deepEqual(noPersist(core.tick(100)), beats);
 
   // Accepting a REQ: the acceptance is written before the OK.
@@ -847,7 +916,10 @@ test("persist comes first when a step accepts a REQ, promises a NEWLEADER or ins
     member: true,
     formAccepted: null,
   });
-  assert.deepEqual(noPersist(core.tick(200)), sendAll(2, [1, 3, 4], heartbeat(4), "datagram"));
+  assert.deepEqual(
+    withoutEvidence(noPersist(core.tick(200))),
+    sendAll(2, [1, 3, 4], heartbeat(4), "datagram"),
+  );
   assert.deepEqual(core.durableState, persistedState(installed));
 });
 

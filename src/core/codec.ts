@@ -92,6 +92,7 @@ function wireFields(message: Message): Fields {
       return {
         view_id: message.viewId,
         ...(message.leading ? { leading: ballotWire(message.leading) } : {}),
+        ...(message.heard.length > 0 ? { heard: message.heard.flat() } : {}),
       };
     case "FORM":
     case "FORM_OK":
@@ -169,6 +170,25 @@ function intList(f: Fields, key: string, min: number): number[] {
     throw new WireError(`field '${key}' must be a list of integers >= ${min}`);
   }
   return x;
+}
+
+/** Most members one heartbeat vouches for (all of a small group; subjects and leader beyond). */
+const MAX_HEARD = 16;
+
+/** A heartbeat's `heard`: flat `[peer, ms, peer, ms, ...]`, each peer once. */
+function heardList(f: Fields): [PeerId, number][] {
+  const flat = intList(f, "heard", 0);
+  if (flat.length % 2 !== 0 || flat.length > 2 * MAX_HEARD) {
+    throw new WireError(`field 'heard' must hold at most ${MAX_HEARD} [peer, ms] pairs`);
+  }
+  const pairs: [PeerId, number][] = [];
+  for (let i = 0; i < flat.length; i += 2) {
+    if (flat[i] < 1 || pairs.some(([p]) => p === flat[i])) {
+      throw new WireError("field 'heard' must name each peer (>= 1) once");
+    }
+    pairs.push([flat[i], flat[i + 1]]);
+  }
+  return pairs;
 }
 
 function object(f: Fields, key: string): Fields {
@@ -271,6 +291,7 @@ function decodeFields(f: Fields): Message {
         ...envelope,
         viewId: int(f, "view_id"),
         leading: f.leading === undefined ? null : ballot(f, "leading"),
+        heard: f.heard === undefined ? [] : heardList(f),
       };
     case "FORM":
     case "FORM_OK":

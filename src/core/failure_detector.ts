@@ -1,5 +1,7 @@
 /**
  * The failure detector: when each member of the view was last heard from,
+ * directly or through another member's heartbeat (SWIM's indirect evidence:
+ * one lossy or broken link alone never makes a live member unreachable),
  * which members are held unreachable, and stall compensation for this peer's
  * own event loop.
  *
@@ -23,7 +25,12 @@ import { incarnationIn } from "./view.ts";
 export class FailureDetector {
   readonly #heartbeatMs: number;
   readonly #timeoutMs: number;
+  /** When each member was last heard from directly. */
   readonly #heardAt = new Map<PeerId, number>();
+  /** When each member was last heard from by anyone (this peer, or a member that said so). */
+  readonly #evidenceAt = new Map<PeerId, number>();
+  /** Since when this peer watches each member it started watching within the view. */
+  readonly #watchedSince = new Map<PeerId, number>();
   readonly #suspected = new Set<PeerId>();
   #lastTickAt = 0;
 
@@ -58,6 +65,8 @@ export class FailureDetector {
     this.#lastTickAt = now;
     if (late <= this.#heartbeatMs) return 0;
     for (const [m, t] of this.#heardAt) this.#heardAt.set(m, t + late);
+    for (const [m, t] of this.#evidenceAt) this.#evidenceAt.set(m, t + late);
+    for (const [m, t] of this.#watchedSince) this.#watchedSince.set(m, t + late);
     return late;
   }
 
@@ -66,16 +75,68 @@ export class FailureDetector {
     for (const m of [...this.#heardAt.keys()]) {
       if (incarnationIn(view, m) !== (previous && incarnationIn(previous, m))) {
         this.#heardAt.delete(m);
+        this.#evidenceAt.delete(m);
+        this.#watchedSince.delete(m);
         this.#suspected.delete(m);
       }
     }
-    for (const m of view.members) if (!this.#heardAt.has(m)) this.#heardAt.set(m, now);
+    for (const m of view.members) {
+      if (!this.#heardAt.has(m)) {
+        this.#heardAt.set(m, now);
+        this.#evidenceAt.set(m, now);
+      }
+    }
+  }
+
+  /**
+   * This peer starts watching `member` (its role or the observer layout
+   * changed): silence before now is not held against it.
+   */
+  startWatching(member: PeerId, now: number): void {
+    this.#watchedSince.set(member, now);
+  }
+
+  /** When `member`'s silence starts to count: its last news, or when watching began. */
+  #countsFrom(member: PeerId, news: Map<PeerId, number>, now: number): number {
+    return Math.max(news.get(member) ?? now, this.#watchedSince.get(member) ?? -Infinity);
   }
 
   /** `member` was heard from; returns true if it was held unreachable until now. */
   heard(member: PeerId, now: number): boolean {
     this.#heardAt.set(member, now);
-    return this.#suspected.delete(member);
+    return this.heardOf(member, now);
+  }
+
+  /**
+   * `member` was heard at `at` (by another member, or by this peer when `at`
+   * is now); returns true if it was held unreachable until now. News older
+   * than the timeout is kept but clears nobody.
+   */
+  heardOf(member: PeerId, at: number, now = at): boolean {
+    if (at <= (this.#evidenceAt.get(member) ?? -Infinity)) return false;
+    this.#evidenceAt.set(member, at);
+    return now - at <= this.#timeoutMs && this.#suspected.delete(member);
+  }
+
+  /**
+   * How long ago, in ms, each of `members` was last heard from directly: what
+   * a heartbeat tells the peers it goes to.
+   */
+  ages(members: readonly PeerId[], now: number): [PeerId, number][] {
+    const ages: [PeerId, number][] = [];
+    for (const m of members) {
+      const at = this.#heardAt.get(m);
+      if (at !== undefined) ages.push([m, Math.max(0, Math.round(now - at))]);
+    }
+    return ages;
+  }
+
+  /**
+   * Members not heard from directly within the timeout: a leader does not wait
+   * for their OK (they may be alive, vouched for by others, behind a bad link).
+   */
+  silent(members: readonly PeerId[], now: number): Set<PeerId> {
+    return new Set(members.filter((m) => now - this.#countsFrom(m, this.#heardAt, now) > this.#timeoutMs));
   }
 
   /** When `member` was last heard from (stalls aside), if it is watched. */
@@ -83,10 +144,15 @@ export class FailureDetector {
     return this.#heardAt.get(member);
   }
 
-  /** Those of `members` not held unreachable whose deadline has passed. */
+  /** Whether anyone heard `member` within the timeout. */
+  vouchedFor(member: PeerId, now: number): boolean {
+    return now - (this.#evidenceAt.get(member) ?? -Infinity) <= this.#timeoutMs;
+  }
+
+  /** Those of `members` not held unreachable that nobody has heard within the timeout. */
   expired(members: readonly PeerId[], now: number): PeerId[] {
     return members.filter((m) =>
-      !this.#suspected.has(m) && now - (this.#heardAt.get(m) ?? now) > this.#timeoutMs
+      !this.#suspected.has(m) && now - this.#countsFrom(m, this.#evidenceAt, now) > this.#timeoutMs
     );
   }
 
@@ -95,9 +161,16 @@ export class FailureDetector {
     this.#suspected.add(member);
   }
 
+  /** No longer holds `member` unreachable (this peer stopped watching it). */
+  unsuspect(member: PeerId): void {
+    this.#suspected.delete(member);
+  }
+
   /** Forgets everything (this peer left the view). */
   clear(): void {
     this.#heardAt.clear();
+    this.#evidenceAt.clear();
+    this.#watchedSince.clear();
     this.#suspected.clear();
   }
 }

@@ -55,6 +55,11 @@ export class LeaderLease {
     this.#heardAt += ms;
   }
 
+  /** How long no leader has shown itself, in ms. */
+  silentFor(now: number): number {
+    return now - this.#heardAt;
+  }
+
   /** Whether no leader has shown itself for longer than `timeoutMs`. */
   expired(now: number, timeoutMs: number): boolean {
     return now - this.#heardAt > timeoutMs;

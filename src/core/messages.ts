@@ -168,6 +168,11 @@ export interface HeartbeatMessage extends Envelope {
   readonly viewId: number;
   /** The ballot the sender leads (or seeks to lead) under, or null. */
   readonly leading: Ballot | null;
+  /**
+   * Members of the view the sender watches, each with how many ms ago the
+   * sender last heard from it: indirect evidence for the receiver.
+   */
+  readonly heard: readonly (readonly [PeerId, number])[];
 }
 
 /**

@@ -35,6 +35,7 @@ import { Formation, type FormKnowledge, hostsfileMajority, isDead } from "./form
 import { Joiner } from "./joiner.ts";
 import { Leadership, type Reason } from "./leadership.ts";
 import { LeaderLease } from "./lease.ts";
+import { Monitoring } from "./monitoring.ts";
 import type {
   Ballot,
   FormAcceptMessage,
@@ -158,6 +159,10 @@ export class PeerCore {
   #left = false;
   /** Members known to be leaving on purpose, with the run that leaves. */
   readonly #leavers = new Map<PeerId, number>();
+  /** Who watches whom in the installed view (computed once per view). */
+  #layout: Monitoring | null = null;
+  /** The members this peer watched at its last check. */
+  #watchedLast: Set<PeerId> | null = null;
 
   /** Creates the state machine; nothing happens until {@linkcode start}. */
   constructor(config: CoreConfig) {
@@ -426,6 +431,7 @@ export class PeerCore {
     // that nobody confirmed may leave that value the only trace of a choice.
     this.#foundingUntil = 0;
     this.#detector.clear();
+    this.#watchedLast = null;
     this.#joiner.askNext(hint, true);
     this.#sendJoin();
   }
@@ -506,9 +512,42 @@ export class PeerCore {
 
   /** The lowest member this peer does not hold unreachable or leaving: who should lead. */
   #lowestAlive(): PeerId | undefined {
-    return this.#view?.members.find((m) =>
-      m === this.id || (!this.#detector.suspected.has(m) && !this.#isLeaving(m))
-    );
+    const view = this.#view;
+    if (!view) return undefined;
+    const watched = this.#monitoring().allToAll ? null : new Set(this.#watched());
+    const timeout = this.#detector.timeoutMs;
+    return view.members.find((m, rank) => {
+      if (m === this.id) return true;
+      if (this.#detector.suspected.has(m) || this.#isLeaving(m)) return false;
+      if (!watched || watched.has(m)) return true;
+      // Not watched here (groups > 8): alive if anyone heard of it lately; else it
+      // gets its turn to take over first, the longer the higher it stands in line.
+      return this.#detector.vouchedFor(m, this.#now) ||
+        this.#lease.silentFor(this.#now) <= timeout * (rank + 1);
+    });
+  }
+
+  /** The observer layout of the installed view. */
+  #monitoring(): Monitoring {
+    const view = this.#view!;
+    if (this.#layout?.view !== view) this.#layout = new Monitoring(view, this.id, this.#cfg.peerCount);
+    return this.#layout;
+  }
+
+  /** Whether this peer leads, or seeks to: it heartbeats and watches every member. */
+  #leadsOrSeeks(): boolean {
+    return this.#role.name === "leader" || this.#role.name === "candidate";
+  }
+
+  /** The members whose failure this peer detects: all of a small group; its subjects and the leader beyond. */
+  #watched(): PeerId[] {
+    const view = this.#view!;
+    const layout = this.#monitoring();
+    if (layout.allToAll || this.#leadsOrSeeks()) return this.#others(view);
+    const watched = new Set(layout.subjects);
+    const leader = this.leader; // the leader it follows: the one that heartbeats it
+    if (leader !== null && leader !== this.id) watched.add(leader);
+    return [...watched];
   }
 
   /** Whether member `m` of the view asked to leave (as the run the view holds). */
@@ -771,7 +810,17 @@ export class PeerCore {
   #onHeartbeat(m: HeartbeatMessage): void {
     // A peer behind us (or, while we join again, behind the view that removed us): catch it up.
     if (m.viewId < this.#newestId()) return this.#catchUp(m.from);
-    if (this.#view) this.#observeLeadership(m.from, m.leading);
+    const view = this.#view;
+    if (!view) return;
+    this.#observeLeadership(m.from, m.leading);
+    if (m.viewId !== view.id || !this.#isMember(m.from, m.incarnation)) return;
+    // What a member of the same view heard is evidence too (one bad link is not a failure).
+    for (const [p, ageMs] of m.heard) {
+      if (p === this.id || !view.members.includes(p)) continue;
+      if (this.#detector.heardOf(p, this.#now - ageMs, this.#now)) {
+        this.#log("info", `peer ${p} is reachable again (heard by peer ${m.from})`, "reachable");
+      }
+    }
   }
 
   /** What a heartbeat of the current view says about who leads. */
@@ -794,16 +843,36 @@ export class PeerCore {
     // the news lost: it heartbeats the whole hostsfile so a peer further on can
     // catch it up (a heartbeat from an older view is answered with NEWVIEW).
     const suspected = this.#detector.suspected;
-    const to = isMajority(view, (m) => m === this.id || !suspected.has(m))
-      ? this.#others(view)
-      : this.#everyOther();
-    const heartbeat: Body = { type: "HEARTBEAT", viewId: view.id, leading: this.#myBallot() };
+    const layout = this.#monitoring();
+    const leads = this.#leadsOrSeeks();
+    let to: PeerId[];
+    if (!isMajority(view, (m) => m === this.id || !suspected.has(m))) to = this.#everyOther();
+    else if (layout.allToAll || leads) to = this.#others(view);
+    else {
+      // Beyond 8 peers: its observers, and the leader (which hears every member).
+      const targets = new Set(layout.observers);
+      const leader = this.leader;
+      if (leader !== null && leader !== this.id) targets.add(leader);
+      to = [...targets];
+    }
+    // A leader of a large group vouches for nobody: that list would grow with the group.
+    const heard = !layout.allToAll && leads ? [] : this.#detector.ages(this.#watched(), this.#now);
+    const heartbeat: Body = { type: "HEARTBEAT", viewId: view.id, leading: this.#myBallot(), heard };
     for (const m of to) this.#send(m, heartbeat, "datagram");
   }
 
   #detectFailures(): void {
-    const view = this.#view!;
-    for (const m of this.#detector.expired(this.#others(view), this.#now)) {
+    const watched = this.#watched();
+    // Members it starts watching (a new layout, or it leads now): their silence counts from now.
+    // (Small groups watch every member all along: nothing starts there.)
+    const last = this.#watchedLast;
+    if (last && !this.#monitoring().allToAll) {
+      for (const m of watched) if (!last.has(m)) this.#detector.startWatching(m, this.#now);
+    }
+    this.#watchedLast = new Set(watched);
+    // One it stopped watching is no longer its to hold unreachable (its observers judge it).
+    for (const s of [...this.#detector.suspected]) if (!this.#watchedLast.has(s)) this.#detector.unsuspect(s);
+    for (const m of this.#detector.expired(watched, this.#now)) {
       this.#suspect(m);
       this.#leadership()?.enqueue(this.#deletion(m), "failed");
     }
@@ -895,7 +964,10 @@ export class PeerCore {
     const leadership = this.#leadership()!;
     const cur = leadership.current!;
     const view = this.#view!;
-    if (!canCommit(view, cur.oks, this.#detector.suspected, cur.proposal.op)) return;
+    // Members not heard from directly are not waited for, even when others vouch for them.
+    const notWaitedFor = this.#detector.silent(this.#others(view), this.#now);
+    for (const s of this.#detector.suspected) notWaitedFor.add(s);
+    if (!canCommit(view, cur.oks, notWaitedFor, cur.proposal.op)) return;
     const next = nextView(view, cur.proposal);
     leadership.current = null;
     const newView: Body = { type: "NEWVIEW", view: next, ballot: leadership.ballot };
@@ -1106,11 +1178,14 @@ export class PeerCore {
       const quiet = this.#detector.timeoutMs;
       return this.#now - this.#groupSeenAt > quiet && this.#now - this.#startedAt > quiet;
     }
+    // Beyond 8 peers a member hears only those it watches: the silence of the
+    // others says nothing, only a newer run heard of does (the leader watches all).
+    const watched = this.#monitoring().allToAll ? null : new Set(this.#watched());
     return isDead(view, (m) => {
       const run = incarnationIn(view, m)!;
       if (m === this.id) return run === this.#cfg.incarnation;
       const heard = this.#now - (this.#lastHeardAny.get(m) ?? -Infinity) <= this.#detector.timeoutMs;
-      return heard && (this.#newestRun.get(m) ?? 0) <= run;
+      return (heard || (watched !== null && !watched.has(m))) && (this.#newestRun.get(m) ?? 0) <= run;
     });
   }
 
