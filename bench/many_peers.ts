@@ -27,6 +27,7 @@ let stopping = false;
 async function stop(code: number): Promise<never> {
   if (!stopping) {
     stopping = true;
+    clearInterval(progress);
     await Promise.all(peers.map((p) => p.stop().catch(() => {})));
   }
   Deno.exit(code);
@@ -35,7 +36,21 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sign
 
 const t0 = performance.now();
 const whole = new Set<number>(); // peers whose latest view holds all n
+const viewSize = new Array<number>(n).fill(0); // each peer's latest view, in members
+let unreachable = 0;
 let formed = false;
+// Until the group forms, how far it got: what the bench reports if it never does.
+const progress = setInterval(() => {
+  const sizes = [...viewSize].sort((a, b) => a - b);
+  say({
+    event: "progress",
+    ms: performance.now() - t0,
+    whole: whole.size,
+    largest: sizes[n - 1],
+    median: sizes[n >> 1],
+    unreachable,
+  });
+}, 2_000);
 try {
   const started = await Promise.all(hosts.map((listen, i) =>
     startPeer({
@@ -44,12 +59,15 @@ try {
       listen,
       onEvent: (e) => {
         if (e.type === "unreachable") {
+          unreachable++;
           say({ event: "unreachable", peer: e.peer, member: e.member, at: Date.now() });
         } else if (e.type === "view") {
+          viewSize[e.peer - 1] = e.view.members.length;
           if (e.view.members.length === n) whole.add(e.peer);
           else whole.delete(e.peer);
           if (!formed && whole.size === n) {
             formed = true;
+            clearInterval(progress);
             say({ event: "formed", ms: performance.now() - t0, at: Date.now() });
           }
         }
