@@ -217,6 +217,7 @@ async function idleCost(pids: number[], windowMs: number): Promise<Idle> {
 interface PeerEvent {
   event: "view" | "unreachable" | "left";
   peer: number;
+  leader: number;
   members?: number[];
   member?: number;
   at: number;
@@ -304,8 +305,8 @@ async function peerGroup(n: number, idleMs: number, formTimeoutMs: number): Prom
 
 /** SIGKILL of a random member that is neither the leader nor peer 1; times its removal. */
 async function crashOne(peers: PeerProcess[]): Promise<Crash> {
-  const leader = events(peers[0]).findLast((e) => e.event === "view") as PeerEvent & { leader: number };
-  const candidates = peers.filter((p) => p.id !== 1 && p.id !== leader.leader);
+  const leader = events(peers[0]).findLast((e) => e.event === "view")!.leader;
+  const candidates = peers.filter((p) => p.id !== 1 && p.id !== leader);
   const victim = candidates[Math.floor(Math.random() * candidates.length)];
   const survivors = peers.filter((p) => p !== victim);
   const from = new Map(survivors.map((p) => [p, events(p).length]));
