@@ -4,7 +4,7 @@
 DENO := node_modules/.bin/deno
 PEER := $(DENO) run --unstable-net --allow-net --allow-read --allow-write --allow-env --allow-sys
 
-.PHONY: demo test test-fast test-slow check sim soak bench build compile compile-all sea chromium clean
+.PHONY: demo test test-fast test-slow check sim soak bench bench-scale build compile compile-all sea chromium clean
 
 # `npm ci`: exactly the locked versions (the lockfile records every platform's deno
 # package), and the lockfile is left as committed.
@@ -59,6 +59,12 @@ soak: $(DENO)
 # it also reads /proc, runs nproc and getconf, and starts peers in its own process.
 bench: $(DENO)
 	$(DENO) run --allow-all bench/bench.ts
+
+## Scale benchmark: 16/32/64 peer processes, baselines, serf, 256 peers in one process; writes its
+## section of bench/results.md. make bench-scale ARGS="--sizes 16 --idle 5 --only peers,baselines"
+# --allow-all for the same reasons as bench (it starts peers, serf agents and reads /proc).
+bench-scale: $(DENO)
+	$(DENO) run --allow-all bench/scale.ts $(ARGS)
 
 ## The Node build: dist/membership.mjs (the CLI: node dist/membership.mjs -h hosts --id 2)
 ## and dist/mod.mjs (the library for Node programs).

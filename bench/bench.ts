@@ -11,6 +11,8 @@
 
 import { join } from "node:path";
 import { type DurableState, encodeMessage, FileStorage, type Peer, startPeer, type Storage } from "../mod.ts";
+import { clockTicks, cpuSeconds, loadAverage, machine, max, median, rssMiB } from "./proc_stats.ts";
+import { extractSection } from "./results_file.ts";
 import {
   DENO,
   DENO_PEER,
@@ -219,40 +221,11 @@ function founders(n: number): number {
 
 // ---- statistics and machine facts ----
 
-function median(xs: number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-const max = (xs: number[]) => xs.length ? Math.max(...xs) : NaN;
 const ms = (x: number) => Number.isFinite(x) ? `${Math.round(x)}` : "–";
 const ratio = (x: number, base: number) => Number.isFinite(x) ? (x / base).toFixed(2) : "–";
 
-async function commandText(cmd: string, args: string[]): Promise<string> {
-  try {
-    const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "null" }).output();
-    return new TextDecoder().decode(out.stdout).trim();
-  } catch {
-    return "";
-  }
-}
-
+/** Clock ticks per second, for {@linkcode cpuSeconds}; read once in `main`. */
 let clkTck = 100;
-
-/** utime + stime of a process, in seconds. */
-function cpuSeconds(pid: number): number {
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // field 3 onwards
-  return (Number(fields[11]) + Number(fields[12])) / clkTck; // utime (14), stime (15)
-}
-
-/** Resident set size of a process, in MiB. */
-function rssMiB(pid: number): number {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
-}
 
 // ---- experiments ----
 
@@ -368,11 +341,11 @@ async function crashOnce(g: Group, kind: "member" | "leader"): Promise<CrashResu
 async function idle(g: Group, windowMs: number): Promise<IdleResult> {
   const peers = g.running();
   const start = peers.map((p) => p.events.length);
-  const before = peers.map((p) => cpuSeconds(p.pid));
+  const before = peers.map((p) => cpuSeconds(p.pid, clkTck));
   const t0 = performance.now();
   await sleep(windowMs);
   const elapsed = (performance.now() - t0) / 1000;
-  const cpuPercent = peers.map((p, i) => (100 * (cpuSeconds(p.pid) - before[i])) / elapsed);
+  const cpuPercent = peers.map((p, i) => (100 * (cpuSeconds(p.pid, clkTck) - before[i])) / elapsed);
   const rss = peers.map((p) => rssMiB(p.pid));
   const falseAlarmCount = peers.reduce((s, p, i) => s + falseAlarms(p, start[i]), 0);
   return { cpuPercent, rss, falseAlarms: falseAlarmCount };
@@ -1113,7 +1086,8 @@ function mergeSections(existing: string, sections: string[], ours: string[]): st
   const kept: string[] = [];
   let skipping = false;
   for (const line of lines) {
-    if (line.startsWith("## ")) skipping = ours.some((h) => line.startsWith(h));
+    // A section ends at the next heading, or at a generated section's marker (results_file.ts).
+    if (line.startsWith("## ") || line.startsWith("<!-- ")) skipping = ours.some((h) => line.startsWith(h));
     if (!skipping) kept.push(line);
   }
   const notes = kept.findIndex((l) => l.startsWith("## Experiments that did not finish"));
@@ -1124,14 +1098,9 @@ function mergeSections(existing: string, sections: string[], ours: string[]): st
 
 async function main(): Promise<void> {
   const began = Date.now();
-  clkTck = Number(await commandText("getconf", ["CLK_TCK"])) || 100;
-  const nproc = await commandText("nproc", []) || `${navigator.hardwareConcurrency}`;
-  const denoVersion = (await commandText(DENO, ["--version"])).split("\n").join("; ");
-  const cpuModel =
-    /model name\s*:\s*(.*)/.exec(await Deno.readTextFile("/proc/cpuinfo").catch(() => ""))?.[1] ?? "?";
-  const loadBefore = (await Deno.readTextFile("/proc/loadavg").catch(() => "")).split(" ").slice(0, 3).join(
-    " ",
-  );
+  clkTck = await clockTicks();
+  const { nproc, cpuModel, denoVersion } = await machine(DENO);
+  const loadBefore = await loadAverage();
   const healRounds = QUICK ? 1 : 3;
 
   if (ONLY) {
@@ -1146,9 +1115,7 @@ async function main(): Promise<void> {
       const runs = await attempt("leave", () => leaveBench(QUICK ? 1 : 5));
       measured = (header) => leaveSection(runs, header);
     }
-    const loadAfter = (await Deno.readTextFile("/proc/loadavg").catch(() => "")).split(" ").slice(0, 3).join(
-      " ",
-    );
+    const loadAfter = await loadAverage();
     const header = [
       `Measured ${
         new Date().toISOString().slice(0, 16).replace("T", " ")
@@ -1193,9 +1160,7 @@ async function main(): Promise<void> {
   const heal = await recoveryBench(healRounds);
   log("recovery: the cost of --data-dir per view change");
   const cost = await attempt("data-dir cost", () => storageCost(QUICK ? 1 : 3, QUICK ? 5 : 20));
-  const loadAfter = (await Deno.readTextFile("/proc/loadavg").catch(() => "")).split(" ").slice(0, 3).join(
-    " ",
-  );
+  const loadAfter = await loadAverage();
 
   const out: string[] = [];
   out.push("# Benchmark results", "");
@@ -1283,7 +1248,10 @@ async function main(): Promise<void> {
   if (notes.length) out.push("## Experiments that did not finish", "", ...notes.map((n) => `- ${n}`), "");
   const text = out.join("\n");
   console.log("\n" + text);
-  await Deno.writeTextFile(`${ROOT}bench/results${QUICK ? "-quick" : ""}.md`, text);
+  const file = `${ROOT}bench/results${QUICK ? "-quick" : ""}.md`;
+  // The scale section belongs to bench/scale.ts (`make bench-scale`): carried over as it was.
+  const scale = extractSection(await Deno.readTextFile(file).catch(() => ""), "scale bench");
+  await Deno.writeTextFile(file, scale ? `${text.trimEnd()}\n\n${scale}\n` : text);
   log(`wrote bench/results${QUICK ? "-quick" : ""}.md`);
 }
 
