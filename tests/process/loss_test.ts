@@ -120,8 +120,9 @@ async function underLoss(
     );
     for (const line of [...unreachable, ...removals]) log(`  ${line}`);
     assert.ok(countersOk, `the harness: ${counters}`);
-    check(run);
+    // The guarantees first, so that a safety failure is not hidden behind the contract's.
     assertConsistent(peers);
+    check(run);
   } catch (e) {
     for (const p of peers) console.log(p.describe());
     throw e;
