@@ -57,9 +57,9 @@ test(
     const log = (what: string) =>
       console.log(`  [${((performance.now() - t0) / 1000).toFixed(1)} s] ${what}`);
     try {
-      await Deno.writeTextFile(hostsfile, all.map((id) => `${address(id)}:${PORT}`).join("\n") + "\n");
       const net = await buildBridgedNetwork(spaces, all, SUBNET);
       const { address, hostNs } = net;
+      await Deno.writeTextFile(hostsfile, all.map((id) => `${address(id)}:${PORT}`).join("\n") + "\n");
       log(
         `network: bridge in ${net.switchNs}, peers in ${hostNs(1)}..${hostNs(N)} at ${address(1)}..${
           address(N)
