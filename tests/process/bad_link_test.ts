@@ -57,7 +57,10 @@ async function oneBadLink(n: number, [a, b]: [number, number]): Promise<void> {
     ({ peers } = await startGroup(n, { command: (id) => peerIn(net.hostNs(id)), hostsfile }));
     const formedMs = await timeUntil(() => allInOneView(peers, ids), 40_000);
     assert.notEqual(formedMs, null, `the ${n} peers formed one view of all within 40 s`);
-    log(`all ${n} in view ${peers[0].lastView()?.view} after ${(formedMs! / 1000).toFixed(1)} s`);
+    const formed = peers[0].lastView()!;
+    log(`all ${n} in view ${formed.view} led by ${formed.leader} after ${(formedMs! / 1000).toFixed(1)} s`);
+    // The pairs below are named for a group led by peer 1, as one started together is.
+    assert.equal(formed.leader, 1, "peer 1 leads the group formed");
 
     const before = peers.map((p) => p.lines.length);
     await cutLinkTo(net.hostNs(a), net.address(b));
