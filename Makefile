@@ -4,7 +4,7 @@
 DENO := node_modules/.bin/deno
 PEER := $(DENO) run --unstable-net --allow-net --allow-read --allow-write --allow-env --allow-sys
 
-.PHONY: demo test test-fast test-slow check sim soak bench bench-scale build compile compile-all sea chromium clean
+.PHONY: demo test test-fast test-slow check sim soak bench bench-scale bench-loss build compile compile-all sea chromium nftables clean
 
 # `npm ci`: exactly the locked versions (the lockfile records every platform's deno
 # package), and the lockfile is left as committed.
@@ -24,7 +24,7 @@ RUN_TESTS = $(DENO) run --allow-run=$(realpath $(DENO)) --allow-read --allow-wri
 	--allow-env=TMPDIR,TMP,TEMP tests/run_all.ts
 
 ## Everything CI runs: test-fast then test-slow (even if test-fast failed); ends with "N passed, N failed".
-test: $(DENO) chromium
+test: $(DENO) chromium nftables
 	$(RUN_TESTS)
 
 ## The fast tier: static checks, unit tests and the simulator (tests/ but tests/process/).
@@ -32,7 +32,7 @@ test-fast: $(DENO)
 	$(RUN_TESTS) --tier fast
 
 ## The slow tier: tests/process/, the tests that start processes or build artefacts.
-test-slow: $(DENO) chromium
+test-slow: $(DENO) chromium nftables
 	$(RUN_TESTS) --tier slow
 
 ## Debian's chromium, for the status page's browser test: installed when missing if we are root;
@@ -41,6 +41,13 @@ chromium:
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-liberation) || \
 		echo "chromium: not installed (needs root and apt-get); the browser test will be skipped"; }
+
+## nftables, for the packet-loss and bad-link tests in network namespaces: installed when missing if we
+## are root; otherwise nothing happens and those tests are skipped, saying why.
+nftables:
+	@command -v nft >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nftables) || \
+		echo "nftables: not installed (needs root and apt-get); the loss and bad-link tests will be skipped"; }
 
 ## Static checks only.
 check: $(DENO)
@@ -65,6 +72,11 @@ bench: $(DENO)
 # --allow-all for the same reasons as bench (it starts peers, serf agents and reads /proc).
 bench-scale: $(DENO)
 	$(DENO) run --allow-all bench/scale.ts $(ARGS)
+
+## Packet loss (nftables in a network namespace, root): 5 peers at 10 % (120 s), 25 % and 40 % (60 s);
+## writes bench/results-loss.md. ARGS="--quick" for a short run (bench/results-loss-quick.md).
+bench-loss: $(DENO) nftables
+	$(DENO) run --allow-all bench/loss.ts $(ARGS)
 
 ## The Node build: dist/membership.mjs (the CLI: node dist/membership.mjs -h hosts --id 2)
 ## and dist/mod.mjs (the library for Node programs).

@@ -14,14 +14,8 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import {
-  assertConsistent,
-  DENO_PEER,
-  PeerProcess,
-  sleep,
-  stopAll,
-  UNREACHABLE_LINE,
-} from "../support/cluster.ts";
+import { assertConsistent, PeerProcess, sleep, stopAll, UNREACHABLE_LINE } from "../support/cluster.ts";
+import { buildBridgedNetwork, Namespaces, peerIn, whyNoNetns } from "../support/netns.ts";
 
 /** Peers, one per namespace. */
 const N = 4;
@@ -32,63 +26,6 @@ const SUBNET = "10.200.0";
 
 /** `NETNS_DEBUG=1`: peers log at debug level, and every peer's output is printed at the end. */
 const DEBUG = Deno.env.get("NETNS_DEBUG") !== undefined;
-
-const tag = `mbt${Deno.pid}`;
-const switchNs = `${tag}-sw`;
-const peerNs = (id: number) => `${tag}-p${id}`;
-const address = (id: number) => `${SUBNET}.${id}`;
-
-/** Runs `ip ARGS`; throws with its stderr on failure. */
-async function ip(...args: string[]): Promise<void> {
-  const out = await new Deno.Command("ip", { args, stdin: "null", stdout: "null", stderr: "piped" }).output();
-  if (!out.success) {
-    throw new Error(
-      `ip ${args.join(" ")}: ${new TextDecoder().decode(out.stderr).trim() || `exit ${out.code}`}`,
-    );
-  }
-}
-
-/** Why this machine cannot run the test, or null if it can. */
-async function whyNot(): Promise<string | null> {
-  if (Deno.build.os !== "linux") return `network namespaces need Linux, not ${Deno.build.os}`;
-  if (Deno.uid() !== 0) return "network namespaces need root";
-  const probe = `${tag}-probe`;
-  try {
-    await ip("netns", "add", probe);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return "the `ip` command (iproute2) is missing";
-    return `cannot create a network namespace: ${(e as Error).message}`;
-  }
-  try {
-    await ip("netns", "del", probe);
-  } catch { /* best effort */ }
-  return null;
-}
-
-/** The bridge in its own namespace, one namespace per peer wired to it. */
-async function buildNetwork(created: string[]): Promise<void> {
-  await ip("netns", "add", switchNs);
-  created.push(switchNs);
-  await ip("-n", switchNs, "link", "add", "br0", "type", "bridge");
-  await ip("-n", switchNs, "link", "set", "br0", "up");
-  for (let id = 1; id <= N; id++) {
-    const ns = peerNs(id);
-    await ip("netns", "add", ns);
-    created.push(ns);
-    // The pair is created inside the switch namespace with its far end moved into the peer's.
-    await ip("-n", switchNs, "link", "add", `v${id}`, "type", "veth", "peer", "name", "eth0", "netns", ns);
-    await ip("-n", switchNs, "link", "set", `v${id}`, "master", "br0");
-    await ip("-n", switchNs, "link", "set", `v${id}`, "up");
-    await ip("-n", ns, "addr", "add", `${address(id)}/24`, "dev", "eth0");
-    await ip("-n", ns, "link", "set", "eth0", "up");
-    await ip("-n", ns, "link", "set", "lo", "up");
-  }
-}
-
-/** Pulls (or plugs back) peer `id`'s cable: its port on the bridge. */
-function setLink(id: number, state: "up" | "down"): Promise<void> {
-  return ip("-n", switchNs, "link", "set", `v${id}`, state);
-}
 
 const all = Array.from({ length: N }, (_, i) => i + 1);
 const same = (a: number[], b: number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
@@ -106,34 +43,33 @@ async function until(what: string, predicate: () => boolean, timeoutMs: number, 
   }
 }
 
-const reason = await whyNot();
+const reason = await whyNoNetns();
 if (reason) console.log(`netns_test skipped: ${reason}`);
 
 test(
   `netns: ${N} hosts join, a cut-off peer is removed and installs nothing, then rejoins`,
   reason ? { skip: reason } : {},
   async () => {
-    const created: string[] = [];
+    const spaces = new Namespaces("netns");
     const peers: PeerProcess[] = [];
     const hostsfile = await Deno.makeTempFile({ prefix: "hosts-netns-", suffix: ".txt" });
     const t0 = performance.now();
     const log = (what: string) =>
       console.log(`  [${((performance.now() - t0) / 1000).toFixed(1)} s] ${what}`);
     try {
+      const net = await buildBridgedNetwork(spaces, all, SUBNET);
+      const { address, hostNs } = net;
       await Deno.writeTextFile(hostsfile, all.map((id) => `${address(id)}:${PORT}`).join("\n") + "\n");
-      await buildNetwork(created);
       log(
-        `network: bridge in ${switchNs}, peers in ${peerNs(1)}..${peerNs(N)} at ${address(1)}..${address(N)}`,
+        `network: bridge in ${net.switchNs}, peers in ${hostNs(1)}..${hostNs(N)} at ${address(1)}..${
+          address(N)
+        }`,
       );
 
       for (const id of all) {
         peers.push(
           new PeerProcess(id, [
-            "ip",
-            "netns",
-            "exec",
-            peerNs(id),
-            ...DENO_PEER,
+            ...peerIn(hostNs(id)),
             "-h",
             hostsfile,
             "--id",
@@ -154,7 +90,7 @@ test(
       const cut = peers[CUT - 1];
       const majority = peers.filter((p) => p.id !== CUT);
       const cutViewsBefore = cut.views().length;
-      await setLink(CUT, "down");
+      await net.setLink(CUT, "down");
       log(`peer ${CUT}'s link down`);
       const rest = all.filter((id) => id !== CUT);
       await Promise.all(majority.map((p) =>
@@ -180,7 +116,7 @@ test(
       }
       log(`peer ${CUT} alone installed no view`);
 
-      await setLink(CUT, "up");
+      await net.setLink(CUT, "up");
       log(`peer ${CUT}'s link up`);
       await until(
         `all ${N} in one view again`,
@@ -205,13 +141,7 @@ test(
       if (DEBUG) { for (const p of peers) console.log(p.describe()); }
     } finally {
       await stopAll(peers);
-      for (const ns of created.reverse()) {
-        try {
-          await ip("netns", "del", ns);
-        } catch (e) {
-          console.log(`cleanup: ${(e as Error).message}`);
-        }
-      }
+      await spaces.deleteAll();
       await Deno.remove(hostsfile).catch(() => {});
     }
   },
