@@ -5,7 +5,13 @@
  * @module
  */
 
-import { type Ballot, MAX_PROPOSAL_OPERATIONS, type Operation, type PeerId, type Proposal } from "./messages.ts";
+import {
+  type Ballot,
+  MAX_PROPOSAL_OPERATIONS,
+  type Operation,
+  type PeerId,
+  type Proposal,
+} from "./messages.ts";
 import { proposalOps } from "./view.ts";
 
 /**

@@ -1101,7 +1101,9 @@ export class PeerCore {
     this.#log(
       "warning",
       `leading view ${view.id} with ballot ${takeover.ballot.round}/${this.id}` +
-        (recovered ? `; finishing pending ${proposalOps(recovered).map((o) => `${o.kind} ${o.peer}`).join(", ")}` : ""),
+        (recovered
+          ? `; finishing pending ${proposalOps(recovered).map((o) => `${o.kind} ${o.peer}`).join(", ")}`
+          : ""),
       "leading",
     );
     for (const s of this.#detector.suspected) leadership.enqueue(this.#deletion(s), "failed");

@@ -4,7 +4,13 @@
  * @module
  */
 
-import { MAX_PROPOSAL_OPERATIONS, type Operation, type PeerId, type Proposal, type View } from "./messages.ts";
+import {
+  MAX_PROPOSAL_OPERATIONS,
+  type Operation,
+  type PeerId,
+  type Proposal,
+  type View,
+} from "./messages.ts";
 
 /**
  * The founding view: peer 1 alone, leading view 1.
