@@ -13,6 +13,7 @@ import {
   MAX_MESSAGE_BYTES,
 } from "../src/core/codec.ts";
 import type { DurableState, Effect } from "../src/core/effects.ts";
+import { Formation } from "../src/core/formation.ts";
 import { batchesViewChanges, Leadership, MAX_UNBATCHED_PEERS } from "../src/core/leadership.ts";
 import {
   type Ballot,
@@ -360,6 +361,32 @@ test("the leader's queue: batched, one operation per peer and the cap; unbatched
   for (let p = 2; p < 2 + MAX_PROPOSAL_OPERATIONS + 5; p++) many.enqueue(add(p), "join");
   assert.equal(many.take(true, () => true).length, MAX_PROPOSAL_OPERATIONS);
   assert.equal(many.queue.length, 5, "beyond the cap stays queued");
+});
+
+test("forming anew sees a pending batch whole: the view it makes may have been chosen and carry on", () => {
+  // View 2 = [1,9]; peer 9 accepted the batch ADD 5, 7, 8 (view 3 = [1,5,7,8,9] may be chosen). 1, 7
+  // and 8 are out of reach, not restarted: a majority of view 3, which may have gone on without us.
+  const v2 = viewOf(2, [1, 9]);
+  const batch: Proposal = { viewId: 2, op: add(5), more: [add(7), add(8)], leader: 1, ballot: FOUNDER };
+  const ballot: Ballot = { round: 3, leader: 9 };
+  const f = new Formation(ballot, 7, 0);
+  const knows = (from: PeerId, newest: View | null, pending: Proposal | null) => ({
+    from,
+    incarnation: run(from),
+    newest,
+    pending,
+    accepted: null,
+    knownViewId: 0,
+  });
+  for (const p of [2, 3, 4, 5, 6]) {
+    f.promises.set(p, { type: "FORM_PROMISE", requestId: 7, ballot, ...knows(p, null, null) });
+  }
+  assert.deepEqual(f.decide(knows(9, v2, batch), () => false), {
+    kind: "undecided",
+    view: viewOf(3, [1, 5, 7, 8, 9]),
+  });
+  // Its first operation alone would make [1,5,9], which only 1 could vote in: that would be dead.
+  assert.equal(f.decide(knows(9, v2, { ...batch, more: undefined }), () => false)?.kind, "propose");
 });
 
 // ---- the wire ----
