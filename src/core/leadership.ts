@@ -112,9 +112,9 @@ export class Leadership {
     return taken;
   }
 
-  /** How many joiners are waiting. */
+  /** How many peers are waiting to join (two runs of one peer count once). */
   joinersWaiting(): number {
-    return this.queue.filter((q) => q.op.kind === "ADD").length;
+    return new Set(this.queue.flatMap((q) => q.op.kind === "ADD" ? [q.op.peer] : [])).size;
   }
 
   /** Starts a view change: the leader's own OK counts at once. */
