@@ -6,9 +6,10 @@
  * (the final view id less the founding view) and the messages sent by then,
  * control messages by type and heartbeats apart.
  *
- * `deno run bench/formation_sim.ts [--spread MS] [N ...]` (default 16 32 64);
- * `--spread` starts each peer at a random time in [0, MS] instead (the
- * simulator's seeds spread starts over 2,000 ms). Groups of
+ * `deno run bench/formation_sim.ts [--spread MS] [--crash K] [N ...]` (default
+ * 16 32 64); `--spread` starts each peer at a random time in [0, MS] instead
+ * (the simulator's seeds spread starts over 2,000 ms); `--crash` then crashes
+ * the K highest IDs at once and measures their removal the same way. Groups of
  * more than 8 peers batch queued operations (one view change for a crowd of
  * joiners); run it on a checkout before batching to compare.
  *
@@ -38,36 +39,42 @@ function stream(seed: number): () => number {
   };
 }
 
-interface Formed {
-  readonly peers: number;
+/** What one phase cost: until when, view changes, and messages sent meanwhile. */
+interface Phase {
   readonly ms: number | null;
   readonly viewChanges: number;
   readonly stream: Map<string, number>;
   readonly datagrams: number;
-  readonly wallMs: number;
 }
 
-function form(n: number, spreadMs: number): Formed {
+function describe(p: Phase, what: string): string {
+  const control = [...p.stream.values()].reduce((a, b) => a + b, 0);
+  const byType = [...p.stream.entries()].sort((a, b) => b[1] - a[1]).map(([t, c]) => `${t} ${c}`).join(", ");
+  return `${p.ms === null ? `not ${what}` : `${what} after ${p.ms.toFixed(0)} virtual ms`}, ` +
+    `${p.viewChanges} view changes, ${control} control messages (${byType}), ${p.datagrams} heartbeats`;
+}
+
+function run(n: number, spreadMs: number, crash: number): string {
   const began = performance.now();
   const clock = new VirtualScheduler();
   const net = new MemoryNetwork({ scheduler: clock, random: stream(n) });
   const hosts: HostAddress[] = Array.from({ length: n }, (_, i) => ({ hostname: "sim", port: 7601 + i }));
   const views: (View | null)[] = new Array(n + 1).fill(null);
-  const streamCounts = new Map<string, number>();
-  let datagrams = 0;
+  let counts = { stream: new Map<string, number>(), datagrams: 0 };
   const decoder = new TextDecoder();
   const startAt = stream(7 * n);
+  const stops: (() => void)[] = [];
   for (let p = 1; p <= n; p++) {
     const base = net.transport();
     const transport = {
       ...base,
       sendStream: (to: HostAddress, bytes: Uint8Array) => {
         const type = String(JSON.parse(decoder.decode(bytes)).type);
-        streamCounts.set(type, (streamCounts.get(type) ?? 0) + 1);
+        counts.stream.set(type, (counts.stream.get(type) ?? 0) + 1);
         return base.sendStream(to, bytes);
       },
       sendDatagram: (to: HostAddress, bytes: Uint8Array) => {
-        datagrams++;
+        counts.datagrams++;
         return base.sendDatagram(to, bytes);
       },
     };
@@ -95,43 +102,47 @@ function form(n: number, spreadMs: number): Formed {
       void runner.listen(hosts[p - 1]);
       runner.start();
     });
+    stops.push(() => {
+      runner.halt();
+      void transport.close();
+    });
   }
-  const formed = () => {
-    const first = views[1];
-    return first !== null && first.members.length === n &&
-      views.slice(1).every((v) => v !== null && v.id === first.id && v.members.length === n);
-  };
-  let ms: number | null = null;
-  while (clock.now() < LIMIT_MS) {
-    if (!clock.runNext(LIMIT_MS)) break;
-    if (formed()) {
-      ms = clock.now();
-      break;
+  /** Runs until every peer of `live` holds one view of exactly `live`; the phase's cost. */
+  const phase = (live: number[]): Phase => {
+    const from = clock.now();
+    const firstId = views[1]?.id ?? 1;
+    counts = { stream: new Map(), datagrams: 0 };
+    const done = () => {
+      const first = views[live[0]];
+      return first !== null && first.members.join() === live.join() &&
+        live.every((p) => views[p]?.id === first.id);
+    };
+    let ms: number | null = null;
+    while (clock.now() < from + LIMIT_MS && clock.runNext(from + LIMIT_MS)) {
+      if (done()) {
+        ms = clock.now() - from;
+        break;
+      }
     }
-  }
-  return {
-    peers: n,
-    ms,
-    viewChanges: (views[1]?.id ?? 1) - 1,
-    stream: streamCounts,
-    datagrams,
-    wallMs: performance.now() - began,
+    return { ms, viewChanges: (views[live[0]]?.id ?? 1) - firstId, ...counts };
   };
+  const all = Array.from({ length: n }, (_, i) => i + 1);
+  const lines = [
+    `${n} peers${spreadMs > 0 ? ` started over ${spreadMs} ms` : ""}: ${describe(phase(all), "formed")}`,
+  ];
+  if (crash > 0) {
+    for (const p of all.slice(n - crash)) stops[p - 1]();
+    lines.push(`  ${crash} of them crash at once: ${describe(phase(all.slice(0, n - crash)), "removed")}`);
+  }
+  return `${lines.join("\n")}; ${((performance.now() - began) / 1000).toFixed(1)} s wall`;
 }
 
 const args = [...Deno.args];
-const spreadAt = args.indexOf("--spread");
-const spreadMs = spreadAt < 0 ? 0 : Number(args.splice(spreadAt, 2)[1]);
+const flag = (name: string) => {
+  const at = args.indexOf(name);
+  return at < 0 ? 0 : Number(args.splice(at, 2)[1]);
+};
+const spreadMs = flag("--spread");
+const crash = flag("--crash");
 const sizes = args.length > 0 ? args.map(Number) : [16, 32, 64];
-for (const n of sizes) {
-  const r = form(n, spreadMs);
-  const control = [...r.stream.values()].reduce((a, b) => a + b, 0);
-  const byType = [...r.stream.entries()].sort((a, b) => b[1] - a[1]).map(([t, c]) => `${t} ${c}`).join(", ");
-  console.log(
-    `${r.peers} peers${spreadMs > 0 ? ` started over ${spreadMs} ms` : ""}: ${
-      r.ms === null ? "not formed" : `one view of all at ${r.ms.toFixed(0)} virtual ms`
-    }, ` +
-      `${r.viewChanges} view changes, ${control} control messages (${byType}), ${r.datagrams} heartbeats; ` +
-      `${(r.wallMs / 1000).toFixed(1)} s wall`,
-  );
-}
+for (const n of sizes) console.log(run(n, spreadMs, crash));
