@@ -18,6 +18,7 @@ const heartbeat = encodeWire({
   incarnation: 1795545774221,
   viewId: 42,
   leading: { round: 3, leader: 1 },
+  heard: [[2, 180], [3, 20], [4, 95], [5, 110]],
 });
 const newview = encodeWire({
   type: "NEWVIEW",

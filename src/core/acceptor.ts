@@ -7,12 +7,17 @@
  */
 
 import { compareBallots, NO_BALLOT } from "./ballot.ts";
-import type { Ballot, FormAcceptance, Proposal } from "./messages.ts";
+import type { Ballot, FormAcceptance, Operation, Proposal } from "./messages.ts";
+import { proposalOps } from "./view.ts";
 
-const sameProposal = (a: Proposal, b: Proposal) =>
-  a.viewId === b.viewId && a.leader === b.leader && compareBallots(a.ballot, b.ballot) === 0 &&
-  a.op.kind === b.op.kind && a.op.peer === b.op.peer && a.op.incarnation === b.op.incarnation &&
-  !a.op.left === !b.op.left;
+const sameOp = (a: Operation, b: Operation) =>
+  a.kind === b.kind && a.peer === b.peer && a.incarnation === b.incarnation && !a.left === !b.left;
+
+const sameProposal = (a: Proposal, b: Proposal) => {
+  const [aOps, bOps] = [proposalOps(a), proposalOps(b)];
+  return a.viewId === b.viewId && a.leader === b.leader && compareBallots(a.ballot, b.ballot) === 0 &&
+    aOps.length === bOps.length && aOps.every((op, i) => sameOp(op, bOps[i]));
+};
 
 /**
  * What this peer promised and accepted.

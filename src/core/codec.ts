@@ -12,6 +12,7 @@ import type { DurableState } from "./effects.ts";
 import {
   type Ballot,
   type FormAcceptance,
+  MAX_PROPOSAL_OPERATIONS,
   type Message,
   type Operation,
   type PeerId,
@@ -40,13 +41,22 @@ const viewWire = (view: View): Fields => ({
   incs: view.incarnations,
 });
 
-/** A proposal's fields, the same in REQ and PENDING. */
+/** An operation's fields: flat for a proposal's first, one object each in a batch's `more`. */
+const operationWire = (op: Operation): Fields => ({
+  op: op.kind,
+  peer: op.peer,
+  peer_inc: op.incarnation,
+  ...(op.left ? { left: true } : {}),
+});
+
+/**
+ * A proposal's fields, the same in REQ, PENDING, FORM_PROMISE and durable
+ * state; `more` only for a batch, so a single operation reads as it always did.
+ */
 const proposalWire = (p: Proposal): Fields => ({
   view_id: p.viewId,
-  op: p.op.kind,
-  peer: p.op.peer,
-  peer_inc: p.op.incarnation,
-  ...(p.op.left ? { left: true } : {}),
+  ...operationWire(p.op),
+  ...(p.more && p.more.length > 0 ? { more: p.more.map(operationWire) } : {}),
   leader: p.leader,
   ballot: ballotWire(p.ballot),
 });
@@ -213,16 +223,41 @@ function view(f: Fields): View {
   return { id: int(f, "view_id", 1), leader, members, incarnations };
 }
 
-function proposal(f: Fields): Proposal {
+function operation(f: Fields): Operation {
   const kind = f.op;
   if (kind !== "ADD" && kind !== "DEL") throw new WireError("field 'op' must be ADD or DEL");
   if (f.left !== undefined && (f.left !== true || kind !== "DEL")) {
     throw new WireError("field 'left' is for a DEL");
   }
   const op: Operation = { kind, peer: peer(f, "peer"), incarnation: int(f, "peer_inc") };
+  return f.left ? { ...op, left: true } : op;
+}
+
+/** A batch's other operations: a list of 1 to MAX_PROPOSAL_OPERATIONS - 1, each on its own peer. */
+function moreOperations(f: Fields, first: Operation): Operation[] {
+  const x = f.more;
+  if (!Array.isArray(x) || x.length === 0 || x.length >= MAX_PROPOSAL_OPERATIONS) {
+    throw new WireError(`field 'more' must list 1 to ${MAX_PROPOSAL_OPERATIONS - 1} operations`);
+  }
+  const peers = new Set([first.peer]);
+  return x.map((entry) => {
+    if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
+      throw new WireError("field 'more' must list operation objects");
+    }
+    const op = operation(entry as Fields);
+    if (peers.has(op.peer)) throw new WireError(`peer ${op.peer} has two operations in one proposal`);
+    peers.add(op.peer);
+    return op;
+  });
+}
+
+function proposal(f: Fields): Proposal {
+  const op = operation(f);
+  const more = f.more === undefined ? null : moreOperations(f, op);
   return {
     viewId: int(f, "view_id", 1),
-    op: f.left ? { ...op, left: true } : op,
+    op,
+    ...(more ? { more } : {}),
     leader: peer(f, "leader"),
     ballot: ballot(f, "ballot"),
   };

@@ -5,7 +5,35 @@
  * @module
  */
 
-import type { Ballot, Operation, PeerId, Proposal } from "./messages.ts";
+import {
+  type Ballot,
+  MAX_PROPOSAL_OPERATIONS,
+  type Operation,
+  type PeerId,
+  type Proposal,
+} from "./messages.ts";
+import { proposalOps } from "./view.ts";
+
+/**
+ * Groups of up to this many peers (by hostsfile) run one view change per
+ * operation, as the seed did; larger groups batch what is queued.
+ */
+export const MAX_UNBATCHED_PEERS = 8;
+
+/**
+ * Whether a group of `peerCount` peers (by hostsfile) commits every queued
+ * operation in one view change.
+ *
+ * @example
+ * ```ts
+ * import { batchesViewChanges } from "./leadership.ts";
+ * batchesViewChanges(8); // false
+ * batchesViewChanges(9); // true
+ * ```
+ */
+export function batchesViewChanges(peerCount: number): boolean {
+  return peerCount > MAX_UNBATCHED_PEERS;
+}
 
 /** Why the leader queued an operation. */
 export type Reason = "join" | "failed" | "restart" | "left";
@@ -51,14 +79,42 @@ export class Leadership {
 
   /** Queues `op` unless it is running or queued already. */
   enqueue(op: Operation, reason: Reason): void {
-    const cur = this.current?.proposal.op;
-    if ((cur && sameOp(cur, op)) || this.queue.some((q) => sameOp(q.op, op))) return;
+    const running = this.current ? proposalOps(this.current.proposal) : [];
+    if (running.some((r) => sameOp(r, op)) || this.queue.some((q) => sameOp(q.op, op))) return;
     this.queue.push({ op, reason });
   }
 
-  /** How many joiners are waiting. */
+  /**
+   * Takes what the next view change commits off the queue, oldest first:
+   * operations `wanted` rejects are dropped. Unbatched, that is the first
+   * wanted operation; batched, every wanted one up to
+   * {@linkcode MAX_PROPOSAL_OPERATIONS}, one per peer: an operation on a peer
+   * already taken (the re-ADD of a restarted run after its DEL) stays queued
+   * for the next change, as does everything beyond the cap.
+   */
+  take(batched: boolean, wanted: (op: Operation, reason: Reason) => boolean): Operation[] {
+    const taken: Operation[] = [];
+    const peers = new Set<PeerId>();
+    const limit = batched ? MAX_PROPOSAL_OPERATIONS : 1;
+    let i = 0;
+    while (i < this.queue.length && taken.length < limit) {
+      const { op, reason } = this.queue[i];
+      if (peers.has(op.peer)) {
+        i++; // its turn comes in the next change
+      } else if (!wanted(op, reason)) {
+        this.queue.splice(i, 1);
+      } else {
+        this.queue.splice(i, 1);
+        taken.push(op);
+        peers.add(op.peer);
+      }
+    }
+    return taken;
+  }
+
+  /** How many peers are waiting to join (two runs of one peer count once). */
   joinersWaiting(): number {
-    return this.queue.filter((q) => q.op.kind === "ADD").length;
+    return new Set(this.queue.flatMap((q) => q.op.kind === "ADD" ? [q.op.peer] : [])).size;
   }
 
   /** Starts a view change: the leader's own OK counts at once. */

@@ -50,14 +50,29 @@ export interface Operation {
 }
 
 /**
- * A proposed view change: `op` applied to view `viewId` gives view
- * `viewId + 1` led by `leader`. `ballot` is the ballot it was proposed under.
+ * The most operations one proposal carries: a batch beyond it waits for the
+ * next view change, so that a REQ (and a PENDING, which adds a view) stays
+ * well under the codec's message limit.
+ */
+export const MAX_PROPOSAL_OPERATIONS = 64;
+
+/**
+ * A proposed view change: `op` (and in a batch the operations in `more`)
+ * applied to view `viewId` gives view `viewId + 1` led by `leader`. `ballot`
+ * is the ballot it was proposed under.
  */
 export interface Proposal {
   /** The id of the view the operation applies to. */
   readonly viewId: number;
-  /** The operation. */
+  /** The operation: the first of a batch. */
   readonly op: Operation;
+  /**
+   * A batch's other operations (groups of more than 8 peers), absent for a
+   * single operation. Every operation of a proposal names a different peer,
+   * so they apply to the view in any order; at most
+   * {@linkcode MAX_PROPOSAL_OPERATIONS} in all.
+   */
+  readonly more?: readonly Operation[];
   /** The leader named by the resulting view (its first proposer). */
   readonly leader: PeerId;
   /** The ballot under which it was (re)proposed. */

@@ -33,7 +33,7 @@ import type { Channel, DurableState, Effect, LogLevel } from "./effects.ts";
 import { FailureDetector } from "./failure_detector.ts";
 import { Formation, type FormKnowledge, hostsfileMajority, isDead } from "./formation.ts";
 import { Joiner } from "./joiner.ts";
-import { Leadership, type Reason } from "./leadership.ts";
+import { batchesViewChanges, Leadership, type Reason } from "./leadership.ts";
 import { LeaderLease } from "./lease.ts";
 import { Monitoring } from "./monitoring.ts";
 import type {
@@ -58,7 +58,15 @@ import type {
 } from "./messages.ts";
 import { canCommit, isMajority } from "./quorum.ts";
 import { Takeover } from "./takeover.ts";
-import { foundingView, incarnationIn, nextView, operationError, sameView } from "./view.ts";
+import {
+  foundingView,
+  incarnationIn,
+  nextView,
+  operationError,
+  proposalError,
+  proposalOps,
+  sameView,
+} from "./view.ts";
 
 /** Messages only a peer in a group sends: they show a group exists. */
 const GROUP_MESSAGES: ReadonlySet<Message["type"]> = new Set([
@@ -907,7 +915,11 @@ export class PeerCore {
     return { kind: "DEL", peer: m, incarnation: incarnationIn(this.#view!, m) ?? 0 };
   }
 
-  /** Starts the next queued operation that still makes sense. */
+  /**
+   * Starts the next view change: the next queued operation that still makes
+   * sense, or in a group of more than 8 peers every such operation queued
+   * (see {@linkcode Leadership.take}).
+   */
   #pump(): void {
     if (this.#unannounced) {
       if (!this.#foundingOver()) return; // see #found()
@@ -919,9 +931,16 @@ export class PeerCore {
     while (
       leadership && leadership === this.#leadership() && !leadership.current && leadership.queue.length > 0
     ) {
-      const { op, reason } = leadership.queue.shift()!;
-      if (!this.#stillWanted(op, reason)) continue;
-      this.#propose({ viewId: this.#view!.id, op, leader: this.id, ballot: leadership.ballot });
+      const batched = batchesViewChanges(this.#cfg.peerCount);
+      const [op, ...more] = leadership.take(batched, (o, reason) => this.#stillWanted(o, reason));
+      if (!op) break;
+      this.#propose({
+        viewId: this.#view!.id,
+        op,
+        ...(more.length > 0 ? { more } : {}),
+        leader: this.id,
+        ballot: leadership.ballot,
+      });
     }
   }
 
@@ -967,22 +986,27 @@ export class PeerCore {
     // Members not heard from directly are not waited for, even when others vouch for them.
     const notWaitedFor = this.#detector.silent(this.#others(view), this.#now);
     for (const s of this.#detector.suspected) notWaitedFor.add(s);
-    if (!canCommit(view, cur.oks, notWaitedFor, cur.proposal.op)) return;
+    const ops = proposalOps(cur.proposal);
+    if (!canCommit(view, cur.oks, notWaitedFor, ops)) return;
     const next = nextView(view, cur.proposal);
     leadership.current = null;
     const newView: Body = { type: "NEWVIEW", view: next, ballot: leadership.ballot };
+    // Each member a DEL removes hears of it too, so a live one knows to join again.
+    const removed = ops.flatMap((op) => op.kind === "DEL" && op.peer !== this.id ? [op] : []);
     if (!next.members.includes(this.id)) {
       // A takeover finished its predecessor's DEL of this very peer: the view is
       // chosen, so announce it, then leave and join again like any removed peer.
       for (const m of next.members) this.#send(m, newView);
+      for (const op of removed) this.#send(op.peer, newView);
       return this.#removed(next);
     }
     this.#install(next, leadership.ballot);
     for (const m of this.#others(next)) this.#send(m, newView);
-    const { op } = cur.proposal;
-    if (op.kind === "DEL") this.#send(op.peer, newView); // so a live peer knows to join again
-    if (op.kind === "DEL" && !op.left) {
-      this.#log("warning", `removed peer ${op.peer} (run ${op.incarnation}) in view ${next.id}`, "removal");
+    for (const op of removed) {
+      this.#send(op.peer, newView);
+      if (!op.left) {
+        this.#log("warning", `removed peer ${op.peer} (run ${op.incarnation}) in view ${next.id}`, "removal");
+      }
     }
     this.#pump();
   }
@@ -1004,7 +1028,7 @@ export class PeerCore {
     if (p.viewId > view.id) {
       return this.#log("debug", `dropped REQ for view ${p.viewId}: still at ${view.id}`, "req-ahead");
     }
-    const error = operationError(view, p.op, p.leader);
+    const error = proposalError(view, p);
     if (error) return this.#log("warning", `dropped REQ from ${m.from}: ${error}`, "req-invalid");
     this.#acceptor.accept(p);
     this.#yieldTo(p.ballot);
@@ -1012,11 +1036,13 @@ export class PeerCore {
     // candidate that did not win, and following it would name a phantom leader.
     this.#lease.follow(p.ballot, this.#now);
     this.#send(m.from, { type: "OK", requestId: m.requestId, viewId: p.viewId, ballot: p.ballot });
-    const gone = p.op.peer;
-    if (p.op.kind !== "DEL" || gone === this.id) return;
-    if (p.op.left) this.#leavers.set(gone, p.op.incarnation);
-    // The leader found it failed a moment before our own deadline would have.
-    else if (!this.#detector.suspected.has(gone)) this.#suspect(gone);
+    for (const op of proposalOps(p)) {
+      const gone = op.peer;
+      if (op.kind !== "DEL" || gone === this.id) continue;
+      if (op.left) this.#leavers.set(gone, op.incarnation);
+      // The leader found it failed a moment before our own deadline would have.
+      else if (!this.#detector.suspected.has(gone)) this.#suspect(gone);
+    }
   }
 
   // ---- leader takeover ----
@@ -1147,14 +1173,16 @@ export class PeerCore {
     this.#log(
       "warning",
       `leading view ${view.id} with ballot ${takeover.ballot.round}/${this.id}` +
-        (recovered ? `; finishing pending ${recovered.op.kind} ${recovered.op.peer}` : ""),
+        (recovered
+          ? `; finishing pending ${proposalOps(recovered).map((o) => `${o.kind} ${o.peer}`).join(", ")}`
+          : ""),
       "leading",
     );
     for (const s of this.#detector.suspected) leadership.enqueue(this.#deletion(s), "failed");
     for (const m of view.members) {
       if (this.#isLeaving(m)) leadership.enqueue({ ...this.#deletion(m), left: true }, "left");
     }
-    if (recovered && !operationError(view, recovered.op, recovered.leader)) {
+    if (recovered && !proposalError(view, recovered)) {
       this.#propose({ ...recovered, ballot: takeover.ballot });
     } else {
       this.#pump();

@@ -35,9 +35,10 @@ export function isMajority(view: View, counts: (member: PeerId) => boolean): boo
 }
 
 /**
- * Whether a leader may commit `op` on `view`: a majority said OK, and so did
- * every member it does not hold failed (the member a DEL removes aside), so a
- * slow live member is never left behind by a view change it could have seen.
+ * Whether a leader may commit `op` (or a batch of operations) on `view`: a
+ * majority said OK, and so did every member it does not hold failed (the
+ * members a DEL removes aside), so a slow live member is never left behind
+ * by a view change it could have seen.
  *
  * @example
  * ```ts
@@ -51,8 +52,10 @@ export function canCommit(
   view: View,
   oks: ReadonlySet<PeerId>,
   failed: ReadonlySet<PeerId>,
-  op: Operation,
+  op: Operation | readonly Operation[],
 ): boolean {
   if (!isMajority(view, (m) => oks.has(m))) return false;
-  return view.members.every((m) => oks.has(m) || failed.has(m) || (op.kind === "DEL" && m === op.peer));
+  const ops = "kind" in op ? [op] : op;
+  const deleted = new Set(ops.flatMap((o) => o.kind === "DEL" ? [o.peer] : []));
+  return view.members.every((m) => oks.has(m) || failed.has(m) || deleted.has(m));
 }

@@ -1,10 +1,16 @@
 /**
- * Pure functions over views: membership, quorums, applying an operation.
+ * Pure functions over views: membership, quorums, applying an operation (or a batch).
  *
  * @module
  */
 
-import type { Operation, PeerId, Proposal, View } from "./messages.ts";
+import {
+  MAX_PROPOSAL_OPERATIONS,
+  type Operation,
+  type PeerId,
+  type Proposal,
+  type View,
+} from "./messages.ts";
 
 /**
  * The founding view: peer 1 alone, leading view 1.
@@ -55,7 +61,47 @@ export function operationError(view: View, op: Operation, leader: PeerId): strin
 }
 
 /**
- * The view a proposal leads to: its operation applied to `view`, id plus one.
+ * Every operation of a proposal: its `op`, then a batch's `more`.
+ *
+ * @example
+ * ```ts
+ * import { proposalOps } from "./view.ts";
+ * const op = { kind: "ADD" as const, peer: 2, incarnation: 9 };
+ * proposalOps({ viewId: 1, op, leader: 1, ballot: { round: 0, leader: 1 } }); // [op]
+ * ```
+ */
+export function proposalOps(proposal: Proposal): readonly Operation[] {
+  return proposal.more ? [proposal.op, ...proposal.more] : [proposal.op];
+}
+
+/**
+ * Why a proposal cannot apply to a view, or null if it can: each of its
+ * operations must apply (see {@linkcode operationError}), no two may name the
+ * same peer, and a batch holds at most {@linkcode MAX_PROPOSAL_OPERATIONS}.
+ *
+ * @example
+ * ```ts
+ * import { foundingView, proposalError } from "./view.ts";
+ * const add2 = { kind: "ADD" as const, peer: 2, incarnation: 9 };
+ * proposalError(foundingView(1, 0), { viewId: 1, op: add2, more: [add2], leader: 1, ballot: { round: 0, leader: 1 } });
+ * // "peer 2 is named twice"
+ * ```
+ */
+export function proposalError(view: View, proposal: Proposal): string | null {
+  const ops = proposalOps(proposal);
+  if (ops.length > MAX_PROPOSAL_OPERATIONS) return `more than ${MAX_PROPOSAL_OPERATIONS} operations`;
+  const seen = new Set<PeerId>();
+  for (const op of ops) {
+    if (seen.has(op.peer)) return `peer ${op.peer} is named twice`;
+    seen.add(op.peer);
+    const error = operationError(view, op, proposal.leader);
+    if (error) return error;
+  }
+  return null;
+}
+
+/**
+ * The view a proposal leads to: its operations applied to `view`, id plus one.
  *
  * @example
  * ```ts
@@ -70,10 +116,11 @@ export function operationError(view: View, op: Operation, leader: PeerId): strin
  * ```
  */
 export function nextView(view: View, proposal: Proposal): View {
-  const { op } = proposal;
+  const ops = proposalOps(proposal);
+  const named = new Set(ops.map((op) => op.peer));
   const pairs = view.members.map((m, i) => [m, view.incarnations[i]] as const)
-    .filter(([m]) => m !== op.peer);
-  if (op.kind === "ADD") pairs.push([op.peer, op.incarnation]);
+    .filter(([m]) => !named.has(m));
+  for (const op of ops) if (op.kind === "ADD") pairs.push([op.peer, op.incarnation]);
   pairs.sort((a, b) => a[0] - b[0]);
   return {
     id: view.id + 1,

@@ -10,6 +10,7 @@
 
 import type { Effect } from "../core/effects.ts";
 import type { PeerId } from "../core/messages.ts";
+import { proposalOps } from "../core/view.ts";
 import type { EffectFilter } from "./effect_runner.ts";
 
 /**
@@ -35,15 +36,17 @@ export function test4Filter(peerCount: number): EffectFilter {
     const failed = new Set(
       effects.flatMap((e) => e.kind === "event" && e.event.type === "unreachable" ? [e.event.member] : []),
     );
-    const isDelReq = (e: Effect): e is Extract<Effect, { kind: "send" }> =>
-      e.kind === "send" && e.message.type === "REQ" && e.message.proposal.op.kind === "DEL" &&
-      failed.has(e.message.proposal.op.peer);
+    // The DEL of a failed member, alone or (above 8 peers) in a batch.
+    const failedDel = (e: Effect) =>
+      e.kind === "send" && e.message.type === "REQ"
+        ? proposalOps(e.message.proposal).find((op) => op.kind === "DEL" && failed.has(op.peer))
+        : undefined;
+    const isDelReq = (e: Effect): e is Extract<Effect, { kind: "send" }> => failedDel(e) !== undefined;
     const reqs = effects.filter(isDelReq);
     if (reqs.length === 0) return step;
     // The next leader is the lowest member after this one: the lowest REQ recipient.
     const nextLeader: PeerId = Math.min(...reqs.map((e) => e.to));
-    const first = reqs[0].message;
-    const gone = first.type === "REQ" ? first.proposal.op.peer : 0;
+    const gone = failedDel(reqs[0])!.peer;
     return {
       effects: [
         ...effects.filter((e) => !(isDelReq(e) && e.to === nextLeader)),

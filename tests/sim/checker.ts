@@ -26,7 +26,7 @@ import type { PeerId, Proposal, View } from "../../src/core/messages.ts";
 import type { Role } from "../../src/core/peer_core.ts";
 import { hostsfileMajority } from "../../src/core/formation.ts";
 import { majorityOf } from "../../src/core/quorum.ts";
-import { nextView, sameView } from "../../src/core/view.ts";
+import { nextView, proposalOps, sameView } from "../../src/core/view.ts";
 import type { ProtocolCore } from "../../src/runtime/effect_runner.ts";
 
 /** What the simulator needs of a protocol core: the runner's entry points and what the checker reads. */
@@ -461,7 +461,8 @@ export class Checker {
     const states = live.map((p) => {
       const c = core(p);
       const view = c.view ? formatView(c.view, true) : "joining";
-      const pending = c.pending ? ` pending ${c.pending.op.kind} ${c.pending.op.peer}` : "";
+      const ops = c.pending ? proposalOps(c.pending).map((op) => `${op.kind} ${op.peer}`) : [];
+      const pending = ops.length > 0 ? ` pending ${ops.join(", ")}` : "";
       const suspects = c.suspected.size > 0 ? ` suspects [${[...c.suspected]}]` : "";
       return `p${p} (run ${
         this.#o.incarnation(p)
