@@ -98,10 +98,15 @@ async function oneBadLink(n: number, [a, b]: [number, number]): Promise<void> {
 }
 
 for (const n of [5, 9]) {
+  // Beyond 8 peers only observers and their subjects talk: 2 and 3 watch each other in view [1..9]
+  // (see src/core/monitoring.ts), so cutting them cuts a watched link both ways.
+  const [a, b] = n <= 8 ? [3, 4] : [2, 3];
   test(
-    `bad link: ${n} peers, the link between members 3 and 4 cut for ${WINDOW_MS / 1000} s: nobody is removed`,
+    `bad link: ${n} peers, the link between members ${a} and ${b} cut for ${
+      WINDOW_MS / 1000
+    } s: nobody is removed`,
     reason ? { skip: reason } : {},
-    () => oneBadLink(n, [3, 4]),
+    () => oneBadLink(n, [a, b]),
   );
   test(
     `bad link: ${n} peers, the link between the leader (1) and member 2 cut for ${
