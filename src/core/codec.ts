@@ -21,8 +21,11 @@ import {
   type View,
 } from "./messages.ts";
 
-/** The longest encoded message accepted, in bytes of UTF-8. */
-export const MAX_MESSAGE_BYTES = 16_384;
+/**
+ * The longest encoded message accepted, in bytes of UTF-8: 128 KiB, room for
+ * a view of several thousand members (about 20 bytes each) in a NEWVIEW.
+ */
+export const MAX_MESSAGE_BYTES = 131_072;
 
 /** What {@linkcode decodeMessage} returns. */
 export type DecodeResult =
