@@ -14,7 +14,8 @@ import {
 } from "../src/core/codec.ts";
 import type { DurableState, Effect } from "../src/core/effects.ts";
 import { Formation } from "../src/core/formation.ts";
-import { batchesViewChanges, Leadership, MAX_UNBATCHED_PEERS } from "../src/core/leadership.ts";
+import { isLargeGroup, SMALL_GROUP_MAX_PEERS } from "../src/core/config.ts";
+import { Leadership } from "../src/core/leadership.ts";
 import {
   type Ballot,
   MAX_PROPOSAL_OPERATIONS,
@@ -98,9 +99,9 @@ function founded(peerCount: number, joiners: PeerId[]): { core: PeerCore; fx: Ef
 }
 
 test("batching starts above 8 peers by hostsfile", () => {
-  assert.equal(MAX_UNBATCHED_PEERS, 8);
-  assert.equal(batchesViewChanges(8), false);
-  assert.equal(batchesViewChanges(9), true);
+  assert.equal(SMALL_GROUP_MAX_PEERS, 8);
+  assert.equal(isLargeGroup(8), false);
+  assert.equal(isLargeGroup(9), true);
 });
 
 test("9 peers: joiners queued at the founding commit in one view change, and three queued behind a running change in one REQ", () => {

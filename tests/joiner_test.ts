@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { JOIN_RETRY_MAX_MS, JOIN_RETRY_MIN_MS } from "../src/core/config.ts";
+import { JOIN_FANOUT, JOIN_RETRY_MAX_MS, JOIN_RETRY_MIN_MS } from "../src/core/config.ts";
 import { Joiner } from "../src/core/joiner.ts";
 
 const half = () => 0.5; // jitter factor exactly 1
@@ -75,4 +75,18 @@ test("askNext keeps the back-off unless told to start it over", () => {
   assert.equal(gapAfter(joiner, 700), 100);
   joiner.askNext(null, true); // no one named: start over, and ask everyone
   assert.deepEqual(joiner.next(800, half), [1, 3]);
+});
+
+test("in a large group a joiner with no lead asks peer 1 and a few others at random, not everyone", () => {
+  let x = 0;
+  const random = () => (x = (x * 7 + 3) % 10) / 10;
+  const joiner = new Joiner(7, 100);
+  const asked = joiner.next(0, random);
+  assert.equal(asked.length, JOIN_FANOUT + 1);
+  assert.ok(asked.includes(1) && !asked.includes(7), String(asked));
+  assert.equal(new Set(asked).size, asked.length);
+  const again = joiner.next(1_000, random);
+  assert.notDeepEqual(again, asked, "another draw next time");
+  // Peer 1 itself asks JOIN_FANOUT others.
+  assert.equal(new Joiner(1, 100).next(0, random).length, JOIN_FANOUT);
 });

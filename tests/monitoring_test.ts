@@ -1,13 +1,14 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ALL_TO_ALL_MAX_PEERS, Monitoring, OBSERVER_RINGS } from "../src/core/monitoring.ts";
+import { SMALL_GROUP_MAX_PEERS } from "../src/core/config.ts";
+import { Monitoring, OBSERVER_RINGS } from "../src/core/monitoring.ts";
 import type { PeerId } from "../src/core/messages.ts";
 import { viewOf } from "./support/fixtures.ts";
 
 const ids = (n: number): PeerId[] => Array.from({ length: n }, (_, i) => i + 1);
 
 test("groups of up to 8 peers (by hostsfile) watch all to all, as the seed did", () => {
-  for (let n = 2; n <= ALL_TO_ALL_MAX_PEERS; n++) {
+  for (let n = 2; n <= SMALL_GROUP_MAX_PEERS; n++) {
     const layout = new Monitoring(viewOf(n, ids(n)), 1, n);
     assert.equal(layout.allToAll, true);
     assert.deepEqual(layout.subjects, ids(n).slice(1));

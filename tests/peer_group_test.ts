@@ -2,7 +2,7 @@
 // every order, joins that arrive together, joiners that start before peer 1.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { batchesViewChanges } from "../src/core/leadership.ts";
+import { isLargeGroup } from "../src/core/config.ts";
 import { mulberry32 } from "./support/prng.ts";
 import {
   type HostAddress,
@@ -84,7 +84,7 @@ function assertFormed(events: PeerEvent[], n: number, context: string): number {
   const lastView = checkViews(events);
   const all = Array.from({ length: n }, (_, i) => i + 1);
   const last = lastView.get(1)?.split(" ")[0] ?? "none";
-  const k = batchesViewChanges(n) ? Number(last) : n;
+  const k = isLargeGroup(n) ? Number(last) : n;
   assert.ok(k >= 1 && k <= n, `${context}: peer 1's last view ${last}`);
   for (const id of all) {
     assert.equal(lastView.get(id), `${k} leader 1 members [${all}]`, `${context}: peer ${id}`);

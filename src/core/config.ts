@@ -16,6 +16,31 @@ export const DEFAULT_HEARTBEAT_MS = 200;
  */
 export const DEFAULT_FAIL_AFTER = 5;
 
+/**
+ * Groups of up to this many peers (by hostsfile) run as the seed did: every
+ * member heartbeats every other, each operation is its own view change, and a
+ * joiner with no lead asks everyone. Larger groups use observers, batch
+ * their view changes, and a joiner asks peer 1 and a few others.
+ */
+export const SMALL_GROUP_MAX_PEERS = 8;
+
+/**
+ * Whether a hostsfile of `peerCount` peers makes a large group.
+ *
+ * @example
+ * ```ts
+ * import { isLargeGroup } from "./config.ts";
+ * isLargeGroup(8); // false
+ * isLargeGroup(9); // true
+ * ```
+ */
+export function isLargeGroup(peerCount: number): boolean {
+  return peerCount > SMALL_GROUP_MAX_PEERS;
+}
+
+/** How many peers besides peer 1 a joiner of a large group asks when it has no lead. */
+export const JOIN_FANOUT = 4;
+
 /** First JOIN retry delay; it doubles up to {@linkcode JOIN_RETRY_MAX_MS}. */
 export const JOIN_RETRY_MIN_MS = 100;
 

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { JOIN_RETRY_MAX_MS, JOIN_RETRY_MIN_MS } from "./config.ts";
+import { isLargeGroup, JOIN_FANOUT, JOIN_RETRY_MAX_MS, JOIN_RETRY_MIN_MS } from "./config.ts";
 import type { PeerId } from "./messages.ts";
 
 /**
@@ -43,7 +43,12 @@ export class Joiner {
     if (fresh) this.#backoffMs = JOIN_RETRY_MIN_MS;
   }
 
-  /** Whom the JOIN goes to now: the peer named last, or everyone; arms the next try. */
+  /**
+   * Whom the JOIN goes to now: the peer named last; else everyone in a small
+   * group, and in a large one peer 1 (the founder, and usually the leader)
+   * with {@linkcode JOIN_FANOUT} others at random, so that a crowd of joiners
+   * does not cost N² connections. Arms the next try.
+   */
   next(now: number, random: () => number): PeerId[] {
     const hint = this.#hint;
     this.#hint = null;
@@ -51,6 +56,15 @@ export class Joiner {
     this.#at = now + this.#backoffMs * jitter;
     this.#backoffMs = Math.min(this.#backoffMs * 2, JOIN_RETRY_MAX_MS);
     if (hint !== null && hint !== this.#self) return [hint];
-    return Array.from({ length: this.#peerCount }, (_, i) => i + 1).filter((p) => p !== this.#self);
+    const others = Array.from({ length: this.#peerCount }, (_, i) => i + 1).filter((p) => p !== this.#self);
+    if (!isLargeGroup(this.#peerCount)) return others;
+    const rest = others.filter((p) => p !== 1);
+    for (let i = 0; i < JOIN_FANOUT; i++) {
+      const j = i + Math.floor(random() * (rest.length - i));
+      [rest[i], rest[j]] = [rest[j], rest[i]];
+    }
+    const asked = rest.slice(0, JOIN_FANOUT);
+    if (this.#self !== 1) asked.push(1);
+    return asked.sort((a, b) => a - b);
   }
 }

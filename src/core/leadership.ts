@@ -14,27 +14,6 @@ import {
 } from "./messages.ts";
 import { proposalOps } from "./view.ts";
 
-/**
- * Groups of up to this many peers (by hostsfile) run one view change per
- * operation, as the seed did; larger groups batch what is queued.
- */
-export const MAX_UNBATCHED_PEERS = 8;
-
-/**
- * Whether a group of `peerCount` peers (by hostsfile) commits every queued
- * operation in one view change.
- *
- * @example
- * ```ts
- * import { batchesViewChanges } from "./leadership.ts";
- * batchesViewChanges(8); // false
- * batchesViewChanges(9); // true
- * ```
- */
-export function batchesViewChanges(peerCount: number): boolean {
-  return peerCount > MAX_UNBATCHED_PEERS;
-}
-
 /** Why the leader queued an operation. */
 export type Reason = "join" | "failed" | "restart" | "left";
 

@@ -1,6 +1,6 @@
 /**
- * Who watches whom. Groups of up to {@linkcode ALL_TO_ALL_MAX_PEERS} peers (by
- * hostsfile) keep the seed's all-to-all heartbeats. Larger groups lay the view
+ * Who watches whom. Small groups (up to 8 peers by hostsfile, see
+ * `isLargeGroup` in config.ts) keep the seed's all-to-all heartbeats. Larger groups lay the view
  * out over {@linkcode OBSERVER_RINGS} pseudo-random rings, as Rapid does: each
  * member's observers are its predecessors on the rings, so every member sends
  * and receives a fixed number of heartbeats however large the group grows.
@@ -9,10 +9,8 @@
  * @module
  */
 
+import { isLargeGroup } from "./config.ts";
 import type { PeerId, View } from "./messages.ts";
-
-/** Largest group (by hostsfile) that keeps all-to-all heartbeats. */
-export const ALL_TO_ALL_MAX_PEERS = 8;
 
 /**
  * Rings, hence observers per member, in larger groups. Four observers and the
@@ -61,7 +59,7 @@ export class Monitoring {
   constructor(view: View, self: PeerId, peerCount: number) {
     this.view = view;
     const others = view.members.filter((m) => m !== self);
-    this.allToAll = peerCount <= ALL_TO_ALL_MAX_PEERS || others.length <= OBSERVER_RINGS;
+    this.allToAll = !isLargeGroup(peerCount) || others.length <= OBSERVER_RINGS;
     if (this.allToAll) {
       this.observers = this.subjects = others;
       return;

@@ -28,12 +28,12 @@
 
 import { Acceptor } from "./acceptor.ts";
 import { compareBallots, NO_BALLOT } from "./ballot.ts";
-import type { CoreConfig } from "./config.ts";
+import { type CoreConfig, isLargeGroup } from "./config.ts";
 import type { Channel, DurableState, Effect, LogLevel } from "./effects.ts";
 import { FailureDetector } from "./failure_detector.ts";
 import { Formation, type FormKnowledge, hostsfileMajority, isDead } from "./formation.ts";
 import { Joiner } from "./joiner.ts";
-import { batchesViewChanges, Leadership, type Reason } from "./leadership.ts";
+import { Leadership, type Reason } from "./leadership.ts";
 import { LeaderLease } from "./lease.ts";
 import { Monitoring } from "./monitoring.ts";
 import type {
@@ -931,7 +931,7 @@ export class PeerCore {
     while (
       leadership && leadership === this.#leadership() && !leadership.current && leadership.queue.length > 0
     ) {
-      const batched = batchesViewChanges(this.#cfg.peerCount);
+      const batched = isLargeGroup(this.#cfg.peerCount);
       const [op, ...more] = leadership.take(batched, (o, reason) => this.#stillWanted(o, reason));
       if (!op) break;
       this.#propose({
