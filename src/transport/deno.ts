@@ -9,6 +9,9 @@ import type { HostAddress } from "../core/hostsfile.ts";
 import type { ByteConnection, NetAdapter } from "./sockets.ts";
 import { AddressInUseError } from "./transport.ts";
 
+/** The largest UDP payload (over IPv4): a datagram never needs more room. */
+const MAX_DATAGRAM_BYTES = 65_507;
+
 /** A TCP or UDP address as a {@linkcode HostAddress}. */
 function host(addr: Deno.Addr): HostAddress {
   const { hostname, port } = addr as Deno.NetAddr;
@@ -76,8 +79,15 @@ export const denoNet: NetAdapter = {
   async bindDatagram(local, onDatagram) {
     const socket = await bind(local, () => Deno.listenDatagram({ ...local, transport: "udp" }));
     const receiving = (async () => {
+      // One receive buffer, the datagram copied out at its size: left to itself, Deno allocates a
+      // fresh zeroed 64 KiB buffer for every datagram, which at a heartbeat from every member made
+      // memory and CPU grow with the group.
+      const buffer = new Uint8Array(MAX_DATAGRAM_BYTES);
       try {
-        for await (const [data, from] of socket) onDatagram(data, host(from));
+        while (true) {
+          const [data, from] = await socket.receive(buffer);
+          onDatagram(data.slice(), host(from));
+        }
       } catch { /* closed */ }
     })();
     return {
