@@ -18,10 +18,28 @@ function host(addr: Deno.Addr): HostAddress {
   return { hostname, port };
 }
 
+/** Bytes a connection reads at a time: more than a heartbeat-sized group's messages need at once. */
+const READ_CHUNK_BYTES = 4_096;
+
+/**
+ * What a connection receives, read into one small buffer of its own (each chunk is only valid
+ * until the next is asked for, which is how the transport uses them: framing copies what it
+ * keeps). `conn.readable` would keep a fresh 64 KiB buffer in every pending read, and a peer keeps
+ * a connection open to and from each member it has exchanged view changes with.
+ */
+async function* readChunks(conn: Deno.Conn): AsyncGenerator<Uint8Array> {
+  const buffer = new Uint8Array(READ_CHUNK_BYTES);
+  while (true) {
+    const n = await conn.read(buffer);
+    if (n === null) return;
+    yield buffer.subarray(0, n);
+  }
+}
+
 function wrap(conn: Deno.Conn): ByteConnection {
   return {
     remote: host(conn.remoteAddr),
-    readable: conn.readable,
+    readable: readChunks(conn),
     async write(data) {
       for (let n = 0; n < data.length;) n += await conn.write(data.subarray(n));
     },
