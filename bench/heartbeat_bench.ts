@@ -104,7 +104,7 @@ async function setUp(keyed: boolean, udp: Deno.DatagramConn | null = null) {
   const local = udp ? { hostname: "127.0.0.1", port: freeUdpPort() } : hosts[SELF - 1];
   const remote = udp ? (udp.addr as Deno.NetAddr) : null;
   const peerHosts = remote
-    ? hosts.map((h, i) => i === SELF - 1 ? local : { hostname: remote.hostname, port: remote.port })
+    ? hosts.map((_h, i) => i === SELF - 1 ? local : { hostname: remote.hostname, port: remote.port })
     : hosts;
   const plainTransport = udp ? socketTransport() : inner;
   const transport = keyed ? new SealedTransport(plainTransport, keyring, { self: local }) : plainTransport;
