@@ -4,7 +4,7 @@
 DENO := node_modules/.bin/deno
 PEER := $(DENO) run --unstable-net --allow-net --allow-read --allow-write --allow-env --allow-sys
 
-.PHONY: demo test test-fast test-slow check sim soak bench build compile compile-all sea chromium clean
+.PHONY: demo test test-fast test-slow check sim soak bench bench-heartbeat bench-memory build compile compile-all sea chromium clean
 
 # `npm ci`: exactly the locked versions (the lockfile records every platform's deno
 # package), and the lockfile is left as committed.
@@ -59,6 +59,14 @@ soak: $(DENO)
 # it also reads /proc, runs nproc and getconf, and starts peers in its own process.
 bench: $(DENO)
 	$(DENO) run --allow-all bench/bench.ts
+
+## What one heartbeat costs from datagram to core and back, plain and with a keyring (deno bench).
+bench-heartbeat: $(DENO)
+	$(DENO) bench --allow-net bench/heartbeat_bench.ts
+
+## VmRSS, V8 heap, external memory and idle CPU per peer process at 8, 16 and 32 peers.
+bench-memory: $(DENO)
+	$(DENO) run --allow-all bench/peer_memory.ts $(ARGS)
 
 ## The Node build: dist/membership.mjs (the CLI: node dist/membership.mjs -h hosts --id 2)
 ## and dist/mod.mjs (the library for Node programs).

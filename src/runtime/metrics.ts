@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { Registry } from "prom-client";
 import type { PeerEvent } from "../core/effects.ts";
 import type { MessageType, PeerId } from "../core/messages.ts";
 import type { MemberState } from "../core/peer_core.ts";
@@ -106,7 +106,7 @@ export class PeerMetrics {
   #left = 0;
   #takeovers = 0;
   /** Detection times not yet handed to the histogram. */
-  #detections: number[] = [];
+  readonly #detections: number[] = [];
   #registry: Promise<Registry> | null = null;
   /** When each member was last heard, as of the step before: `now - silentMs`. */
   #heardAt = new Map<PeerId, number>();
@@ -133,44 +133,51 @@ export class PeerMetrics {
     // Counters advance by what was counted since the last collection.
     const counter = (name: string, help: string, count: () => number) => {
       let reported = 0;
-      const metric: Counter = new Counter({
+      new Counter({
         name,
         help,
         registers,
-        collect: () => {
+        collect() {
           const now = count();
-          metric.inc(now - reported);
+          this.inc(now - reported);
           reported = now;
         },
       });
     };
     const labelled = (name: string, help: string, label: string, counts: Map<string, number>) => {
       const reported = new Map<string, number>();
-      const metric: Counter<string> = new Counter({
+      const metric = new Counter({
         name,
         help,
         labelNames: [label],
         registers,
-        collect: () => {
+        collect() {
           for (const [key, now] of counts) {
-            metric.labels(key).inc(now - (reported.get(key) ?? 0));
+            this.labels(key).inc(now - (reported.get(key) ?? 0));
             reported.set(key, now);
           }
         },
       });
       for (const key of counts.keys()) metric.labels(key).inc(0);
     };
-    const viewId: Gauge = new Gauge({
+    const viewId = () => this.#viewId;
+    const members = () => this.#members;
+    const detections = () => this.#detections.splice(0);
+    new Gauge({
       name: "membership_view_id",
       help: "Id of the installed view.",
       registers,
-      collect: () => viewId.set(this.#viewId),
+      collect() {
+        this.set(viewId());
+      },
     });
-    const members: Gauge = new Gauge({
+    new Gauge({
       name: "membership_members",
       help: "Members of the installed view.",
       registers,
-      collect: () => members.set(this.#members),
+      collect() {
+        this.set(members());
+      },
     });
     counter("membership_views_installed_total", "Views installed.", () => this.#views);
     labelled("membership_messages_sent_total", "Messages sent, by type.", "type", this.#sent);
@@ -193,14 +200,13 @@ export class PeerMetrics {
       "Takeovers won: this peer leads a view after its leader failed or left.",
       () => this.#takeovers,
     );
-    const detection: Histogram = new Histogram({
+    new Histogram({
       name: "membership_detection_seconds",
       help: "Time from a member's last message to its unreachable report.",
       buckets: DETECTION_BUCKETS,
       registers,
-      collect: () => {
-        for (const seconds of this.#detections) detection.observe(seconds);
-        this.#detections = [];
+      collect() {
+        for (const seconds of detections()) this.observe(seconds);
       },
     });
     return registry;
