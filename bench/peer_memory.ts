@@ -5,8 +5,9 @@
 // mod.ts plus a SIGUSR2 memory report) and the rest, if any, run in this process through the
 // library on real sockets, so a large group needs few processes. Once every measured process
 // is in a view of N and the group has idled for a while, it prints, per process (median and
-// max): VmRSS, RssAnon, RssFile, CPU % over the window, and V8 heap used / total and external
-// from Deno.memoryUsage().
+// max): VmRSS, RssAnon, RssFile, VmHWM, V8 heap used / total and external from
+// Deno.memoryUsage(), CPU % over the window (and the system part of it), and the main thread's
+// wake-ups (voluntary context switches) a second.
 import { parseArgs } from "node:util";
 import { generateKey, type Peer, startPeer } from "../mod.ts";
 import { DENO, freePorts, PeerProcess, ROOT, sleep, writeHostsfile } from "../tests/support/cluster.ts";
@@ -37,9 +38,15 @@ function procStatus(pid: number): Record<string, number> {
   return out;
 }
 
-function cpuSeconds(pid: number): number {
+/** User and system CPU seconds so far, and the main thread's voluntary context switches (its wake-ups). */
+function cpuSeconds(pid: number): { user: number; sys: number; wakeups: number } {
   const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / clkTck;
+  const wakeups = /voluntary_ctxt_switches:\s+(\d+)/.exec(Deno.readTextFileSync(`/proc/${pid}/status`));
+  return {
+    user: Number(fields[11]) / clkTck,
+    sys: Number(fields[12]) / clkTck,
+    wakeups: Number(wakeups?.[1]),
+  };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -85,7 +92,12 @@ async function measure(n: number, keyFile: string | null) {
     await sleep(settle * 1000);
     const before = children.map((p) => cpuSeconds(p.pid));
     await sleep(seconds * 1000);
-    const cpu = children.map((p, i) => (cpuSeconds(p.pid) - before[i]) / seconds * 100);
+    const after = children.map((p) => cpuSeconds(p.pid));
+    const rate = (f: (c: ReturnType<typeof cpuSeconds>) => number) =>
+      after.map((a, i) => (f(a) - f(before[i])) / seconds);
+    const cpu = rate((c) => (c.user + c.sys) * 100);
+    const sys = rate((c) => c.sys * 100);
+    const wakeups = rate((c) => c.wakeups);
     const status = children.map((p) => procStatus(p.pid));
     for (const p of children) p.stderr = "";
     for (const p of children) Deno.kill(p.pid, "SIGUSR2");
@@ -109,6 +121,8 @@ async function measure(n: number, keyFile: string | null) {
         row("", use("heapTotal"), mib),
         row("", use("external"), mib),
         row("", cpu, (x) => x.toFixed(2)),
+        row("", sys, (x) => x.toFixed(2)),
+        row("", wakeups, (x) => x.toFixed(0)),
       ].join(" |") + " |",
     );
   } finally {
@@ -124,9 +138,9 @@ if (values["key-file"]) {
   Deno.writeTextFileSync(keyFile, `${generateKey()}\n`);
 }
 console.log(
-  `| peers | VmRSS MiB | RssAnon MiB | RssFile MiB | VmHWM MiB | V8 heap used MiB | V8 heap total MiB | external MiB | CPU % |`,
+  `| peers | VmRSS MiB | RssAnon MiB | RssFile MiB | VmHWM MiB | V8 heap used MiB | V8 heap total MiB | external MiB | CPU % | of it system % | wake-ups/s |`,
 );
-console.log(`| --- | --- | --- | --- | --- | --- | --- | --- | --- |`);
+console.log(`| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`);
 try {
   for (const n of sizes) await measure(n, keyFile);
 } finally {
