@@ -141,6 +141,8 @@ export class Peer {
       transport,
       scheduler: this.#scheduler,
       tickMs: heartbeatMs,
+      // On real time, the peers of a group tick together (see EffectRunnerOptions.tickClock).
+      tickClock: options.scheduler ? undefined : Date.now,
       storage: options.storage,
       filters: [
         ...(options.test4 ? [test4Filter(options.hosts.length)] : []),
