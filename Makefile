@@ -4,7 +4,7 @@
 DENO := node_modules/.bin/deno
 PEER := $(DENO) run --unstable-net --allow-net --allow-read --allow-write --allow-env --allow-sys
 
-.PHONY: demo test test-fast test-slow check sim soak bench bench-scale bench-loss build compile compile-all sea chromium nftables clean
+.PHONY: demo test test-fast test-slow check sim soak bench bench-scale bench-loss bench-heartbeat bench-memory build compile compile-all sea chromium nftables clean
 
 # `npm ci`: exactly the locked versions (the lockfile records every platform's deno
 # package), and the lockfile is left as committed.
@@ -77,6 +77,14 @@ bench-scale: $(DENO)
 ## writes bench/results-loss.md. ARGS="--quick" for a short run (bench/results-loss-quick.md).
 bench-loss: $(DENO) nftables
 	$(DENO) run --allow-all bench/loss.ts $(ARGS)
+
+## What one heartbeat costs from datagram to core and back, plain and with a keyring (deno bench).
+bench-heartbeat: $(DENO)
+	$(DENO) bench --allow-net bench/heartbeat_bench.ts
+
+## VmRSS, V8 heap, external memory and idle CPU per peer process at 8, 16 and 32 peers.
+bench-memory: $(DENO)
+	$(DENO) run --allow-all bench/peer_memory.ts $(ARGS)
 
 ## The Node build: dist/membership.mjs (the CLI: node dist/membership.mjs -h hosts --id 2)
 ## and dist/mod.mjs (the library for Node programs).

@@ -132,6 +132,31 @@ test("the core ticks every tickMs until halted, and hears what the transport del
   assert.deepEqual(core.fed, ["start", "tick 100", "tick 200", "receive JOIN", "receive JOIN"]);
 });
 
+test("with a tick clock, ticks fall on its multiples of tickMs, never closer than half of it", async () => {
+  const core = scriptedCore();
+  let scheduler: VirtualScheduler | null = null;
+  // A shared clock 1,030 ms ahead of this runner's: its multiples of 100 fall at 70, 170, ... here.
+  const { r, scheduler: s } = runner(core, { tickClock: () => 1_030 + scheduler!.now() });
+  scheduler = s;
+  s.advance(10);
+  await r.listen(hosts[0]);
+  r.start(); // at 10: the multiple at 70 is 60 away, more than half an interval
+  s.advance(300);
+  r.halt();
+  assert.deepEqual(core.fed, ["start", "tick 70", "tick 170", "tick 270"]);
+  // Started 20 ms before a multiple: the first tick waits for the one after.
+  const late = scriptedCore();
+  let clock: VirtualScheduler | null = null;
+  const second = runner(late, { tickClock: () => 1_030 + clock!.now() });
+  clock = second.scheduler;
+  clock.advance(50);
+  await second.r.listen(hosts[0]);
+  second.r.start();
+  clock.advance(300);
+  second.r.halt();
+  assert.deepEqual(late.fed, ["start", "tick 170", "tick 270"]);
+});
+
 test("an undecodable message is dropped with a diagnostic naming its sender; the core never sees it", async () => {
   const core = scriptedCore();
   const { r, transport, logs } = runner(core);

@@ -253,6 +253,26 @@ leakFree("plain text sent to a sealed transport is dropped as 'wrong key?'", asy
   await close();
 });
 
+leakFree(
+  "the transport's synchronous sealing and WebCrypto's seal/openSealed are one format, both ways",
+  async () => {
+    const keyring = parseKeyring(generateKey());
+    const keys = await keyring.cryptoKeys();
+    const { wire, a, received, close } = await pair(keyring, keyring);
+    // The transport seals; WebCrypto opens what went on the wire, bound to B's address.
+    a.sendDatagram(B, text("HEARTBEAT from a"));
+    await a.flush();
+    const sent = wire.sent.find((s) => s.via === "datagram")!;
+    const opened = await openSealed(keys, addressKey(B), sent.bytes);
+    assert.ok(opened.ok && decode(opened.payload) === "HEARTBEAT from a", "WebCrypto opens it");
+    // WebCrypto seals; the transport opens it.
+    wire.sendDatagram(B, await seal(keys[0], addressKey(B), header(), text("HEARTBEAT from WebCrypto")));
+    await until("both", () => received.length === 2);
+    assert.deepEqual(received.map((r) => r.text).sort(), ["HEARTBEAT from WebCrypto", "HEARTBEAT from a"]);
+    await close();
+  },
+);
+
 leakFree("a replay within a run (the same sealed bytes again) is dropped as replayed", async () => {
   const keyring = parseKeyring(generateKey());
   const { net, wire, a, received, diagnostics, close } = await pair(keyring, keyring);

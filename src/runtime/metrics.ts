@@ -5,7 +5,7 @@
  * @module
  */
 
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { Registry } from "prom-client";
 import type { PeerEvent } from "../core/effects.ts";
 import type { MessageType, PeerId } from "../core/messages.ts";
 import type { MemberState } from "../core/peer_core.ts";
@@ -92,81 +92,24 @@ const DETECTION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30];
  */
 export class PeerMetrics {
   /** The content type of {@linkcode exposition}: `text/plain; version=0.0.4; charset=utf-8`. */
-  readonly contentType: string;
-  readonly #registry = new Registry();
-  readonly #viewId: Gauge;
-  readonly #members: Gauge;
-  readonly #views: Counter;
-  readonly #sent: Counter<"type">;
-  readonly #received: Counter<"type">;
-  readonly #dropped: Counter<"reason">;
-  readonly #unreachable: Counter;
-  readonly #left: Counter;
-  readonly #takeovers: Counter;
-  readonly #detection: Histogram;
+  readonly contentType: string = "text/plain; version=0.0.4; charset=utf-8";
+  // Counted in plain numbers on every step (a prom-client label lookup per message is not cheap),
+  // and prom-client itself loaded only when the metrics are first asked for: a peer without
+  // --status never loads it.
+  #viewId = 0;
+  #members = 0;
+  #views = 0;
+  readonly #sent = new Map<string, number>(MESSAGE_TYPES.map((t) => [t, 0]));
+  readonly #received = new Map<string, number>(MESSAGE_TYPES.map((t) => [t, 0]));
+  readonly #dropped = new Map<string, number>(DROP_REASONS.map((r) => [r, 0]));
+  #unreachable = 0;
+  #left = 0;
+  #takeovers = 0;
+  /** Detection times not yet handed to the histogram. */
+  readonly #detections: number[] = [];
+  #registry: Promise<Registry> | null = null;
   /** When each member was last heard, as of the step before: `now - silentMs`. */
   #heardAt = new Map<PeerId, number>();
-
-  /** Registers every metric, at 0. */
-  constructor() {
-    const registers = [this.#registry];
-    this.contentType = this.#registry.contentType;
-    this.#viewId = new Gauge({ name: "membership_view_id", help: "Id of the installed view.", registers });
-    this.#members = new Gauge({
-      name: "membership_members",
-      help: "Members of the installed view.",
-      registers,
-    });
-    this.#views = new Counter({
-      name: "membership_views_installed_total",
-      help: "Views installed.",
-      registers,
-    });
-    this.#sent = new Counter({
-      name: "membership_messages_sent_total",
-      help: "Messages sent, by type.",
-      labelNames: ["type"],
-      registers,
-    });
-    this.#received = new Counter({
-      name: "membership_messages_received_total",
-      help: "Messages received and decoded, by type.",
-      labelNames: ["type"],
-      registers,
-    });
-    this.#dropped = new Counter({
-      name: "membership_messages_dropped_total",
-      help: "Received messages dropped, by reason.",
-      labelNames: ["reason"],
-      registers,
-    });
-    this.#unreachable = new Counter({
-      name: "membership_unreachable_reports_total",
-      help: "Members reported unreachable.",
-      registers,
-    });
-    this.#left = new Counter({
-      name: "membership_left_reports_total",
-      help: "Members reported left on purpose.",
-      registers,
-    });
-    this.#takeovers = new Counter({
-      name: "membership_takeovers_total",
-      help: "Takeovers won: this peer leads a view after its leader failed or left.",
-      registers,
-    });
-    this.#detection = new Histogram({
-      name: "membership_detection_seconds",
-      help: "Time from a member's last message to its unreachable report.",
-      buckets: DETECTION_BUCKETS,
-      registers,
-    });
-    for (const type of MESSAGE_TYPES) {
-      this.#sent.labels(type).inc(0);
-      this.#received.labels(type).inc(0);
-    }
-    for (const reason of DROP_REASONS) this.#dropped.labels(reason).inc(0);
-  }
 
   /**
    * Every metric in the Prometheus text format (version 0.0.4), as `GET /metrics` serves it.
@@ -178,8 +121,95 @@ export class PeerMetrics {
    * console.log(text.includes("membership_view_id 0")); // true
    * ```
    */
-  exposition(): Promise<string> {
-    return this.#registry.metrics();
+  async exposition(): Promise<string> {
+    return await (await (this.#registry ??= this.#createRegistry())).metrics();
+  }
+
+  /** The prom-client registry, each metric reading the counts above when collected. */
+  async #createRegistry(): Promise<Registry> {
+    const { Counter, Gauge, Histogram, Registry } = await import("prom-client");
+    const registry = new Registry();
+    const registers = [registry];
+    // Counters advance by what was counted since the last collection.
+    const counter = (name: string, help: string, count: () => number) => {
+      let reported = 0;
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          const now = count();
+          this.inc(now - reported);
+          reported = now;
+        },
+      });
+    };
+    const labelled = (name: string, help: string, label: string, counts: Map<string, number>) => {
+      const reported = new Map<string, number>();
+      const metric = new Counter({
+        name,
+        help,
+        labelNames: [label],
+        registers,
+        collect() {
+          for (const [key, now] of counts) {
+            this.labels(key).inc(now - (reported.get(key) ?? 0));
+            reported.set(key, now);
+          }
+        },
+      });
+      for (const key of counts.keys()) metric.labels(key).inc(0);
+    };
+    const viewId = () => this.#viewId;
+    const members = () => this.#members;
+    const detections = () => this.#detections.splice(0);
+    new Gauge({
+      name: "membership_view_id",
+      help: "Id of the installed view.",
+      registers,
+      collect() {
+        this.set(viewId());
+      },
+    });
+    new Gauge({
+      name: "membership_members",
+      help: "Members of the installed view.",
+      registers,
+      collect() {
+        this.set(members());
+      },
+    });
+    counter("membership_views_installed_total", "Views installed.", () => this.#views);
+    labelled("membership_messages_sent_total", "Messages sent, by type.", "type", this.#sent);
+    labelled(
+      "membership_messages_received_total",
+      "Messages received and decoded, by type.",
+      "type",
+      this.#received,
+    );
+    labelled(
+      "membership_messages_dropped_total",
+      "Received messages dropped, by reason.",
+      "reason",
+      this.#dropped,
+    );
+    counter("membership_unreachable_reports_total", "Members reported unreachable.", () => this.#unreachable);
+    counter("membership_left_reports_total", "Members reported left on purpose.", () => this.#left);
+    counter(
+      "membership_takeovers_total",
+      "Takeovers won: this peer leads a view after its leader failed or left.",
+      () => this.#takeovers,
+    );
+    new Histogram({
+      name: "membership_detection_seconds",
+      help: "Time from a member's last message to its unreachable report.",
+      buckets: DETECTION_BUCKETS,
+      registers,
+      collect() {
+        for (const seconds of detections()) this.observe(seconds);
+      },
+    });
+    return registry;
   }
 
   /**
@@ -196,13 +226,13 @@ export class PeerMetrics {
    */
   stepFilter(members: (now: number) => readonly MemberState[]): EffectFilter {
     return (step) => {
-      if (step.cause.kind === "receive") this.#received.labels(step.cause.message.type).inc();
+      if (step.cause.kind === "receive") increment(this.#received, step.cause.message.type);
       for (const effect of step.effects) {
-        if (effect.kind === "send") this.#sent.labels(effect.message.type).inc();
+        if (effect.kind === "send") increment(this.#sent, effect.message.type);
         // The core keeps no "last heard" in the event; the step before knew it.
         if (effect.kind === "event" && effect.event.type === "unreachable") {
           const heard = this.#heardAt.get(effect.event.member);
-          if (heard !== undefined) this.#detection.observe(Math.max(0, step.now - heard) / 1000);
+          if (heard !== undefined) this.#detections.push(Math.max(0, step.now - heard) / 1000);
         }
       }
       this.#heardAt = new Map(members(step.now).map((m) => [m.id, step.now - m.silentMs]));
@@ -223,14 +253,16 @@ export class PeerMetrics {
   observeEvent(event: PeerEvent): void {
     switch (event.type) {
       case "view":
-        this.#views.inc();
-        this.#viewId.set(event.view.id);
-        this.#members.set(event.view.members.length);
+        this.#views++;
+        this.#viewId = event.view.id;
+        this.#members = event.view.members.length;
         return;
       case "unreachable":
-        return this.#unreachable.inc();
+        this.#unreachable++;
+        return;
       case "left":
-        return this.#left.inc();
+        this.#left++;
+        return;
       case "formed":
         return; // a view event follows
     }
@@ -247,7 +279,11 @@ export class PeerMetrics {
    * ```
    */
   observeLog(key: string): void {
-    if (key === "leading") this.#takeovers.inc();
-    else if (DROP_REASONS.includes(key)) this.#dropped.labels(key).inc();
+    if (key === "leading") this.#takeovers++;
+    else if (this.#dropped.has(key)) increment(this.#dropped, key);
   }
+}
+
+function increment(counts: Map<string, number>, key: string): void {
+  counts.set(key, (counts.get(key) ?? 0) + 1);
 }

@@ -141,6 +141,7 @@ export class Peer {
       transport,
       scheduler: this.#scheduler,
       tickMs: heartbeatMs,
+      tickClock: options.scheduler ? undefined : tickClock(heartbeatMs),
       storage: options.storage,
       filters: [
         ...(options.test4 ? [test4Filter(options.hosts.length)] : []),
@@ -352,6 +353,22 @@ export class Peer {
     if (this.#options.onCrash) await this.#options.onCrash(reason);
     else await this.#transport.close();
   }
+}
+
+/** How many peers this process has started on real time. */
+let peersOnRealTime = 0;
+
+/**
+ * The clock a peer on real time ticks by (see `EffectRunnerOptions.tickClock`): the wall clock, so
+ * that the peers of a group, one a process, tick together and each wakes once an interval for the
+ * others' heartbeats. Further peers in the same process are set apart by a fraction of an interval
+ * each (the golden ratio spreads any number evenly): they share one event loop, so ticking together
+ * would save them nothing, and hundreds of them sending at one instant could overflow each other's
+ * socket buffers before any of them reads.
+ */
+function tickClock(heartbeatMs: number): () => number {
+  const offset = ((peersOnRealTime++ * 0.6180339887) % 1) * heartbeatMs;
+  return offset === 0 ? Date.now : () => Date.now() + offset;
 }
 
 /** Diagnostics go to LogTape; `key` lets the CLI rate-limit each kind. */

@@ -6,8 +6,6 @@
  * @module
  */
 
-import { serve as nodeServe } from "@hono/node-server";
-import { Hono } from "hono";
 import type { PeerEvent } from "../core/effects.ts";
 import type { HostAddress } from "../core/hostsfile.ts";
 import { AddressInUseError, addressKey } from "../transport/transport.ts";
@@ -43,6 +41,15 @@ export const EVENTS_KEEPALIVE_MS = 5_000;
  * ```
  */
 export function createStatusApp(peer: Peer, metrics: PeerMetrics): FetchApp {
+  // Hono is loaded with the first request, so that a peer that serves no status never loads it.
+  let app: Promise<FetchApp> | null = null;
+  return {
+    fetch: async (request) => await (await (app ??= statusRoutes(peer, metrics))).fetch(request),
+  };
+}
+
+async function statusRoutes(peer: Peer, metrics: PeerMetrics): Promise<FetchApp> {
+  const { Hono } = await import("hono");
   const app = new Hono();
   app.get("/", (c) => c.html(STATUS_PAGE));
   app.get("/v1/status", (c) => {
@@ -153,8 +160,13 @@ function serveDeno(fetch: Fetch, address: HostAddress, closing: AbortController)
   });
 }
 
-function serveNode(fetch: Fetch, address: HostAddress, closing: AbortController): Promise<StatusServer> {
-  return new Promise((resolve, reject) => {
+async function serveNode(
+  fetch: Fetch,
+  address: HostAddress,
+  closing: AbortController,
+): Promise<StatusServer> {
+  const { serve: nodeServe } = await import("@hono/node-server");
+  return await new Promise((resolve, reject) => {
     const server = nodeServe({
       fetch,
       hostname: address.hostname,

@@ -54,6 +54,7 @@ export class Keyring {
       }
     });
     this.#raw = keys.map((k) => new Uint8Array(k));
+    RAW.set(this, this.#raw);
   }
 
   /** How many keys the keyring holds. */
@@ -77,6 +78,17 @@ export class Keyring {
     return this.#imported;
   }
 }
+
+/**
+ * The raw bytes of `keyring`'s keys, in order: for the sealing transport, which
+ * seals with `node:crypto`. Not part of the public API (mod.ts does not export it).
+ */
+export function keyMaterial(keyring: Keyring): readonly Uint8Array[] {
+  return RAW.get(keyring)!;
+}
+
+/** Each keyring's raw keys, for {@linkcode keyMaterial}. */
+const RAW = new WeakMap<Keyring, readonly Uint8Array[]>();
 
 /**
  * Parses a key file: one base64 key of 32 bytes a line, blank lines and lines

@@ -29,8 +29,9 @@
  * @module
  */
 
+import type { KeyObject } from "node:crypto";
 import type { HostAddress } from "../core/hostsfile.ts";
-import type { Keyring } from "./keyring.ts";
+import { keyMaterial, type Keyring } from "./keyring.ts";
 import { addressKey, type Packet, type Transport, type TransportHandlers } from "./transport.ts";
 
 /** The first byte of a sealed message ('S'). */
@@ -98,13 +99,7 @@ export async function seal(
   header: SealHeader,
   payload: Uint8Array,
 ): Promise<Uint8Array> {
-  if (header.runId.length !== 8) throw new RangeError("a run id is 8 bytes");
-  const plain = new Uint8Array(INNER_HEADER + payload.length);
-  plain.set(header.runId, 0);
-  const view = new DataView(plain.buffer);
-  view.setBigUint64(8, BigInt(header.counter));
-  view.setBigUint64(16, BigInt(Math.max(0, Math.floor(header.sentAt))));
-  plain.set(payload, INNER_HEADER);
+  const plain = innerPlain(header, payload);
   const nonce = crypto.getRandomValues(new Uint8Array(NONCE_BYTES));
   const cipher = new Uint8Array(
     await crypto.subtle.encrypt({ name: "AES-GCM", iv: nonce, additionalData: aad(to) }, key, plain),
@@ -149,20 +144,104 @@ export async function openSealed(
     } catch {
       continue; // not this key (or tampered with): try the next
     }
-    if (plain.length < INNER_HEADER) return { ok: false, error: "sealed message too short" };
-    const view = new DataView(plain.buffer, plain.byteOffset, plain.byteLength);
-    const counter = view.getBigUint64(8);
-    const sentAt = view.getBigUint64(16);
-    if (counter > BigInt(Number.MAX_SAFE_INTEGER) || sentAt > BigInt(Number.MAX_SAFE_INTEGER)) {
-      return { ok: false, error: "sealed message with an impossible counter or time" };
-    }
-    return {
-      ok: true,
-      header: { runId: plain.slice(0, 8), counter: Number(counter), sentAt: Number(sentAt) },
-      payload: plain.slice(INNER_HEADER),
-    };
+    return innerHeader(plain);
   }
   return { ok: false, error: "does not open" };
+}
+
+/** `node:crypto`, loaded only by a transport that seals (it adds several MiB to a process). */
+type NodeCrypto = typeof import("node:crypto");
+
+/** The plaintext that is sealed: run id, counter, sent-at, payload. */
+function innerPlain(header: SealHeader, payload: Uint8Array): Uint8Array<ArrayBuffer> {
+  if (header.runId.length !== 8) throw new RangeError("a run id is 8 bytes");
+  const plain = new Uint8Array(INNER_HEADER + payload.length);
+  plain.set(header.runId, 0);
+  const view = new DataView(plain.buffer);
+  writeUint64(view, 8, header.counter);
+  writeUint64(view, 16, Math.max(0, Math.floor(header.sentAt)));
+  plain.set(payload, INNER_HEADER);
+  return plain;
+}
+
+/** A safe integer as a big-endian uint64 (without going through BigInt). */
+function writeUint64(view: DataView, at: number, n: number): void {
+  view.setUint32(at, Math.floor(n / 2 ** 32));
+  view.setUint32(at + 4, n >>> 0);
+}
+
+/**
+ * The same seal as {@linkcode seal}, synchronously with `node:crypto`: a heartbeat-sized message
+ * costs a few µs this way, where WebCrypto's AES-GCM is a promise and a thread hop each time.
+ */
+function sealNow(
+  nodeCrypto: NodeCrypto,
+  key: KeyObject,
+  additionalData: Uint8Array,
+  header: SealHeader,
+  payload: Uint8Array,
+): Uint8Array {
+  const plain = innerPlain(header, payload);
+  const out = new Uint8Array(2 + NONCE_BYTES + plain.length + TAG_BYTES);
+  out[0] = SEAL_MAGIC;
+  out[1] = SEAL_VERSION;
+  const nonce = out.subarray(2, 2 + NONCE_BYTES);
+  crypto.getRandomValues(nonce);
+  const cipher = nodeCrypto.createCipheriv("aes-256-gcm", key, nonce);
+  cipher.setAAD(additionalData);
+  let at = 2 + NONCE_BYTES;
+  for (const part of [cipher.update(plain), cipher.final(), cipher.getAuthTag()]) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+/** The same as {@linkcode openSealed}, synchronously with `node:crypto`. */
+function openNow(
+  nodeCrypto: NodeCrypto,
+  keys: readonly KeyObject[],
+  additionalData: Uint8Array,
+  bytes: Uint8Array,
+): OpenResult {
+  if (bytes.length < SEAL_OVERHEAD || bytes[0] !== SEAL_MAGIC) return { ok: false, error: "not sealed" };
+  if (bytes[1] !== SEAL_VERSION) return { ok: false, error: `sealed with unknown version ${bytes[1]}` };
+  const nonce = bytes.subarray(2, 2 + NONCE_BYTES);
+  const cipher = bytes.subarray(2 + NONCE_BYTES, bytes.length - TAG_BYTES);
+  const tag = bytes.subarray(bytes.length - TAG_BYTES);
+  for (const key of keys) {
+    let plain: Uint8Array;
+    try {
+      const decipher = nodeCrypto.createDecipheriv("aes-256-gcm", key, nonce);
+      decipher.setAAD(additionalData);
+      decipher.setAuthTag(tag);
+      const head = decipher.update(cipher);
+      const tail = decipher.final();
+      plain = new Uint8Array(head.length + tail.length);
+      plain.set(head);
+      plain.set(tail, head.length);
+    } catch {
+      continue; // not this key (or tampered with): try the next
+    }
+    return innerHeader(plain);
+  }
+  return { ok: false, error: "does not open" };
+}
+
+/** The header and payload of an opened plaintext. */
+function innerHeader(plain: Uint8Array): OpenResult {
+  if (plain.length < INNER_HEADER) return { ok: false, error: "sealed message too short" };
+  const view = new DataView(plain.buffer, plain.byteOffset, plain.byteLength);
+  const counter = view.getBigUint64(8);
+  const sentAt = view.getBigUint64(16);
+  if (counter > BigInt(Number.MAX_SAFE_INTEGER) || sentAt > BigInt(Number.MAX_SAFE_INTEGER)) {
+    return { ok: false, error: "sealed message with an impossible counter or time" };
+  }
+  return {
+    ok: true,
+    header: { runId: plain.slice(0, 8), counter: Number(counter), sentAt: Number(sentAt) },
+    payload: plain.slice(INNER_HEADER),
+  };
 }
 
 /** One sending run's replay state. */
@@ -232,9 +311,11 @@ export class ReplayGuard {
   }
 }
 
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+
 function hex(bytes: Uint8Array): string {
   let s = "";
-  for (const b of bytes) s += b.toString(16).padStart(2, "0");
+  for (const b of bytes) s += HEX[b];
   return s;
 }
 
@@ -309,18 +390,19 @@ export class SealedTransport implements Transport {
   readonly #runId = crypto.getRandomValues(new Uint8Array(8));
   readonly #guard = new ReplayGuard();
   #keyring: Keyring;
+  /** `#keyring`'s keys for `node:crypto`, made when it is first used. */
+  #keys: { readonly keyring: Keyring; readonly keys: readonly KeyObject[] } | null = null;
   #counter = 0;
   #self = "";
-  /** No new work once set; what is queued still goes out. */
+  /** The additional data bound into what is sent to each destination, and into what this peer opens. */
+  readonly #additionalData = new Map<string, Uint8Array>();
+  /** No new work once set. */
   #closed = false;
-  #innerClosed = false;
   #handlers: TransportHandlers | null = null;
-  /** The last stream send queued per destination: stream order is kept. */
-  readonly #sendChains = new Map<string, Promise<void>>();
-  /** The last delivery queued per sender: delivery order is kept. */
-  readonly #receiveChains = new Map<string, Promise<void>>();
-  /** Every seal and open still running. */
-  readonly #pending = new Set<Promise<void>>();
+  /** Set once `node:crypto` is loaded; until then, work waits in `#backlog`, in order. */
+  #crypto: NodeCrypto | null = null;
+  readonly #loading: Promise<void>;
+  #backlog: (() => void)[] = [];
 
   /** Wraps `inner`; messages are sealed with `keyring`'s first key. */
   constructor(inner: Transport, keyring: Keyring, options: SealedTransportOptions = {}) {
@@ -328,6 +410,12 @@ export class SealedTransport implements Transport {
     this.#keyring = keyring;
     this.#options = options;
     this.#now = options.now ?? Date.now;
+    this.#loading = import("node:crypto").then((nodeCrypto) => {
+      this.#crypto = nodeCrypto;
+      const backlog = this.#backlog;
+      this.#backlog = [];
+      for (const work of backlog) work();
+    });
   }
 
   /** The keyring in use. */
@@ -341,10 +429,11 @@ export class SealedTransport implements Transport {
   }
 
   /** Binds through the inner transport; what arrives is opened before `handlers` see it. */
-  listen(local: HostAddress, handlers: TransportHandlers): Promise<void> {
+  async listen(local: HostAddress, handlers: TransportHandlers): Promise<void> {
     this.#self = addressKey(this.#options.self ?? local);
     this.#handlers = handlers;
-    return this.#inner.listen(local, {
+    await this.#loading;
+    return await this.#inner.listen(local, {
       onStream: (packet) => this.#receive(packet, "stream"),
       onDatagram: (packet) => this.#receive(packet, "datagram"),
       onDiagnostic: (text) => handlers.onDiagnostic(text),
@@ -354,27 +443,19 @@ export class SealedTransport implements Transport {
   /** Seals and sends over the stream, in order per destination. */
   sendStream(to: HostAddress, bytes: Uint8Array): void {
     if (this.#closed) return;
-    const key = addressKey(to);
-    const sealing = this.#seal(key, bytes);
-    const previous = this.#sendChains.get(key) ?? Promise.resolve();
-    const chain = this.#track(
-      Promise.all([previous, sealing]).then(([, sealed]) => {
-        if (sealed && !this.#innerClosed) this.#inner.sendStream(to, toBase64(sealed));
-      }),
-      () => {
-        if (this.#sendChains.get(key) === chain) this.#sendChains.delete(key);
-      },
-    );
-    this.#sendChains.set(key, chain);
+    this.#whenLoaded(() => {
+      const sealed = this.#seal(addressKey(to), bytes);
+      if (sealed) this.#inner.sendStream(to, toBase64(sealed));
+    });
   }
 
   /** Seals and sends one datagram. */
   sendDatagram(to: HostAddress, bytes: Uint8Array): void {
     if (this.#closed) return;
-    const sending = this.#seal(addressKey(to), bytes).then((sealed) => {
-      if (sealed && !this.#innerClosed) this.#inner.sendDatagram(to, sealed);
+    this.#whenLoaded(() => {
+      const sealed = this.#seal(addressKey(to), bytes);
+      if (sealed) this.#inner.sendDatagram(to, sealed);
     });
-    this.#track(sending);
   }
 
   /** Drops the inner stream connection to `to`. */
@@ -384,27 +465,48 @@ export class SealedTransport implements Transport {
 
   /** Resolves once every message sent so far is sealed and handed on, and the inner transport flushed. */
   async flush(): Promise<void> {
-    await Promise.all([...this.#sendChains.values()]);
+    await this.#loading;
     await this.#inner.flush();
   }
 
-  /**
-   * Sends what is already being sealed, then closes the inner transport;
-   * resolves when no seal or open is left running.
-   */
+  /** Sends what was handed to it so far, then closes the inner transport. */
   async close(): Promise<void> {
     this.#closed = true;
-    while (this.#pending.size > 0) await Promise.all([...this.#pending]);
-    this.#innerClosed = true;
+    await this.#loading;
     await this.#inner.close();
   }
 
-  /** Seals; resolves with null (never rejects) if sealing failed. */
-  async #seal(to: string, bytes: Uint8Array): Promise<Uint8Array | null> {
+  /** Runs `work` now, or once `node:crypto` is loaded (in the order it was asked for). */
+  #whenLoaded(work: () => void): void {
+    if (this.#crypto) work();
+    else this.#backlog.push(work);
+  }
+
+  /** The keyring's keys for `node:crypto`, made once per keyring. */
+  #keyObjects(): readonly KeyObject[] {
+    const keyring = this.#keyring;
+    if (this.#keys?.keyring !== keyring) {
+      const make = this.#crypto!.createSecretKey;
+      this.#keys = { keyring, keys: keyMaterial(keyring).map((raw) => make(raw)) };
+    }
+    return this.#keys.keys;
+  }
+
+  /** The additional data for messages to `to` (a hostsfile address: few, so each is kept). */
+  #aad(to: string): Uint8Array {
+    let data = this.#additionalData.get(to);
+    if (!data) {
+      if (this.#additionalData.size >= 4096) this.#additionalData.clear(); // bounded, whatever `to` is
+      this.#additionalData.set(to, data = aad(to));
+    }
+    return data;
+  }
+
+  /** Seals; null (with a diagnostic) if sealing failed. */
+  #seal(to: string, bytes: Uint8Array): Uint8Array | null {
     const header = { runId: this.#runId, counter: ++this.#counter, sentAt: this.#now() };
     try {
-      const [key] = await this.#keyring.cryptoKeys();
-      return await seal(key, to, header, bytes);
+      return sealNow(this.#crypto!, this.#keyObjects()[0], this.#aad(to), header, bytes);
     } catch (e) {
       this.#handlers?.onDiagnostic(`cannot seal a message to ${to}: ${e}`);
       return null;
@@ -412,41 +514,29 @@ export class SealedTransport implements Transport {
   }
 
   #receive(packet: Packet, via: "stream" | "datagram"): void {
-    if (this.#closed) return;
+    if (this.#closed || !this.#handlers) return;
     const from = addressKey(packet.from);
-    const keyring = this.#keyring;
-    // Opening starts now; delivery waits for the sender's earlier messages.
-    const opening = this.#open(packet, via, keyring);
-    const previous = this.#receiveChains.get(from) ?? Promise.resolve();
-    const chain = this.#track(
-      Promise.all([previous, opening]).then(([, opened]) => {
-        if (this.#closed || !this.#handlers) return;
-        if (!opened.ok) return this.#drop(`dropped a message from ${from}: ${opened.error}`);
-        const why = this.#guard.check(opened.header, this.#now());
-        if (why) {
-          const text = why === "stale"
-            ? `dropped a stale message from ${from} (sent ${
-              Math.round((this.#now() - opened.header.sentAt) / 1000)
-            } s ago: a recording, or clocks apart)`
-            : `dropped a replayed message from ${from}`;
-          return this.#drop(text);
-        }
-        const delivered = { bytes: opened.payload, from: packet.from, receivedAt: packet.receivedAt };
-        if (via === "stream") this.#handlers.onStream(delivered);
-        else this.#handlers.onDatagram(delivered);
-      }),
-      () => {
-        if (this.#receiveChains.get(from) === chain) this.#receiveChains.delete(from);
-      },
-    );
-    this.#receiveChains.set(from, chain);
+    const opened = this.#open(packet, via);
+    if (!opened.ok) return this.#drop(`dropped a message from ${from}: ${opened.error}`);
+    const why = this.#guard.check(opened.header, this.#now());
+    if (why) {
+      const text = why === "stale"
+        ? `dropped a stale message from ${from} (sent ${
+          Math.round((this.#now() - opened.header.sentAt) / 1000)
+        } s ago: a recording, or clocks apart)`
+        : `dropped a replayed message from ${from}`;
+      return this.#drop(text);
+    }
+    const delivered = { bytes: opened.payload, from: packet.from, receivedAt: packet.receivedAt };
+    if (via === "stream") this.#handlers.onStream(delivered);
+    else this.#handlers.onDatagram(delivered);
   }
 
-  async #open(packet: Packet, via: "stream" | "datagram", keyring: Keyring): Promise<OpenResult> {
+  #open(packet: Packet, via: "stream" | "datagram"): OpenResult {
     const bytes = via === "stream" ? fromBase64(packet.bytes) : packet.bytes;
     if (bytes === null) return { ok: false, error: "not sealed (wrong key? or no key)" };
     try {
-      const opened = await openSealed(await keyring.cryptoKeys(), this.#self, bytes);
+      const opened = openNow(this.#crypto!, this.#keyObjects(), this.#aad(this.#self), bytes);
       if (opened.ok) return opened;
       return { ok: false, error: `${opened.error} (wrong key?)` };
     } catch (e) {
@@ -457,17 +547,5 @@ export class SealedTransport implements Transport {
   #drop(text: string): void {
     if (this.#options.onDrop) this.#options.onDrop(text, "sealed");
     else this.#handlers?.onDiagnostic(text);
-  }
-
-  /** `work` caught (the result never rejects), kept in the pending set until it settles. */
-  #track(work: Promise<void>, after: () => void = () => {}): Promise<void> {
-    const tracked: Promise<void> = work.catch((e) => this.#handlers?.onDiagnostic(`sealing: ${e}`)).finally(
-      () => {
-        this.#pending.delete(tracked);
-        after();
-      },
-    );
-    this.#pending.add(tracked);
-    return tracked;
   }
 }

@@ -6,9 +6,20 @@
  */
 
 import { denoNet } from "./deno.ts";
-import { nodeNet } from "./node.ts";
-import { SocketTransport, type SocketTransportOptions } from "./sockets.ts";
+import { type NetAdapter, SocketTransport, type SocketTransportOptions } from "./sockets.ts";
 import type { Transport } from "./transport.ts";
+
+/**
+ * Node's adapter, loaded when first used: under Deno, `node:net` and
+ * `node:dgram` would add several MiB to every peer process for nothing.
+ */
+const nodeNet: NetAdapter = {
+  listenStream: async (local, onConnection) =>
+    await (await import("./node.ts")).nodeNet.listenStream(local, onConnection),
+  connectStream: async (to) => await (await import("./node.ts")).nodeNet.connectStream(to),
+  bindDatagram: async (local, onDatagram) =>
+    await (await import("./node.ts")).nodeNet.bindDatagram(local, onDatagram),
+};
 
 export type { SocketTransportOptions } from "./sockets.ts";
 

@@ -16,7 +16,10 @@ import { addressKey, type Transport, type TransportHandlers } from "./transport.
 export interface ByteConnection {
   /** The address of the other end. */
   readonly remote: HostAddress;
-  /** Bytes received, until the peer closes or the connection breaks. */
+  /**
+   * Bytes received, until the peer closes or the connection breaks. A chunk
+   * may be overwritten once the next one is asked for: keep a copy.
+   */
   readonly readable: AsyncIterable<Uint8Array>;
   /** Writes all of `data`; rejects if the connection is broken. */
   write(data: Uint8Array): Promise<void>;
@@ -98,6 +101,9 @@ export class SocketTransport implements Transport {
   readonly #outbound = new Map<string, Outbound>();
   readonly #connections = new Set<ByteConnection>();
   readonly #tasks = new Set<Promise<void>>();
+  #datagramsInFlight = 0;
+  /** Set while close() waits for the datagrams in flight. */
+  #datagramsDone: (() => void) | null = null;
   #closed = false;
 
   /** A transport over the given runtime adapter. */
@@ -142,12 +148,18 @@ export class SocketTransport implements Transport {
   sendDatagram(to: HostAddress, bytes: Uint8Array): void {
     const socket = this.#datagrams;
     if (this.#closed || !socket) return;
-    this.#track(
-      socket.send(to, new Uint8Array(bytes)).catch((e) =>
-        this.#diagnose(`datagram to ${addressKey(to)} failed: ${errorText(e)}`)
-      ),
-    );
+    // Counted rather than tracked one by one (a heartbeat to every member is most of what a peer
+    // sends): close() waits until the count is back to zero.
+    this.#datagramsInFlight++;
+    socket.send(to, new Uint8Array(bytes)).then(this.#datagramSent, (e) => {
+      this.#diagnose(`datagram to ${addressKey(to)} failed: ${errorText(e)}`);
+      this.#datagramSent();
+    });
   }
+
+  readonly #datagramSent = (): void => {
+    if (--this.#datagramsInFlight === 0) this.#datagramsDone?.();
+  };
 
   /** Closes the connection to `to`; queued messages go out on a fresh one. */
   reset(to: HostAddress): void {
@@ -172,6 +184,9 @@ export class SocketTransport implements Transport {
     for (const o of this.#outbound.values()) o.queue = [];
     for (const c of this.#connections) c.close();
     await Promise.all([this.#server?.close(), this.#datagrams?.close()]);
+    if (this.#datagramsInFlight > 0) {
+      await new Promise<void>((resolve) => (this.#datagramsDone = resolve));
+    }
     while (this.#tasks.size > 0) await Promise.all([...this.#tasks]);
   }
 
