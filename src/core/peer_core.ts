@@ -592,7 +592,11 @@ export class PeerCore {
     this.#ownVersion++;
     if (this.#role.name === "joining") this.#becomeMember();
     this.#acceptor.installed(view.id, ballot);
-    this.#lease.observe(ballot, this.#now);
+    // Beyond 8 peers a candidate that gave up tells only its observers so (its heartbeats
+    // lead nothing now): a newer view committed under another ballot shows who leads.
+    if (isLargeGroup(this.#cfg.peerCount) && this.#role.name === "member") {
+      this.#lease.follow(ballot, this.#now);
+    } else this.#lease.observe(ballot, this.#now);
     if (!previous) this.#lease.renew(this.#now);
     this.#detector.watch(previous, view, this.#now);
     const cur = this.#leadership()?.current;
