@@ -1,0 +1,151 @@
+/**
+ * The scale scenario: N peers started together (peer 1 founds, the rest
+ * join) over a network that neither loses nor partitions; once every peer
+ * holds one view of all N, the group runs idle while its messages are
+ * counted, then a share of it (10 % by default, drawn from the seed, the
+ * leader in or out) crashes at once, and every survivor must install the
+ * view without them. The guarantees are checked after every step, as in
+ * every simulated run, and accuracy throughout: only a crashed peer may be
+ * reported unreachable or removed.
+ *
+ * @module
+ */
+
+import type { PeerId } from "../../src/core/messages.ts";
+import type { Scenario } from "./scenario.ts";
+import {
+  type CoreFactory,
+  type ScaleOutcome,
+  type ScalePlan,
+  SIM_FAIL_AFTER,
+  SIM_HEARTBEAT_MS,
+  type SimStats,
+  Simulation,
+  type Violation,
+} from "./simulation.ts";
+
+/** Options of one scale run. */
+export interface ScaleOptions {
+  /** The group size. */
+  readonly peers: number;
+  /** The seed: which peers crash, and every delay. */
+  readonly seed: number;
+  /** Whether the leader is among the crashed peers (default false). */
+  readonly crashLeader?: boolean;
+  /** The share of the group that crashes at once (default 0.1). */
+  readonly crashShare?: number;
+  /** The idle window in which messages are counted, in virtual ms (default 2000). */
+  readonly idleMs?: number;
+  /** The longest wait for the group to form, in virtual ms (default 120000). */
+  readonly formLimitMs?: number;
+  /** The longest wait for the crashed peers to be dropped, in virtual ms (default 20000). */
+  readonly removeLimitMs?: number;
+  /** Builds the cores (default: the real protocol core). */
+  readonly coreFactory?: CoreFactory;
+}
+
+/** The outcome of one scale run. */
+export interface ScaleResult extends ScaleOutcome {
+  /** The group size. */
+  readonly peers: number;
+  /** The seed. */
+  readonly seed: number;
+  /** The first violation, or null. */
+  readonly violation: Violation | null;
+  /** What the whole run did. */
+  readonly stats: SimStats;
+  /** Wall-clock ms the run took. */
+  readonly wallMs: number;
+  /** Messages each peer sent per virtual second in the idle window. */
+  readonly idlePerPeerPerSecond: number;
+  /** Notable events (faults and phases; installs are left out at scale). */
+  readonly trace: readonly string[];
+}
+
+/** Every peer starts at once; nothing is lost, nothing is cut off, delays are 1 to 5 ms. */
+export function scaleScenario(peers: number): Scenario {
+  return {
+    faultFree: false,
+    test4: false,
+    test4Restart: null,
+    startAtMs: new Array(peers).fill(0),
+    maxDelayMs: 5,
+    datagramLoss: 0,
+    streamBreak: 0,
+    crashes: [],
+    massCrash: null,
+    partitions: [],
+    broadcastCrash: null,
+    persistCrash: null,
+    duplication: null,
+    staleViews: [],
+  };
+}
+
+/** The command that replays a scale run. */
+export function scaleReplay(options: ScaleOptions): string {
+  const crash = options.crashLeader ? " --crash leader" : "";
+  return `make sim ARGS="--scale ${options.peers} --seed ${options.seed}${crash}"`;
+}
+
+/**
+ * Runs the scale scenario once.
+ *
+ * @example
+ * ```ts
+ * import { runScale } from "./scale.ts";
+ * const result = runScale({ peers: 32, seed: 1 });
+ * console.log(result.formedAtMs, result.removedAfterMs, result.idlePerPeerPerSecond);
+ * ```
+ */
+export function runScale(options: ScaleOptions): ScaleResult {
+  const began = performance.now();
+  const sim = new Simulation({
+    seed: options.seed,
+    peers: options.peers,
+    heartbeatMs: SIM_HEARTBEAT_MS,
+    failAfter: SIM_FAIL_AFTER,
+    scenario: scaleScenario(options.peers),
+    lean: true,
+    crashesOnly: true,
+    coreFactory: options.coreFactory,
+  }, scaleReplay(options));
+  const plan: ScalePlan = {
+    crashShare: options.crashShare ?? 0.1,
+    crashLeader: options.crashLeader ?? false,
+    idleMs: options.idleMs ?? 2_000,
+    formLimitMs: options.formLimitMs ?? 120_000,
+    removeLimitMs: options.removeLimitMs ?? 20_000,
+  };
+  const { violation, outcome } = sim.runScale(plan);
+  const idleSent = Object.values(outcome.idleSentByType).reduce((a, b) => a + b, 0);
+  return {
+    ...outcome,
+    peers: options.peers,
+    seed: options.seed,
+    violation,
+    stats: sim.stats,
+    wallMs: performance.now() - began,
+    idlePerPeerPerSecond: idleSent / options.peers / (outcome.idleMs / 1000),
+    trace: sim.trace,
+  };
+}
+
+/** Virtual ms as seconds, or "-" for a phase that did not finish. */
+function seconds(ms: number | null): string {
+  return ms === null ? "-" : `${(ms / 1000).toFixed(2)} s`;
+}
+
+/** One line per run: size, phases, idle messages per peer per second (by type), wall time. */
+export function describeScale(r: ScaleResult): string {
+  const perType = Object.entries(r.idleSentByType)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([type, n]) => `${type} ${(n / r.peers / (r.idleMs / 1000)).toFixed(1)}`)
+    .join(", ");
+  const leader = r.leader !== null && r.crashed.includes(r.leader as PeerId) ? "leader in" : "leader out";
+  return `${String(r.peers).padStart(5)} peers: formed ${seconds(r.formedAtMs)}, ` +
+    `${r.crashed.length} crashed (${leader}) removed ${seconds(r.removedAfterMs)}; ` +
+    `idle msgs/peer/s ${r.idlePerPeerPerSecond.toFixed(1)} (${perType || "none"}); ` +
+    `${r.stats.steps} steps, wall ${(r.wallMs / 1000).toFixed(1)} s` +
+    (r.violation ? `; VIOLATION of ${r.violation.guarantee}: ${r.violation.detail}` : "");
+}
