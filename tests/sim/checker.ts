@@ -457,7 +457,10 @@ export class Checker {
       // A pending proposal may linger: a value only a minority accepted, which
       // a later leader overwrote elsewhere; it is harmless, so it is allowed.
       // (the keys are built once per view object, so this stays linear in the group)
-      if (!c?.view || (c.view !== first && viewKey(c.view) !== viewKey(first)) || c.suspected.size > 0) {
+      if (
+        !c?.view || c.view.id !== first.id || (c.view !== first && viewKey(c.view) !== viewKey(first)) ||
+        c.suspected.size > 0
+      ) {
         return false;
       }
       if (c.role === "leader") leaders++;

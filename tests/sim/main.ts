@@ -116,18 +116,27 @@ function runScaleRuns(sizes: string): never {
   ];
   console.log(lines[0]);
   let violations = 0;
+  const rates: number[] = [];
   for (const n of ns) {
     for (const crashLeader of variants) {
       const result = runScale({ peers: n, seed: seed ?? 1, crashLeader });
       const line = describeScale(result);
       console.log(line);
       lines.push(line);
+      rates.push(result.idlePerPeerPerSecond);
       if (result.violation) {
         violations++;
         console.log(describeViolation(result.violation));
       }
     }
   }
+  const [low, high] = [Math.min(...rates), Math.max(...rates)];
+  const spread =
+    `# idle msgs/peer/s from ${Math.min(...ns)} to ${Math.max(...ns)} peers: ${low.toFixed(1)} to ` +
+    `${high.toFixed(1)}, the highest ${((high / low - 1) * 100).toFixed(0)} % above the lowest ` +
+    `(flat means within 20 %); ${violations} violation(s)`;
+  console.log(spread);
+  lines.push(spread);
   if (flags.out) writeFileSync(flags.out, lines.join("\n") + "\n");
   process.exit(violations > 0 ? 1 : 0);
 }
