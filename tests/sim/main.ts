@@ -4,7 +4,7 @@
  * - `--seed N [--peers K] [--verbose]` replays one seed (the trace with `--verbose`);
  * - `--seeds N [--from S] [--peers K]` runs N seeds from S (default 1); the peer
  *   count follows the seed (3 to 9) unless `--peers` is given;
- * - `--scale N[,N...] [--seed S] [--crash members|leader|both] [--out FILE]`
+ * - `--scale N[,N...] [--seed S] [--crash members|leader|both] [--idle-ms MS] [--out FILE]`
  *   runs the scale scenario (`scale.ts`) at each size: N peers started
  *   together form one group, idle, then 10 % crash at once; one line per run
  *   (formation and removal times, idle messages per peer per second), also
@@ -34,7 +34,7 @@ import {
 
 const USAGE = `usage: deno task sim [--seed N | --seeds N [--from S]] [--peers K] [--verbose]
        [--heartbeat MS] [--fail-after N] [--fault-ms MS] [--quiet-ms MS]
-   or: deno task sim --scale N[,N...] [--seed S] [--crash members|leader|both] [--out FILE]`;
+   or: deno task sim --scale N[,N...] [--seed S] [--crash members|leader|both] [--idle-ms MS] [--out FILE]`;
 
 /** The largest group the simulator runs. */
 const MAX_PEERS = 10_000;
@@ -68,6 +68,7 @@ try {
       "quiet-ms": { type: "string" },
       scale: { type: "string" },
       crash: { type: "string" },
+      "idle-ms": { type: "string" },
       out: { type: "string" },
       verbose: { type: "boolean", short: "v" },
       help: { type: "boolean", short: "h" },
@@ -96,14 +97,17 @@ if (seed !== undefined && (count !== undefined || from !== undefined)) {
 }
 
 if (flags.scale !== undefined) runScaleRuns(flags.scale);
-if (flags.crash !== undefined || flags.out !== undefined) fail("--crash and --out go with --scale");
+if (flags.crash !== undefined || flags.out !== undefined || flags["idle-ms"] !== undefined) {
+  fail("--crash, --idle-ms and --out go with --scale");
+}
 
 /** `--scale`: one run of the scale scenario per size (and crash variant); exits. */
 function runScaleRuns(sizes: string): never {
   const ns = sizes.split(",").map((n) => intFlag("scale", n.trim(), 3, MAX_PEERS)!);
   if (count !== undefined || from !== undefined || peers !== undefined || flags.verbose) {
-    fail("--scale takes only --seed, --crash and --out");
+    fail("--scale takes only --seed, --crash, --idle-ms and --out");
   }
+  const idleMs = intFlag("idle-ms", flags["idle-ms"], 100, 3_600_000) ?? 2_000;
   const crash = flags.crash ?? "members";
   if (!["members", "leader", "both"].includes(crash)) {
     fail(`--crash must be members, leader or both, got "${crash}"`);
@@ -111,7 +115,7 @@ function runScaleRuns(sizes: string): never {
   const variants = crash === "both" ? [false, true] : [crash === "leader"];
   const lines = [
     `# sim --scale ${sizes} --seed ${seed ?? 1} --crash ${crash}: N peers started together form one group ` +
-    `(heartbeat ${SIM_HEARTBEAT_MS} ms, fail-after ${SIM_FAIL_AFTER}, 1-5 ms delays, no loss), idle 2 s, ` +
+    `(heartbeat ${SIM_HEARTBEAT_MS} ms, fail-after ${SIM_FAIL_AFTER}, 1-5 ms delays, no loss), idle ${idleMs} ms, ` +
     `then 10 % crash at once; times are simulated, wall time is this machine's`,
   ];
   console.log(lines[0]);
@@ -119,7 +123,7 @@ function runScaleRuns(sizes: string): never {
   const rates: number[] = [];
   for (const n of ns) {
     for (const crashLeader of variants) {
-      const result = runScale({ peers: n, seed: seed ?? 1, crashLeader });
+      const result = runScale({ peers: n, seed: seed ?? 1, crashLeader, idleMs });
       const line = describeScale(result);
       console.log(line);
       lines.push(line);

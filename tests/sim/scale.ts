@@ -11,6 +11,7 @@
  * @module
  */
 
+import process from "node:process";
 import type { PeerId } from "../../src/core/messages.ts";
 import type { Scenario } from "./scenario.ts";
 import {
@@ -56,6 +57,8 @@ export interface ScaleResult extends ScaleOutcome {
   readonly stats: SimStats;
   /** Wall-clock ms the run took. */
   readonly wallMs: number;
+  /** CPU ms this process spent on the run (user and system): what other load on the machine leaves alone. */
+  readonly cpuMs: number;
   /** Messages each peer sent per virtual second in the idle window. */
   readonly idlePerPeerPerSecond: number;
   /** Notable events (faults and phases; installs are left out at scale). */
@@ -100,6 +103,7 @@ export function scaleReplay(options: ScaleOptions): string {
  */
 export function runScale(options: ScaleOptions): ScaleResult {
   const began = performance.now();
+  const cpu = process.cpuUsage();
   const sim = new Simulation({
     seed: options.seed,
     peers: options.peers,
@@ -126,9 +130,15 @@ export function runScale(options: ScaleOptions): ScaleResult {
     violation,
     stats: sim.stats,
     wallMs: performance.now() - began,
+    cpuMs: cpuMs(process.cpuUsage(cpu)),
     idlePerPeerPerSecond: idleSent / options.peers / (outcome.idleMs / 1000),
     trace: sim.trace,
   };
+}
+
+/** CPU time in ms from `process.cpuUsage` (µs). */
+function cpuMs(usage: { user: number; system: number }): number {
+  return (usage.user + usage.system) / 1000;
 }
 
 /** Virtual ms as seconds, or "-" for a phase that did not finish. */
@@ -142,10 +152,13 @@ export function describeScale(r: ScaleResult): string {
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([type, n]) => `${type} ${(n / r.peers / (r.idleMs / 1000)).toFixed(1)}`)
     .join(", ");
+  const busiest = r.idleBusiest
+    ? `p${r.idleBusiest.peer} ${(r.idleBusiest.sent / (r.idleMs / 1000)).toFixed(0)}/s`
+    : "none";
   const leader = r.leader !== null && r.crashed.includes(r.leader as PeerId) ? "leader in" : "leader out";
   return `${String(r.peers).padStart(5)} peers: formed ${seconds(r.formedAtMs)}, ` +
     `${r.crashed.length} crashed (${leader}) removed ${seconds(r.removedAfterMs)}; ` +
-    `idle msgs/peer/s ${r.idlePerPeerPerSecond.toFixed(1)} (${perType || "none"}); ` +
-    `${r.stats.steps} steps, wall ${(r.wallMs / 1000).toFixed(1)} s` +
+    `idle msgs/peer/s ${r.idlePerPeerPerSecond.toFixed(1)} (${perType || "none"}; busiest ${busiest}); ` +
+    `${r.stats.steps} steps, wall ${(r.wallMs / 1000).toFixed(1)} s, cpu ${(r.cpuMs / 1000).toFixed(1)} s` +
     (r.violation ? `; VIOLATION of ${r.violation.guarantee}: ${r.violation.detail}` : "");
 }

@@ -97,6 +97,8 @@ export interface ScaleOutcome {
   idleMs: number;
   /** Messages sent in the idle window, by type. */
   idleSentByType: Record<string, number>;
+  /** The peer that sent the most in the idle window (the leader, who heartbeats everyone), and how many. */
+  idleBusiest: { peer: PeerId; sent: number } | null;
   /** The peers crashed at once, ascending. */
   crashed: PeerId[];
   /** The leader when the crash came. */
@@ -204,6 +206,8 @@ export class Simulation {
   readonly #crashed: boolean[];
   /** Whether each peer ever started (a restart may start a peer that crashed before its start). */
   readonly #started: boolean[];
+  /** Messages each peer handed to the network. */
+  readonly #sentByPeer: number[];
   /** Each peer's storage: it survives crashes, and a restart without state wipes it. */
   readonly #storage: MemoryStorage[];
   /** The incarnation of each peer's current (or last) run, and the highest one it or a forger used. */
@@ -282,6 +286,7 @@ export class Simulation {
     this.#runners = new Array(n).fill(null);
     this.#crashed = new Array(n).fill(false);
     this.#started = new Array(n).fill(false);
+    this.#sentByPeer = new Array(n).fill(0);
     this.#storage = Array.from({ length: n }, () => new MemoryStorage());
     this.#incarnation = new Array(n).fill(1);
     this.#highestIncarnation = new Array(n).fill(1);
@@ -363,6 +368,7 @@ export class Simulation {
       formedAtMs: null,
       idleMs: plan.idleMs,
       idleSentByType: {},
+      idleBusiest: null,
       crashed: [],
       leader: null,
       removedAfterMs: null,
@@ -381,10 +387,15 @@ export class Simulation {
       this.#note(`scale: one view of all ${this.#peers} peers everywhere after ${outcome.formedAtMs} ms`);
 
       const before = { ...this.stats.sentByType };
+      const beforeByPeer = [...this.#sentByPeer];
       this.#clock.advance(plan.idleMs);
       for (const [type, n] of Object.entries(this.stats.sentByType)) {
         const idle = n - (before[type] ?? 0);
         if (idle > 0) outcome.idleSentByType[type] = idle;
+      }
+      for (let p = 1; p <= this.#peers; p++) {
+        const sent = this.#sentByPeer[p] - beforeByPeer[p];
+        if (sent > (outcome.idleBusiest?.sent ?? 0)) outcome.idleBusiest = { peer: p, sent };
       }
       if (!this.#checker.converged()) {
         throw new ViolationFound(
@@ -601,6 +612,7 @@ export class Simulation {
     for (const e of out.effects) {
       if (e.kind !== "send") continue;
       this.stats.messages++;
+      this.#sentByPeer[p]++;
       byType[e.message.type] = (byType[e.message.type] ?? 0) + 1;
     }
     return out;
