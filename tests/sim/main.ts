@@ -34,7 +34,8 @@ import {
 
 const USAGE = `usage: deno task sim [--seed N | --seeds N [--from S]] [--peers K] [--verbose]
        [--heartbeat MS] [--fail-after N] [--fault-ms MS] [--quiet-ms MS]
-   or: deno task sim --scale N[,N...] [--seed S] [--crash members|leader|both] [--idle-ms MS] [--out FILE]`;
+   or: deno task sim --scale N[,N...] [--seed S] [--crash members|leader|both] [--idle-ms MS]
+       [--heartbeat MS] [--fail-after N] [--out FILE]`;
 
 /** The largest group the simulator runs. */
 const MAX_PEERS = 10_000;
@@ -105,9 +106,13 @@ if (flags.crash !== undefined || flags.out !== undefined || flags["idle-ms"] !==
 function runScaleRuns(sizes: string): never {
   const ns = sizes.split(",").map((n) => intFlag("scale", n.trim(), 3, MAX_PEERS)!);
   if (count !== undefined || from !== undefined || peers !== undefined || flags.verbose) {
-    fail("--scale takes only --seed, --crash, --idle-ms and --out");
+    fail("--scale takes only --seed, --crash, --idle-ms, --heartbeat, --fail-after and --out");
   }
-  const idleMs = intFlag("idle-ms", flags["idle-ms"], 100, 3_600_000) ?? 2_000;
+  const idleMs = intFlag("idle-ms", flags["idle-ms"], 100, 3_600_000);
+  const timing = {
+    heartbeatMs: flags.heartbeat === undefined ? undefined : heartbeatMs,
+    failAfter: flags["fail-after"] === undefined ? undefined : failAfter,
+  };
   const crash = flags.crash ?? "members";
   if (!["members", "leader", "both"].includes(crash)) {
     fail(`--crash must be members, leader or both, got "${crash}"`);
@@ -115,7 +120,9 @@ function runScaleRuns(sizes: string): never {
   const variants = crash === "both" ? [false, true] : [crash === "leader"];
   const lines = [
     `# sim --scale ${sizes} --seed ${seed ?? 1} --crash ${crash}: N peers started together form one group ` +
-    `(heartbeat ${SIM_HEARTBEAT_MS} ms, fail-after ${SIM_FAIL_AFTER}, 1-5 ms delays, no loss), idle ${idleMs} ms, ` +
+    `(heartbeat ${heartbeatMs} ms, fail-after ${failAfter}, 1-5 ms delays, no loss), idle ${
+      idleMs ?? 2_000
+    } ms, ` +
     `then 10 % crash at once; times are simulated, wall time is this machine's`,
   ];
   console.log(lines[0]);
@@ -123,7 +130,7 @@ function runScaleRuns(sizes: string): never {
   const rates: number[] = [];
   for (const n of ns) {
     for (const crashLeader of variants) {
-      const result = runScale({ peers: n, seed: seed ?? 1, crashLeader, idleMs });
+      const result = runScale({ peers: n, seed: seed ?? 1, crashLeader, idleMs, ...timing });
       const line = describeScale(result);
       console.log(line);
       lines.push(line);

@@ -41,6 +41,10 @@ export interface ScaleOptions {
   readonly formLimitMs?: number;
   /** The longest wait for the crashed peers to be dropped, in virtual ms (default 20000). */
   readonly removeLimitMs?: number;
+  /** Heartbeat interval in virtual ms (default 100). */
+  readonly heartbeatMs?: number;
+  /** Missed intervals before a member is unreachable (default 5). */
+  readonly failAfter?: number;
   /** Builds the cores (default: the real protocol core). */
   readonly coreFactory?: CoreFactory;
 }
@@ -87,8 +91,12 @@ export function scaleScenario(peers: number): Scenario {
 
 /** The command that replays a scale run. */
 export function scaleReplay(options: ScaleOptions): string {
-  const crash = options.crashLeader ? " --crash leader" : "";
-  return `make sim ARGS="--scale ${options.peers} --seed ${options.seed}${crash}"`;
+  const flags = [`--scale ${options.peers}`, `--seed ${options.seed}`];
+  if (options.crashLeader) flags.push("--crash leader");
+  if (options.idleMs !== undefined) flags.push(`--idle-ms ${options.idleMs}`);
+  if (options.heartbeatMs !== undefined) flags.push(`--heartbeat ${options.heartbeatMs}`);
+  if (options.failAfter !== undefined) flags.push(`--fail-after ${options.failAfter}`);
+  return `make sim ARGS="${flags.join(" ")}"`;
 }
 
 /**
@@ -107,8 +115,8 @@ export function runScale(options: ScaleOptions): ScaleResult {
   const sim = new Simulation({
     seed: options.seed,
     peers: options.peers,
-    heartbeatMs: SIM_HEARTBEAT_MS,
-    failAfter: SIM_FAIL_AFTER,
+    heartbeatMs: options.heartbeatMs ?? SIM_HEARTBEAT_MS,
+    failAfter: options.failAfter ?? SIM_FAIL_AFTER,
     scenario: scaleScenario(options.peers),
     lean: true,
     crashesOnly: true,
