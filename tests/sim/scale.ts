@@ -13,6 +13,7 @@
 
 import process from "node:process";
 import type { PeerId } from "../../src/core/messages.ts";
+import { streamFor } from "../support/prng.ts";
 import type { Scenario } from "./scenario.ts";
 import {
   type CoreFactory,
@@ -69,13 +70,18 @@ export interface ScaleResult extends ScaleOutcome {
   readonly trace: readonly string[];
 }
 
-/** Every peer starts at once; nothing is lost, nothing is cut off, delays are 1 to 5 ms. */
-export function scaleScenario(peers: number): Scenario {
+/**
+ * Every peer starts within the first heartbeat interval (at a time drawn from
+ * the seed, as processes started together do, so their heartbeats are not in
+ * lockstep); nothing is lost, nothing is cut off, delays are 1 to 5 ms.
+ */
+export function scaleScenario(peers: number, seed: number, heartbeatMs = SIM_HEARTBEAT_MS): Scenario {
+  const random = streamFor(seed, 5);
   return {
     faultFree: false,
     test4: false,
     test4Restart: null,
-    startAtMs: new Array(peers).fill(0),
+    startAtMs: Array.from({ length: peers }, (_, i) => i === 0 ? 0 : Math.floor(random() * heartbeatMs)),
     maxDelayMs: 5,
     datagramLoss: 0,
     streamBreak: 0,
@@ -117,7 +123,7 @@ export function runScale(options: ScaleOptions): ScaleResult {
     peers: options.peers,
     heartbeatMs: options.heartbeatMs ?? SIM_HEARTBEAT_MS,
     failAfter: options.failAfter ?? SIM_FAIL_AFTER,
-    scenario: scaleScenario(options.peers),
+    scenario: scaleScenario(options.peers, options.seed, options.heartbeatMs),
     lean: true,
     crashesOnly: true,
     coreFactory: options.coreFactory,
