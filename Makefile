@@ -52,6 +52,8 @@ sim: $(DENO)
 
 ## The simulator's scale scenario, one line per size (default 16 to 1,000 peers), also in .tmp/sim-scale.txt:
 ## make sim-scale SIZES=16,32,64,128
+# With all-to-all heartbeats a run's cost grows as N² (128 peers: about 40 s of CPU), so 256 and 1,000
+# are for a core whose per-peer traffic stays flat (observers); pass SIZES to stop below.
 SIZES ?= 16,32,64,128,256,1000
 sim-scale: $(DENO)
 	@mkdir -p .tmp
