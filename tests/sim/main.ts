@@ -130,7 +130,13 @@ function runScaleRuns(sizes: string): never {
   const rates: number[] = [];
   for (const n of ns) {
     for (const crashLeader of variants) {
-      const result = runScale({ peers: n, seed: seed ?? 1, crashLeader, idleMs, ...timing });
+      const began = performance.now();
+      // long runs say where they are (on stderr, so that the lines above stay the figures)
+      const onPhase = n >= 256
+        ? (text: string) =>
+          console.error(`  ${n} peers: ${text} (wall ${((performance.now() - began) / 1000).toFixed(0)} s)`)
+        : undefined;
+      const result = runScale({ peers: n, seed: seed ?? 1, crashLeader, idleMs, ...timing, onPhase });
       const line = describeScale(result);
       console.log(line);
       lines.push(line);

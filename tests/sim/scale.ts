@@ -48,6 +48,8 @@ export interface ScaleOptions {
   readonly failAfter?: number;
   /** Builds the cores (default: the real protocol core). */
   readonly coreFactory?: CoreFactory;
+  /** Hears each phase as it ends. */
+  readonly onPhase?: (text: string) => void;
 }
 
 /** The outcome of one scale run. */
@@ -134,6 +136,7 @@ export function runScale(options: ScaleOptions): ScaleResult {
     idleMs: options.idleMs ?? 2_000,
     formLimitMs: options.formLimitMs ?? 120_000,
     removeLimitMs: options.removeLimitMs ?? 20_000,
+    onPhase: options.onPhase,
   };
   const { violation, outcome } = sim.runScale(plan);
   const idleSent = Object.values(outcome.idleSentByType).reduce((a, b) => a + b, 0);

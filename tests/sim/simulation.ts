@@ -87,6 +87,8 @@ export interface ScalePlan {
   readonly formLimitMs: number;
   /** The longest wait, after the crash, for every survivor to hold the view without the crashed peers. */
   readonly removeLimitMs: number;
+  /** Hears each phase as it ends (long runs show their progress). */
+  readonly onPhase?: (text: string) => void;
 }
 
 /** What the scale scenario measured. */
@@ -384,7 +386,7 @@ export class Simulation {
           `${this.#peers} peers did not form one group in ${plan.formLimitMs} ms`,
         );
       }
-      this.#note(`scale: one view of all ${this.#peers} peers everywhere after ${outcome.formedAtMs} ms`);
+      this.#phase(plan, `one view of all ${this.#peers} peers everywhere after ${outcome.formedAtMs} ms`);
 
       const before = { ...this.stats.sentByType };
       const beforeByPeer = [...this.#sentByPeer];
@@ -404,15 +406,17 @@ export class Simulation {
         );
       }
 
+      this.#phase(plan, `idle for ${plan.idleMs} ms`);
       const leader = this.#cores[1]!.leader;
       outcome.leader = leader;
       outcome.crashed = this.#scaleVictims(plan, leader);
       this.#fault(() => this.#crashAtOnce(outcome.crashed.map((peer) => ({ peer, restart: null }))));
       outcome.removedAfterMs = this.#awaitConverged(plan.removeLimitMs);
-      this.#note(
+      this.#phase(
+        plan,
         outcome.removedAfterMs === null
-          ? `scale: the survivors did not converge in ${plan.removeLimitMs} ms`
-          : `scale: every survivor holds the view without the crashed after ${outcome.removedAfterMs} ms`,
+          ? `the survivors did not converge in ${plan.removeLimitMs} ms`
+          : `every survivor holds the view without the crashed after ${outcome.removedAfterMs} ms`,
       );
       for (let p = 1; p <= this.#peers; p++) if (this.#crashed[p]) this.stats.downAtEnd.push(p);
       this.#checker.end(outcome.removedAfterMs !== null, plan.removeLimitMs);
@@ -426,6 +430,11 @@ export class Simulation {
     } catch (e) {
       return { violation: this.#violation(e), outcome };
     }
+  }
+
+  #phase(plan: ScalePlan, text: string): void {
+    this.#note(`scale: ${text}`);
+    plan.onPhase?.(text);
   }
 
   /** The peers the scale scenario crashes: a share of the group, drawn from the seed, the leader in or out. */
