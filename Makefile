@@ -4,7 +4,7 @@
 DENO := node_modules/.bin/deno
 PEER := $(DENO) run --unstable-net --allow-net --allow-read --allow-write --allow-env --allow-sys
 
-.PHONY: demo test test-fast test-slow check sim soak bench bench-scale bench-loss bench-heartbeat bench-memory build compile compile-all sea chromium nftables clean
+.PHONY: demo test test-fast test-slow check sim sim-scale soak bench bench-scale bench-loss bench-heartbeat bench-memory build compile compile-all sea chromium nftables clean
 
 # `npm ci`: exactly the locked versions (the lockfile records every platform's deno
 # package), and the lockfile is left as committed.
@@ -56,6 +56,16 @@ check: $(DENO)
 ## The deterministic simulator: make sim ARGS="--seed 7 --peers 5".
 sim: $(DENO)
 	$(DENO) run --allow-read --allow-env tests/sim/main.ts $(ARGS)
+
+## The simulator's scale scenario, one line per size (default 16 to 1,000 peers), also in .tmp/sim-scale.txt:
+## make sim-scale SIZES=16,32,64,128
+# With all-to-all heartbeats a run's cost grows as N² (128 peers: about 40 s of CPU), so 256 and 1,000
+# are for a core whose per-peer traffic stays flat (observers); pass SIZES to stop below.
+SIZES ?= 16,32,64,128,256,1000
+sim-scale: $(DENO)
+	@mkdir -p .tmp
+	$(DENO) run --allow-read --allow-env --allow-write=.tmp tests/sim/main.ts --scale $(SIZES) --crash both \
+		--out .tmp/sim-scale.txt $(ARGS)
 
 ## A longer soak of the simulator than make test runs: 100,000 seeds, 3 to 9 peers (about 25 min).
 soak: $(DENO)

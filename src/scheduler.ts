@@ -122,36 +122,48 @@ export class VirtualScheduler implements Scheduler {
     while (this.#heap.length > 0 && this.#heap[0].cancelled) this.#pop();
   }
 
-  #less(a: Task, b: Task): boolean {
-    return a.at < b.at || (a.at === b.at && a.seq < b.seq);
-  }
+  // The heap moves a hole rather than swapping pairs, and compares inline:
+  // the simulator pushes and pops one task per message.
 
   #push(t: Task): void {
     const h = this.#heap;
+    let i = h.length;
     h.push(t);
-    for (let i = h.length - 1; i > 0;) {
+    while (i > 0) {
       const p = (i - 1) >> 1;
-      if (!this.#less(h[i], h[p])) break;
-      [h[i], h[p]] = [h[p], h[i]];
+      const up = h[p];
+      if (up.at < t.at || (up.at === t.at && up.seq < t.seq)) break;
+      h[i] = up;
       i = p;
     }
+    h[i] = t;
   }
 
   #pop(): Task {
     const h = this.#heap;
     const top = h[0];
     const last = h.pop()!;
-    if (h.length > 0) {
-      h[0] = last;
-      for (let i = 0;;) {
-        const l = 2 * i + 1, r = l + 1;
-        let m = i;
-        if (l < h.length && this.#less(h[l], h[m])) m = l;
-        if (r < h.length && this.#less(h[r], h[m])) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m], h[i]];
-        i = m;
+    const n = h.length;
+    if (n > 0) {
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= n) break;
+        const r = l + 1;
+        let c = l;
+        let child = h[l];
+        if (r < n) {
+          const right = h[r];
+          if (right.at < child.at || (right.at === child.at && right.seq < child.seq)) {
+            c = r;
+            child = right;
+          }
+        }
+        if (!(child.at < last.at || (child.at === last.at && child.seq < last.seq))) break;
+        h[i] = child;
+        i = c;
       }
+      h[i] = last;
     }
     return top;
   }

@@ -85,6 +85,14 @@ export interface CheckerOptions {
   readonly peers: number;
   /** Whether the run is fault-free, where accuracy is demanded. */
   readonly faultFree: boolean;
+  /**
+   * Whether crashes are the only fault (no loss, no partition, small delays):
+   * then accuracy is demanded of every live peer, so only a crashed peer may
+   * be reported unreachable or removed.
+   */
+  readonly crashesOnly?: boolean;
+  /** Whether every install and report goes into the trace (default true; large groups leave them out). */
+  readonly traceViews?: boolean;
   /** Where the checker counts. */
   readonly stats: GroupStats;
   /** Peer `p`'s core, or null before it starts. */
@@ -103,14 +111,23 @@ function formatView(view: View, runs = false): string {
   return runs ? `${text} runs [${view.incarnations.join(",")}]` : text;
 }
 
+/** Keys already built: a leader sends one view object to every member, and each peer holds its own. */
+const viewKeys = new WeakMap<View, string>();
+
 /** The identity of a view's contents, for agreement and quorum bookkeeping. */
 function viewKey(view: View): string {
-  return `${view.id}|${view.leader}|${view.members.join(",")}|${view.incarnations.join(",")}`;
+  let key = viewKeys.get(view);
+  if (key === undefined) {
+    key = `${view.id}|${view.leader}|${view.members.join(",")}|${view.incarnations.join(",")}`;
+    viewKeys.set(view, key);
+  }
+  return key;
 }
 
 /** Whether two views print the same: id, leader and members (a printed view hides incarnations). */
 function samePrinted(a: View, b: View): boolean {
-  return a.id === b.id && a.leader === b.leader && a.members.join(",") === b.members.join(",");
+  return a.id === b.id && a.leader === b.leader && a.members.length === b.members.length &&
+    a.members.every((m, i) => m === b.members[i]);
 }
 
 /** Peer 1's founding view 1 = [1], which a new run of peer 1 prints before it finds the group. */
@@ -154,9 +171,13 @@ export class Checker {
    */
   readonly #ended = new Set<string>();
 
+  /** Whether installs and reports go into the trace. */
+  readonly #traceViews: boolean;
+
   /** A checker with nothing seen yet. */
   constructor(options: CheckerOptions) {
     this.#o = options;
+    this.#traceViews = options.traceViews ?? true;
     const n = options.peers + 1;
     this.#lastInstalled = new Array(n).fill(0);
     this.#installedEpoch = new Array(n).fill(0);
@@ -280,15 +301,23 @@ export class Checker {
     const { stats, note, faultFree } = this.#o;
     if (event.type === "unreachable") {
       stats.unreachable++;
-      note(
-        `p${p} (view ${event.viewId}) finds ${
-          event.isLeader ? "leader" : "peer"
-        } ${event.member} unreachable`,
-      );
+      if (this.#traceViews) {
+        note(
+          `p${p} (view ${event.viewId}) finds ${
+            event.isLeader ? "leader" : "peer"
+          } ${event.member} unreachable`,
+        );
+      }
       if (faultFree) {
         throw new ViolationFound(
           "accuracy",
           `peer ${p} reported peer ${event.member} unreachable in a fault-free run`,
+        );
+      }
+      if (this.#o.crashesOnly && !this.#o.crashed(event.member)) {
+        throw new ViolationFound(
+          "accuracy",
+          `peer ${p} reported live peer ${event.member} unreachable where crashes are the only fault`,
         );
       }
       return;
@@ -300,7 +329,7 @@ export class Checker {
     const view = event.view;
     stats.installs++;
     stats.highestViewId = Math.max(stats.highestViewId, view.id);
-    note(`p${p} installs ${formatView(view, true)}`);
+    if (this.#traceViews) note(`p${p} installs ${formatView(view, true)}`);
     // (2) monotonic views: within a run (a run restored from its state goes on from
     // before its crash), and a new run stays above its earlier run while their history lives
     const last = this.#lastInstalled[p];
@@ -384,13 +413,22 @@ export class Checker {
           `${formatView(previous.view, true)} (majority ${majorityOf(previous.view)})`,
       );
     }
-    // (5) accuracy: nobody is removed in a fault-free run
-    if (faultFree) {
-      const removed = previous.view.members.filter((m) => !view.members.includes(m));
-      if (removed.length > 0) {
+    // (5) accuracy: nobody is removed in a fault-free run, and only crashed
+    // peers where crashes are the only fault
+    if (faultFree || this.#o.crashesOnly) {
+      const kept = new Set(view.members);
+      const removed = previous.view.members.filter((m) => !kept.has(m));
+      if (faultFree && removed.length > 0) {
         throw new ViolationFound(
           "accuracy",
           `peer ${p} installed ${formatView(view)}, removing [${removed}] in a fault-free run`,
+        );
+      }
+      const live = removed.filter((m) => !this.#o.crashed(m));
+      if (live.length > 0) {
+        throw new ViolationFound(
+          "accuracy",
+          `peer ${p} installed ${formatView(view)}, removing live [${live}] where crashes are the only fault`,
         );
       }
     }
@@ -418,7 +456,13 @@ export class Checker {
       const c = core(p);
       // A pending proposal may linger: a value only a minority accepted, which
       // a later leader overwrote elsewhere; it is harmless, so it is allowed.
-      if (!c?.view || !sameView(c.view, first) || c.suspected.size > 0) return false;
+      // (the keys are built once per view object, so this stays linear in the group)
+      if (
+        !c?.view || c.view.id !== first.id || (c.view !== first && viewKey(c.view) !== viewKey(first)) ||
+        c.suspected.size > 0
+      ) {
+        return false;
+      }
       if (c.role === "leader") leaders++;
       else if (c.role !== "member") return false;
     }

@@ -3,7 +3,12 @@
  *
  * - `--seed N [--peers K] [--verbose]` replays one seed (the trace with `--verbose`);
  * - `--seeds N [--from S] [--peers K]` runs N seeds from S (default 1); the peer
- *   count follows the seed (3 to 9) unless `--peers` is given.
+ *   count follows the seed (3 to 9) unless `--peers` is given;
+ * - `--scale N[,N...] [--seed S] [--crash members|leader|both] [--idle-ms MS] [--out FILE]`
+ *   runs the scale scenario (`scale.ts`) at each size: N peers started
+ *   together form one group, idle, then 10 % crash at once; one line per run
+ *   (formation and removal times, idle messages per peer per second), also
+ *   written to FILE with `--out`.
  *
  * Ends with one summary line; exit code 1 if a guarantee was violated, 2 on bad flags.
  *
@@ -12,6 +17,8 @@
 
 import { parseArgs } from "node:util";
 import process from "node:process";
+import { writeFileSync } from "node:fs";
+import { describeScale, runScale } from "./scale.ts";
 import {
   describeScenario,
   describeViolation,
@@ -26,7 +33,12 @@ import {
 } from "./simulator.ts";
 
 const USAGE = `usage: deno task sim [--seed N | --seeds N [--from S]] [--peers K] [--verbose]
-       [--heartbeat MS] [--fail-after N] [--fault-ms MS] [--quiet-ms MS]`;
+       [--heartbeat MS] [--fail-after N] [--fault-ms MS] [--quiet-ms MS]
+   or: deno task sim --scale N[,N...] [--seed S] [--crash members|leader|both] [--idle-ms MS]
+       [--heartbeat MS] [--fail-after N] [--out FILE]`;
+
+/** The largest group the simulator runs. */
+const MAX_PEERS = 10_000;
 
 function fail(message: string): never {
   console.error(`sim: ${message}`);
@@ -55,6 +67,10 @@ try {
       "fail-after": { type: "string" },
       "fault-ms": { type: "string" },
       "quiet-ms": { type: "string" },
+      scale: { type: "string" },
+      crash: { type: "string" },
+      "idle-ms": { type: "string" },
+      out: { type: "string" },
       verbose: { type: "boolean", short: "v" },
       help: { type: "boolean", short: "h" },
     },
@@ -72,13 +88,77 @@ if (flags.help) {
 const seed = intFlag("seed", flags.seed, 0, 2 ** 32 - 1);
 const count = intFlag("seeds", flags.seeds, 1, 10_000_000);
 const from = intFlag("from", flags.from, 0, 2 ** 32 - 1);
-const peers = intFlag("peers", flags.peers, 1, 64);
+const peers = intFlag("peers", flags.peers, 1, MAX_PEERS);
 const heartbeatMs = intFlag("heartbeat", flags.heartbeat, 1, 60_000) ?? SIM_HEARTBEAT_MS;
 const failAfter = intFlag("fail-after", flags["fail-after"], 1, 1_000) ?? SIM_FAIL_AFTER;
 const faultPhaseMs = intFlag("fault-ms", flags["fault-ms"], 1_000, 3_600_000) ?? SIM_FAULT_PHASE_MS;
 const quietPhaseMs = intFlag("quiet-ms", flags["quiet-ms"], 1_000, 3_600_000) ?? SIM_QUIET_PHASE_MS;
 if (seed !== undefined && (count !== undefined || from !== undefined)) {
   fail("--seed replays one seed; use --seeds N --from S for a range");
+}
+
+if (flags.scale !== undefined) runScaleRuns(flags.scale);
+if (flags.crash !== undefined || flags.out !== undefined || flags["idle-ms"] !== undefined) {
+  fail("--crash, --idle-ms and --out go with --scale");
+}
+
+/** `--scale`: one run of the scale scenario per size (and crash variant); exits. */
+function runScaleRuns(sizes: string): never {
+  const ns = sizes.split(",").map((n) => intFlag("scale", n.trim(), 3, MAX_PEERS)!);
+  if (count !== undefined || from !== undefined || peers !== undefined || flags.verbose) {
+    fail("--scale takes only --seed, --crash, --idle-ms, --heartbeat, --fail-after and --out");
+  }
+  const idleMs = intFlag("idle-ms", flags["idle-ms"], 100, 3_600_000);
+  const timing = {
+    heartbeatMs: flags.heartbeat === undefined ? undefined : heartbeatMs,
+    failAfter: flags["fail-after"] === undefined ? undefined : failAfter,
+  };
+  const crash = flags.crash ?? "members";
+  if (!["members", "leader", "both"].includes(crash)) {
+    fail(`--crash must be members, leader or both, got "${crash}"`);
+  }
+  const variants = crash === "both" ? [false, true] : [crash === "leader"];
+  const lines = [
+    `# sim --scale ${sizes} --seed ${seed ?? 1} --crash ${crash}: N peers started together form one group ` +
+    `(heartbeat ${heartbeatMs} ms, fail-after ${failAfter}, 1-5 ms delays, no loss), idle ${
+      idleMs ?? 2_000
+    } ms, ` +
+    `then 10 % crash at once; times are simulated, wall time is this machine's`,
+  ];
+  console.log(lines[0]);
+  let violations = 0;
+  const rates: number[] = [];
+  for (const n of ns) {
+    for (const crashLeader of variants) {
+      const began = performance.now();
+      // long runs say where they are (on stderr, so that the lines above stay the figures)
+      const onPhase = n >= 256
+        ? (text: string) =>
+          console.error(`  ${n} peers: ${text} (wall ${((performance.now() - began) / 1000).toFixed(0)} s)`)
+        : undefined;
+      const result = runScale({ peers: n, seed: seed ?? 1, crashLeader, idleMs, ...timing, onPhase });
+      const line = describeScale(result);
+      console.log(line);
+      lines.push(line);
+      rates.push(result.idlePerPeerPerSecond);
+      if (result.violation) {
+        violations++;
+        // at scale a liveness report names every peer's view: keep its head
+        const v = result.violation;
+        const detail = v.detail.length > 4_000 ? `${v.detail.slice(0, 4_000)} ...` : v.detail;
+        console.log(describeViolation({ ...v, detail }));
+      }
+    }
+  }
+  const [low, high] = [Math.min(...rates), Math.max(...rates)];
+  const spread =
+    `# idle msgs/peer/s from ${Math.min(...ns)} to ${Math.max(...ns)} peers: ${low.toFixed(1)} to ` +
+    `${high.toFixed(1)}, the highest ${((high / low - 1) * 100).toFixed(0)} % above the lowest ` +
+    `(flat means within 20 %); ${violations} violation(s)`;
+  console.log(spread);
+  lines.push(spread);
+  if (flags.out) writeFileSync(flags.out, lines.join("\n") + "\n");
+  process.exit(violations > 0 ? 1 : 0);
 }
 
 const optionsFor = (s: number): SimOptions => ({

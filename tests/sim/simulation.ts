@@ -60,6 +60,53 @@ export interface SimOptions {
   readonly coreName?: string;
   /** Record every step in the trace, not only views, failures and faults. */
   readonly traceSteps?: boolean;
+  /** Runs this fault schedule instead of the seed's (the scale scenario brings its own). */
+  readonly scenario?: Scenario;
+  /**
+   * For large groups: the trace keeps faults and phases but not every install
+   * and report (each names a view of N members), and the step hash covers
+   * time, peer, cause and message type, not each message's encoding.
+   */
+  readonly lean?: boolean;
+  /**
+   * Crashes are the run's only fault (the scale scenario): accuracy is then
+   * demanded throughout, so only a crashed peer may be reported or removed.
+   */
+  readonly crashesOnly?: boolean;
+}
+
+/** What the scale scenario does after the group of all peers has formed. */
+export interface ScalePlan {
+  /** The share of the group that crashes at once (at least one peer). */
+  readonly crashShare: number;
+  /** Whether the leader is among the crashed peers. */
+  readonly crashLeader: boolean;
+  /** How long the formed group runs idle while its messages are counted, in virtual ms. */
+  readonly idleMs: number;
+  /** The longest wait for the group to form, in virtual ms. */
+  readonly formLimitMs: number;
+  /** The longest wait, after the crash, for every survivor to hold the view without the crashed peers. */
+  readonly removeLimitMs: number;
+  /** Hears each phase as it ends (long runs show their progress). */
+  readonly onPhase?: (text: string) => void;
+}
+
+/** What the scale scenario measured. */
+export interface ScaleOutcome {
+  /** Virtual ms from the start until every peer held one view of all of them, or null. */
+  formedAtMs: number | null;
+  /** The idle window, in virtual ms. */
+  idleMs: number;
+  /** Messages sent in the idle window, by type. */
+  idleSentByType: Record<string, number>;
+  /** The peer that sent the most in the idle window (the leader, who heartbeats everyone), and how many. */
+  idleBusiest: { peer: PeerId; sent: number } | null;
+  /** The peers crashed at once, ascending. */
+  crashed: PeerId[];
+  /** The leader when the crash came. */
+  leader: PeerId | null;
+  /** Virtual ms from the crash until every survivor held one view of exactly the survivors, or null. */
+  removedAfterMs: number | null;
 }
 
 /** A broken guarantee, with everything needed to replay it. */
@@ -112,6 +159,8 @@ export interface SimStats extends GroupStats {
   redeliveries: number;
   /** Forged NEWVIEWs from an earlier history delivered. */
   staleViews: number;
+  /** Messages handed to the network, by message type. */
+  sentByType: Record<string, number>;
   /** Virtual ms from the start of the quiet phase to convergence, or null. */
   convergedAfterMs: number | null;
   /** The peers down when the run ended. */
@@ -128,6 +177,8 @@ export const SIM_QUIET_PHASE_MS = 40_000;
 const STABLE_MS = 2_000;
 /** How often convergence is looked at in the quiet phase. */
 const CONVERGENCE_CHECK_MS = 250;
+/** How often the scale scenario looks at convergence (the resolution of its times). */
+const SCALE_CHECK_MS = 10;
 
 /** Every peer's runner follows a real core unless told otherwise. */
 const defaultFactory: CoreFactory = (config) => new PeerCore(config);
@@ -157,6 +208,8 @@ export class Simulation {
   readonly #crashed: boolean[];
   /** Whether each peer ever started (a restart may start a peer that crashed before its start). */
   readonly #started: boolean[];
+  /** Messages each peer handed to the network. */
+  readonly #sentByPeer: number[];
   /** Each peer's storage: it survives crashes, and a restart without state wipes it. */
   readonly #storage: MemoryStorage[];
   /** The incarnation of each peer's current (or last) run, and the highest one it or a forger used. */
@@ -197,6 +250,7 @@ export class Simulation {
     duplicates: 0,
     redeliveries: 0,
     staleViews: 0,
+    sentByType: {},
     unreachable: 0,
     installs: 0,
     highestViewId: 0,
@@ -215,7 +269,7 @@ export class Simulation {
     this.#heartbeatMs = options.heartbeatMs ?? SIM_HEARTBEAT_MS;
     this.#faultPhaseMs = options.faultPhaseMs ?? SIM_FAULT_PHASE_MS;
     this.#quietPhaseMs = options.quietPhaseMs ?? SIM_QUIET_PHASE_MS;
-    this.#scenario = scenarioFor(options.seed, options.peers, this.#faultPhaseMs);
+    this.#scenario = options.scenario ?? scenarioFor(options.seed, options.peers, this.#faultPhaseMs);
     const s = this.#scenario;
     this.#net = new MemoryNetwork({
       scheduler: this.#clock,
@@ -234,6 +288,7 @@ export class Simulation {
     this.#runners = new Array(n).fill(null);
     this.#crashed = new Array(n).fill(false);
     this.#started = new Array(n).fill(false);
+    this.#sentByPeer = new Array(n).fill(0);
     this.#storage = Array.from({ length: n }, () => new MemoryStorage());
     this.#incarnation = new Array(n).fill(1);
     this.#highestIncarnation = new Array(n).fill(1);
@@ -244,6 +299,8 @@ export class Simulation {
     this.#checker = new Checker({
       peers: this.#peers,
       faultFree: s.faultFree,
+      crashesOnly: options.crashesOnly,
+      traceViews: !options.lean,
       stats: this.stats,
       core: (p) => this.#cores[p],
       crashed: (p) => this.#crashed[p],
@@ -277,21 +334,132 @@ export class Simulation {
       this.#runQuietPhase();
       return null;
     } catch (e) {
-      const found = e instanceof UnreadableState
-        ? new ViolationFound("codec", `durable state cannot be read back: ${e.message}`)
-        : e;
-      if (!(found instanceof ViolationFound)) throw e;
-      this.#note(`VIOLATION of ${found.guarantee}: ${found.detail}`);
-      return {
-        guarantee: found.guarantee,
-        detail: `${found.detail}${this.#quiet ? " (quiet phase)" : ""}`,
-        seed: this.#options.seed,
-        peers: this.#peers,
-        step: this.stats.steps,
-        atMs: this.#clock.now(),
-        replay: this.#replay,
-      };
+      return this.#violation(e);
     }
+  }
+
+  /** The violation `e` reports; anything else is rethrown. */
+  #violation(e: unknown): Violation {
+    const found = e instanceof UnreadableState
+      ? new ViolationFound("codec", `durable state cannot be read back: ${e.message}`)
+      : e;
+    if (!(found instanceof ViolationFound)) throw e;
+    this.#note(`VIOLATION of ${found.guarantee}: ${found.detail}`);
+    return {
+      guarantee: found.guarantee,
+      detail: `${found.detail}${this.#quiet ? " (quiet phase)" : ""}`,
+      seed: this.#options.seed,
+      peers: this.#peers,
+      step: this.stats.steps,
+      atMs: this.#clock.now(),
+      replay: this.#replay,
+    };
+  }
+
+  /**
+   * The scale scenario (the run's scenario starts every peer together, with
+   * no fault): waits until every peer holds one view of all of them, counts
+   * the messages of an idle window, crashes a share of the group at once and
+   * waits until every survivor holds one view of exactly the survivors. Every
+   * guarantee is checked after every step, as in {@linkcode run}; a group
+   * that does not form, or does not drop the crashed peers, in time breaks
+   * liveness or completeness.
+   */
+  runScale(plan: ScalePlan): { violation: Violation | null; outcome: ScaleOutcome } {
+    const outcome: ScaleOutcome = {
+      formedAtMs: null,
+      idleMs: plan.idleMs,
+      idleSentByType: {},
+      idleBusiest: null,
+      crashed: [],
+      leader: null,
+      removedAfterMs: null,
+    };
+    try {
+      const s = this.#scenario;
+      for (let p = 1; p <= this.#peers; p++) this.#clock.schedule(s.startAtMs[p - 1], () => this.#start(p));
+      outcome.formedAtMs = this.#awaitConverged(plan.formLimitMs);
+      if (outcome.formedAtMs === null) {
+        this.#checker.end(false, plan.formLimitMs);
+        throw new ViolationFound(
+          "liveness",
+          `${this.#peers} peers did not form one group in ${plan.formLimitMs} ms`,
+        );
+      }
+      this.#phase(plan, `one view of all ${this.#peers} peers everywhere after ${outcome.formedAtMs} ms`);
+
+      const before = { ...this.stats.sentByType };
+      const beforeByPeer = [...this.#sentByPeer];
+      this.#clock.advance(plan.idleMs);
+      for (const [type, n] of Object.entries(this.stats.sentByType)) {
+        const idle = n - (before[type] ?? 0);
+        if (idle > 0) outcome.idleSentByType[type] = idle;
+      }
+      for (let p = 1; p <= this.#peers; p++) {
+        const sent = this.#sentByPeer[p] - beforeByPeer[p];
+        if (sent > (outcome.idleBusiest?.sent ?? 0)) outcome.idleBusiest = { peer: p, sent };
+      }
+      if (!this.#checker.converged()) {
+        throw new ViolationFound(
+          "liveness",
+          `the group of ${this.#peers} came apart while idle for ${plan.idleMs} ms`,
+        );
+      }
+
+      this.#phase(plan, `idle for ${plan.idleMs} ms`);
+      const leader = this.#cores[1]!.leader;
+      outcome.leader = leader;
+      outcome.crashed = this.#scaleVictims(plan, leader);
+      this.#fault(() => this.#crashAtOnce(outcome.crashed.map((peer) => ({ peer, restart: null }))));
+      outcome.removedAfterMs = this.#awaitConverged(plan.removeLimitMs);
+      this.#phase(
+        plan,
+        outcome.removedAfterMs === null
+          ? `the survivors did not converge in ${plan.removeLimitMs} ms`
+          : `every survivor holds the view without the crashed after ${outcome.removedAfterMs} ms`,
+      );
+      for (let p = 1; p <= this.#peers; p++) if (this.#crashed[p]) this.stats.downAtEnd.push(p);
+      this.#checker.end(outcome.removedAfterMs !== null, plan.removeLimitMs);
+      if (outcome.removedAfterMs === null) {
+        throw new ViolationFound(
+          "completeness",
+          `the survivors did not drop the crashed peers in ${plan.removeLimitMs} ms`,
+        );
+      }
+      return { violation: null, outcome };
+    } catch (e) {
+      return { violation: this.#violation(e), outcome };
+    }
+  }
+
+  #phase(plan: ScalePlan, text: string): void {
+    this.#note(`scale: ${text}`);
+    plan.onPhase?.(text);
+  }
+
+  /** The peers the scale scenario crashes: a share of the group, drawn from the seed, the leader in or out. */
+  #scaleVictims(plan: ScalePlan, leader: PeerId | null): PeerId[] {
+    const random = streamFor(this.#options.seed, 4);
+    const count = Math.max(1, Math.round(this.#peers * plan.crashShare));
+    const pool = Array.from({ length: this.#peers }, (_, i) => i + 1).filter((p) => p !== leader);
+    const victims = plan.crashLeader && leader !== null ? [leader] : [];
+    while (victims.length < count && pool.length > 0) {
+      victims.push(pool.splice(Math.floor(random() * pool.length), 1)[0]);
+    }
+    return victims.sort((a, b) => a - b);
+  }
+
+  /**
+   * Runs the clock until the live peers have converged (looked at every
+   * {@linkcode SCALE_CHECK_MS}), at most `limitMs`; returns how long it took, or null.
+   */
+  #awaitConverged(limitMs: number): number | null {
+    const start = this.#clock.now();
+    for (let at = start + SCALE_CHECK_MS; at <= start + limitMs; at += SCALE_CHECK_MS) {
+      this.#clock.advance(at - this.#clock.now());
+      if (this.#checker.converged()) return at - start;
+    }
+    return null;
   }
 
   // ---- the schedule ----
@@ -428,10 +596,18 @@ export class Simulation {
    */
   #filter(p: PeerId, step: Step): { effects: readonly Effect[]; crash: boolean } {
     const { cause, now } = step;
-    const what = cause.kind === "receive" ? encodeMessage(cause.message) : cause.kind;
     this.stats.steps++;
-    this.#mix(`${now}|${p}|${what}`);
-    if (this.#options.traceSteps) this.#trace.push(`${now.toFixed(2)} p${p} ${what}`);
+    if (this.#options.lean) {
+      this.#mix(
+        `${now}|${p}|${
+          cause.kind === "receive" ? `${cause.message.type}:${cause.message.from}` : cause.kind
+        }`,
+      );
+    } else {
+      const what = cause.kind === "receive" ? encodeMessage(cause.message) : cause.kind;
+      this.#mix(`${now}|${p}|${what}`);
+      if (this.#options.traceSteps) this.#trace.push(`${now.toFixed(2)} p${p} ${what}`);
+    }
     this.#checker.step(p, step.effects);
     let out: { effects: readonly Effect[]; crash: boolean } = step;
     if (step.crash) {
@@ -441,7 +617,13 @@ export class Simulation {
     } else {
       out = this.#broadcastCut(p, step.effects) ?? this.#persistCut(p, step.effects) ?? step;
     }
-    this.stats.messages += out.effects.filter((e) => e.kind === "send").length;
+    const byType = this.stats.sentByType;
+    for (const e of out.effects) {
+      if (e.kind !== "send") continue;
+      this.stats.messages++;
+      this.#sentByPeer[p]++;
+      byType[e.message.type] = (byType[e.message.type] ?? 0) + 1;
+    }
     return out;
   }
 
