@@ -132,6 +132,8 @@ async function setUp(keyed: boolean, udp: Deno.DatagramConn | null = null) {
       incarnation: incarnation(from),
       viewId: VIEW_ID,
       leading: from === 1 ? ballot : null,
+      // What a member of a small group vouches for: every other member, heard lately.
+      heard: members.filter((m) => m !== from).map((m) => [m, 40] as const),
     });
     const bytes = keyed
       ? await seal(

@@ -35,8 +35,17 @@ export function foundingView(founder: PeerId, incarnation: number): View {
  * ```
  */
 export function incarnationIn(view: View, peer: PeerId): number | undefined {
-  const i = view.members.indexOf(peer);
-  return i < 0 ? undefined : view.incarnations[i];
+  // Members are ascending (the codec and nextView keep them so): a binary search, since
+  // a large group asks this for every message.
+  const members = view.members;
+  let lo = 0, hi = members.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (members[mid] === peer) return view.incarnations[mid];
+    if (members[mid] < peer) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return undefined;
 }
 
 /**
