@@ -60,6 +60,9 @@ interface Node {
  * await net.close();
  * ```
  */
+/** One key for the link between two addresses, whichever way round. */
+const linkKey = (a: string, b: string): string => (a < b ? `${a} ${b}` : `${b} ${a}`);
+
 export class MemoryNetwork {
   /** The faults in force. */
   readonly faults: NetworkFaults;
@@ -68,6 +71,7 @@ export class MemoryNetwork {
   readonly #nodes = new Map<string, Node>();
   readonly #inFlight = new Set<() => void>();
   #group = new Map<string, number>();
+  readonly #cutLinks = new Set<string>();
 
   /** Creates a network with no nodes. */
   constructor(options: MemoryNetworkOptions = {}) {
@@ -104,8 +108,19 @@ export class MemoryNetwork {
 
   /** Whether messages can pass between two addresses now. */
   connected(a: string, b: string): boolean {
+    if (this.#cutLinks.size > 0 && this.#cutLinks.has(linkKey(a, b))) return false;
     if (this.#group.size === 0) return true; // no partition: every message passes this test
     return (this.#group.get(a) ?? 0) === (this.#group.get(b) ?? 0);
+  }
+
+  /** Cuts the one link between two addresses, both ways (everyone else still reaches both). */
+  cutLink(a: string, b: string): void {
+    this.#cutLinks.add(linkKey(a, b));
+  }
+
+  /** Mends every cut link. */
+  mendLinks(): void {
+    this.#cutLinks.clear();
   }
 
   /** Splits the network: addresses in different groups cannot talk; unlisted ones join group 0. */
@@ -113,7 +128,7 @@ export class MemoryNetwork {
     this.#group = new Map(groups.flatMap((g, i) => g.map((a) => [a, i + 1] as const)));
   }
 
-  /** Ends every partition. */
+  /** Ends every partition (cut links stay cut). */
   heal(): void {
     this.#group = new Map();
   }

@@ -91,6 +91,8 @@ export interface CheckerOptions {
    * be reported unreachable or removed.
    */
   readonly crashesOnly?: boolean;
+  /** Whether peers `a` and `b` are the two ends of a cut link now: they may report each other. */
+  readonly acrossCutLink?: (a: PeerId, b: PeerId) => boolean;
   /** Whether every install and report goes into the trace (default true; large groups leave them out). */
   readonly traceViews?: boolean;
   /** Where the checker counts. */
@@ -314,7 +316,9 @@ export class Checker {
           `peer ${p} reported peer ${event.member} unreachable in a fault-free run`,
         );
       }
-      if (this.#o.crashesOnly && !this.#o.crashed(event.member)) {
+      if (
+        this.#o.crashesOnly && !this.#o.crashed(event.member) && !this.#o.acrossCutLink?.(p, event.member)
+      ) {
         throw new ViolationFound(
           "accuracy",
           `peer ${p} reported live peer ${event.member} unreachable where crashes are the only fault`,

@@ -50,6 +50,8 @@ export interface ScaleOptions {
   readonly coreFactory?: CoreFactory;
   /** Hears each phase as it ends. */
   readonly onPhase?: (text: string) => void;
+  /** One bad link through the idle window (see `ScalePlan.cutLink`). */
+  readonly cutLink?: "leader" | "members";
 }
 
 /** The outcome of one scale run. */
@@ -137,6 +139,7 @@ export function runScale(options: ScaleOptions): ScaleResult {
     formLimitMs: options.formLimitMs ?? 120_000,
     removeLimitMs: options.removeLimitMs ?? 20_000,
     onPhase: options.onPhase,
+    cutLink: options.cutLink,
   };
   const { violation, outcome } = sim.runScale(plan);
   const idleSent = Object.values(outcome.idleSentByType).reduce((a, b) => a + b, 0);

@@ -110,3 +110,13 @@ test("where crashes are the only fault, reporting a live peer breaks accuracy", 
   assert.match(result.violation!.detail, new RegExp(`live (peer ${silent}\\b|\\[${silent}\\])`));
   assert.match(result.violation!.replay, /--scale 12 --seed 1/);
 });
+
+test("beyond 8 peers what a peer sends idle does not grow with the group: 16 and 128 peers within 20 %", () => {
+  const [small, large] = [16, 128].map((peers) => runScale({ peers, seed: 1, idleMs: 2_000 }));
+  for (const r of [small, large]) assert.equal(r.violation, null, r.violation?.detail);
+  const ratio = large.idlePerPeerPerSecond / small.idlePerPeerPerSecond;
+  assert.ok(
+    ratio > 0.8 && ratio < 1.2,
+    `${small.idlePerPeerPerSecond} vs ${large.idlePerPeerPerSecond} msgs/peer/s`,
+  );
+});

@@ -20,6 +20,7 @@ import type { DurableState, Effect } from "../../src/core/effects.ts";
 import type { HostAddress } from "../../src/core/hostsfile.ts";
 import type { Message, PeerId, View } from "../../src/core/messages.ts";
 import { PeerCore } from "../../src/core/peer_core.ts";
+import { Monitoring } from "../../src/core/monitoring.ts";
 import { majorityOf } from "../../src/core/quorum.ts";
 import { type EffectFilter, EffectRunner, type Step } from "../../src/runtime/effect_runner.ts";
 import { test4Filter } from "../../src/runtime/test4.ts";
@@ -89,6 +90,12 @@ export interface ScalePlan {
   readonly removeLimitMs: number;
   /** Hears each phase as it ends (long runs show their progress). */
   readonly onPhase?: (text: string) => void;
+  /**
+   * One bad link through the idle window: between the leader and the next in
+   * line, or between two members that watch each other. Nobody may be removed;
+   * only the two ends may report each other unreachable.
+   */
+  readonly cutLink?: "leader" | "members";
 }
 
 /** What the scale scenario measured. */
@@ -180,6 +187,9 @@ const CONVERGENCE_CHECK_MS = 250;
 /** How often the scale scenario looks at convergence (the resolution of its times). */
 const SCALE_CHECK_MS = 10;
 
+/** After a cut link mends, how long the scale scenario gives its two ends to hear each other again. */
+const MEND_WAIT_MS = 1_000;
+
 /** Every peer's runner follows a real core unless told otherwise. */
 const defaultFactory: CoreFactory = (config) => new PeerCore(config);
 
@@ -210,6 +220,8 @@ export class Simulation {
   readonly #started: boolean[];
   /** Messages each peer handed to the network. */
   readonly #sentByPeer: number[];
+  /** The two ends of the link cut in the scale scenario, while it is cut. */
+  #cutPair: [PeerId, PeerId] | null = null;
   /** Each peer's storage: it survives crashes, and a restart without state wipes it. */
   readonly #storage: MemoryStorage[];
   /** The incarnation of each peer's current (or last) run, and the highest one it or a forger used. */
@@ -300,6 +312,8 @@ export class Simulation {
       peers: this.#peers,
       faultFree: s.faultFree,
       crashesOnly: options.crashesOnly,
+      acrossCutLink: (a, b) =>
+        this.#cutPair !== null && this.#cutPair.includes(a) && this.#cutPair.includes(b),
       traceViews: !options.lean,
       stats: this.stats,
       core: (p) => this.#cores[p],
@@ -378,7 +392,8 @@ export class Simulation {
     try {
       const s = this.#scenario;
       for (let p = 1; p <= this.#peers; p++) this.#clock.schedule(s.startAtMs[p - 1], () => this.#start(p));
-      outcome.formedAtMs = this.#awaitConverged(plan.formLimitMs);
+      // Formed: every peer started and holds one view of all of them.
+      outcome.formedAtMs = this.#awaitConverged(plan.formLimitMs, this.#peers);
       if (outcome.formedAtMs === null) {
         this.#checker.end(false, plan.formLimitMs);
         throw new ViolationFound(
@@ -390,6 +405,11 @@ export class Simulation {
 
       const before = { ...this.stats.sentByType };
       const beforeByPeer = [...this.#sentByPeer];
+      if (plan.cutLink) {
+        this.#cutPair = this.#linkToCut(plan.cutLink);
+        this.#net.cutLink(this.#address(this.#cutPair[0]), this.#address(this.#cutPair[1]));
+        this.#phase(plan, `the link between peers ${this.#cutPair.join(" and ")} cut`);
+      }
       this.#clock.advance(plan.idleMs);
       for (const [type, n] of Object.entries(this.stats.sentByType)) {
         const idle = n - (before[type] ?? 0);
@@ -398,6 +418,12 @@ export class Simulation {
       for (let p = 1; p <= this.#peers; p++) {
         const sent = this.#sentByPeer[p] - beforeByPeer[p];
         if (sent > (outcome.idleBusiest?.sent ?? 0)) outcome.idleBusiest = { peer: p, sent };
+      }
+      if (plan.cutLink) {
+        // Mended, the two ends hear each other again within a few intervals.
+        this.#net.mendLinks();
+        this.#clock.advance(MEND_WAIT_MS);
+        this.#cutPair = null;
       }
       if (!this.#checker.converged()) {
         throw new ViolationFound(
@@ -432,6 +458,21 @@ export class Simulation {
     }
   }
 
+  /** The two peers whose link the scale scenario cuts. */
+  #linkToCut(which: "leader" | "members"): [PeerId, PeerId] {
+    const core = this.#cores[1]!;
+    const view = core.view!;
+    const leader: PeerId = core.leader ?? view.leader;
+    const others = view.members.filter((m) => m !== leader);
+    if (which === "leader") return [leader, others[0]];
+    // Two members where one watches the other (all of them watch all in a small group).
+    for (const m of others) {
+      const watched = new Monitoring(view, m, this.#peers).subjects.find((s) => s !== leader);
+      if (watched !== undefined) return [m, watched];
+    }
+    return [others[0], others[1]];
+  }
+
   #phase(plan: ScalePlan, text: string): void {
     this.#note(`scale: ${text}`);
     plan.onPhase?.(text);
@@ -450,14 +491,18 @@ export class Simulation {
   }
 
   /**
-   * Runs the clock until the live peers have converged (looked at every
+   * Runs the clock until the live peers have converged (on a view of `size` members if given; looked at every
    * {@linkcode SCALE_CHECK_MS}), at most `limitMs`; returns how long it took, or null.
    */
-  #awaitConverged(limitMs: number): number | null {
+  #awaitConverged(limitMs: number, size?: number): number | null {
     const start = this.#clock.now();
     for (let at = start + SCALE_CHECK_MS; at <= start + limitMs; at += SCALE_CHECK_MS) {
       this.#clock.advance(at - this.#clock.now());
-      if (this.#checker.converged()) return at - start;
+      if (
+        this.#checker.converged() && (size === undefined || this.#cores[1]?.view?.members.length === size)
+      ) {
+        return at - start;
+      }
     }
     return null;
   }
