@@ -46,6 +46,9 @@ interface Node {
   crashed: boolean;
 }
 
+/** One key for the link between two addresses, whichever way round. */
+const linkKey = (a: string, b: string): string => (a < b ? `${a} ${b}` : `${b} ${a}`);
+
 /**
  * Many peers' transports in one process.
  *
@@ -60,9 +63,6 @@ interface Node {
  * await net.close();
  * ```
  */
-/** One key for the link between two addresses, whichever way round. */
-const linkKey = (a: string, b: string): string => (a < b ? `${a} ${b}` : `${b} ${a}`);
-
 export class MemoryNetwork {
   /** The faults in force. */
   readonly faults: NetworkFaults;
