@@ -57,15 +57,13 @@ check: $(DENO)
 sim: $(DENO)
 	$(DENO) run --allow-read --allow-env tests/sim/main.ts $(ARGS)
 
-## The simulator's scale scenario, one line per size (default 16 to 1,000 peers), also in .tmp/sim-scale.txt:
-## make sim-scale SIZES=16,32,64,128
-# With all-to-all heartbeats a run's cost grows as N² (128 peers: about 40 s of CPU), so 256 and 1,000
-# are for a core whose per-peer traffic stays flat (observers); pass SIZES to stop below.
+## The simulator's scale scenario, one line per size (default 16 to 1,000 peers, about 2 minutes), also in
+## bench/results-sim-scale.md: make sim-scale SIZES=16,32,64,128
+# Beyond 8 peers each peer's traffic stays flat (observers), so a run's cost grows about as N.
 SIZES ?= 16,32,64,128,256,1000
 sim-scale: $(DENO)
-	@mkdir -p .tmp
-	$(DENO) run --allow-read --allow-env --allow-write=.tmp tests/sim/main.ts --scale $(SIZES) --crash both \
-		--out .tmp/sim-scale.txt $(ARGS)
+	$(DENO) run --allow-read --allow-env --allow-write=bench tests/sim/main.ts --scale $(SIZES) --crash both \
+		--out bench/results-sim-scale.md $(ARGS)
 
 ## A longer soak of the simulator than make test runs: 100,000 seeds, 3 to 9 peers (about 25 min).
 soak: $(DENO)
