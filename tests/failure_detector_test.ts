@@ -63,19 +63,20 @@ test("stall compensation: a late tick extends every deadline by the stall", () =
   assert.equal(fd.tick(900), 0);
 });
 
-test("watch: new members are watched from now, removed members are forgotten", () => {
+test("watch: new members are watched from now, after a timeout of grace; removed members are forgotten", () => {
   const v3 = viewOf(3, [1, 2, 3]);
   const fd = detector(0, v3);
   fd.suspect(3);
   const v4 = viewOf(4, [1, 2, 4]);
   fd.watch(v3, v4, 1_000);
   assert.deepEqual([...fd.suspected], []); // 3 left the view
-  assert.deepEqual(fd.expired([2, 4], 1_500), [2]); // 2 kept its time, 4 counts from 1000
-  assert.deepEqual(fd.expired([2, 4], 1_501), [2, 4]);
+  assert.deepEqual(fd.expired([2, 4], 1_500), [2]); // 2 kept its time, 4 counts from 1000 + 500
+  assert.deepEqual(fd.expired([2, 4], 2_000), [2]);
+  assert.deepEqual(fd.expired([2, 4], 2_001), [2, 4]);
   assert.deepEqual(fd.expired([3], 10_000), []); // 3 is no longer watched
 });
 
-test("watch forgets a member whose incarnation changed, and watches the new run from now", () => {
+test("watch forgets a member whose incarnation changed, and watches the new run from now, after a timeout of grace", () => {
   const v3 = viewOf(3, [1, 2, 3]);
   const fd = detector(0, v3);
   fd.suspect(2);
@@ -84,8 +85,8 @@ test("watch forgets a member whose incarnation changed, and watches the new run 
   const v5 = viewOf(5, [1, 2, 3], [10, 20, 31]);
   fd.watch(v3, v5, 1_000);
   assert.deepEqual([...fd.suspected], [2]);
-  assert.deepEqual(fd.expired([2, 3], 1_500), []); // 2 is still suspected; 3 is fresh
-  assert.deepEqual(fd.expired([3], 1_501), [3]);
+  assert.deepEqual(fd.expired([2, 3], 2_000), []); // 2 is still suspected; 3 is fresh
+  assert.deepEqual(fd.expired([3], 2_001), [3]);
 });
 
 test("clear forgets everything", () => {
@@ -125,4 +126,13 @@ test("silence before a member was first watched does not count against it", () =
   fd.suspect(3);
   fd.unsuspect(3); // no longer watched: no longer held unreachable
   assert.deepEqual([...fd.suspected], []);
+});
+
+test("a member added to the view gets one more timeout of grace: it may install the view late", () => {
+  const fd = detector(0, viewOf(3, [1, 2, 3]));
+  fd.watch(viewOf(3, [1, 2, 3]), viewOf(4, [1, 2, 3, 4]), 1_000);
+  fd.heard(2, 1_000);
+  fd.heard(3, 1_000);
+  assert.deepEqual(fd.expired([2, 3, 4], 1_501), [2, 3]);
+  assert.deepEqual(fd.expired([2, 3, 4], 2_001), [2, 3, 4]);
 });

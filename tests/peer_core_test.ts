@@ -597,15 +597,15 @@ test("one bad link: a member the leader cannot hear, but others do, is neither r
 });
 
 test("a member the leader does not hear directly is not waited for, even while others vouch for it", () => {
-  const core = leaderOf([1, 2, 3, 4, 5], 6); // view 5 at 500; peer 6 asks to join at 600
+  const core = leaderOf([1, 2, 3, 4, 5], 6); // view 5 at 500, peer 5 added: watched from 1000 on
   const vouching = [2, 3, 4].map((p) => msg(p, heartbeat(5, null, [[5, 0]])));
-  runTicks(core, 500, 1_100, vouching); // peer 5 last heard directly at 500
-  const reqs = sends(core.receive(1_150, msg(6, { type: "JOIN", knownViewId: 0 })), "REQ");
+  runTicks(core, 500, 1_600, vouching); // peer 5 never heard directly
+  const reqs = sends(core.receive(1_650, msg(6, { type: "JOIN", knownViewId: 0 })), "REQ");
   assert.deepEqual(reqs.map((r) => r.to), [2, 3, 4, 5]);
-  for (const r of reqs.slice(0, 2)) assert.deepEqual(events(core.receive(1_160, okFor(r))), []);
+  for (const r of reqs.slice(0, 2)) assert.deepEqual(events(core.receive(1_660, okFor(r))), []);
   // OKs of 1, 2, 3: a majority; 4 has not answered and is heard, so the leader waits for it.
   assert.equal(core.view!.id, 5);
-  const fx = core.receive(1_170, okFor(reqs[2]));
+  const fx = core.receive(1_670, okFor(reqs[2]));
   assert.deepEqual(events(fx).map((e) => e.type === "view" && e.view.members), [[1, 2, 3, 4, 5, 6]]);
 });
 
@@ -759,14 +759,16 @@ test("a candidate whose NEWLEADER goes unanswered sends it again to those that d
 test("the leader DELs a failed member by the incarnation its view records", () => {
   const core = leaderOf([1, 2, 3], 3); // view 3 formed at 0: every other peer asked at once
   const v3 = viewOf(3, [1, 2, 3]);
-  const ticks = runTicks(core, 200, 600, [msg(2, heartbeat(3))]);
+  // Peer 3 was added at 0: one timeout of grace (500 ms), then 500 ms of silence; the tick after reports.
+  const ticks = runTicks(core, 200, 1_100, [msg(2, heartbeat(3))]);
+  for (const t of [600, 1_000]) assert.deepEqual(events(ticks.get(t)!), [], `at ${t}`);
   const del3: Proposal = {
     viewId: 3,
     op: { kind: "DEL", peer: 3, incarnation: 30 },
     leader: 1,
     ballot: FOUNDER,
   };
-  assert.deepEqual(persistFirst(ticks.get(600)!), [
+  assert.deepEqual(persistFirst(ticks.get(1_100)!), [
     ...sendAll(1, [2, 3], heartbeat(3, FOUNDER), "datagram"),
     unreachable(1, v3, 3),
     reset(3),
@@ -775,7 +777,7 @@ test("the leader DELs a failed member by the incarnation its view records", () =
   // 1 and 2 are a majority, and 3 is both held failed and the member removed.
   const v4 = viewOf(4, [1, 2]);
   assert.deepEqual(
-    persistFirst(core.receive(610, msg(2, { type: "OK", requestId: 3, viewId: 3, ballot: FOUNDER }))),
+    persistFirst(core.receive(1_110, msg(2, { type: "OK", requestId: 3, viewId: 3, ballot: FOUNDER }))),
     [
       viewEvent(1, v4),
       send(1, 2, { type: "NEWVIEW", view: v4, ballot: FOUNDER }),

@@ -84,6 +84,10 @@ export class FailureDetector {
       if (!this.#heardAt.has(m)) {
         this.#heardAt.set(m, now);
         this.#evidenceAt.set(m, now);
+        // A member just added may install the view later than this peer (its NEWVIEW
+        // waits on a lossy network's TCP retransmission), and it heartbeats only once it
+        // has: one more timeout of grace, so that a slow join is not a failure.
+        if (previous) this.#watchedSince.set(m, now + this.#timeoutMs);
       }
     }
   }
@@ -93,7 +97,7 @@ export class FailureDetector {
    * changed): silence before now is not held against it.
    */
   startWatching(member: PeerId, now: number): void {
-    this.#watchedSince.set(member, now);
+    this.#watchedSince.set(member, Math.max(now, this.#watchedSince.get(member) ?? -Infinity));
   }
 
   /** When `member`'s silence starts to count: its last news, or when watching began. */
