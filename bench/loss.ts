@@ -95,6 +95,8 @@ interface Result {
   wholeAtEnd: boolean;
   lastViewId: number;
   dropped: string;
+  /** Each false report: who reported whom, when (s from the first spawn), in which view. */
+  reports: string[];
 }
 
 /** Replays every peer's view events in time order: when were all 5 first one view of all 5? */
@@ -171,6 +173,9 @@ async function run(percent: number, seconds: number): Promise<Result> {
       dropped: `TCP ${share(c.dropped_tcp ?? 0, c.sent_tcp ?? 0)}, UDP ${
         share(c.dropped_other ?? 0, c.sent_other ?? 0)
       }`,
+      reports: unreachable.map((e) =>
+        `peer ${e.peer} reported ${e.member} at ${((e.at - start) / 1000).toFixed(1)} s (view ${e.view})`
+      ),
     };
   } finally {
     await cleanUp();
@@ -197,6 +202,7 @@ for (const { percent, seconds } of runs) {
         `${r.falseBefore} + ${r.falseAfter}; removals: ${r.removalsBefore} + ${r.removalsAfter}; ` +
         `one view at the end: ${r.wholeAtEnd ? "yes" : "no"}; dropped ${r.dropped}`,
     );
+    for (const report of r.reports) console.log(`    ${report}`);
   }
 }
 const loadAfter = (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
