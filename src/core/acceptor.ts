@@ -10,7 +10,8 @@ import { compareBallots, NO_BALLOT } from "./ballot.ts";
 import type { Ballot, FormAcceptance, Proposal } from "./messages.ts";
 
 const sameProposal = (a: Proposal, b: Proposal) =>
-  a.viewId === b.viewId && a.leader === b.leader && compareBallots(a.ballot, b.ballot) === 0 &&
+  a.viewId === b.viewId && a.nextViewId === b.nextViewId && a.leader === b.leader &&
+  compareBallots(a.ballot, b.ballot) === 0 &&
   a.op.kind === b.op.kind && a.op.peer === b.op.peer && a.op.incarnation === b.op.incarnation &&
   !a.op.left === !b.op.left;
 

@@ -43,6 +43,7 @@ const viewWire = (view: View): Fields => ({
 /** A proposal's fields, the same in REQ and PENDING. */
 const proposalWire = (p: Proposal): Fields => ({
   view_id: p.viewId,
+  ...(p.nextViewId !== undefined ? { next_view_id: p.nextViewId } : {}),
   op: p.op.kind,
   peer: p.op.peer,
   peer_inc: p.op.incarnation,
@@ -200,8 +201,12 @@ function proposal(f: Fields): Proposal {
     throw new WireError("field 'left' is for a DEL");
   }
   const op: Operation = { kind, peer: peer(f, "peer"), incarnation: int(f, "peer_inc") };
+  const viewId = int(f, "view_id", 1);
+  // Only a jump is written out: without it the view made is `view_id + 1`.
+  const jump = f.next_view_id === undefined ? {} : { nextViewId: int(f, "next_view_id", viewId + 2) };
   return {
-    viewId: int(f, "view_id", 1),
+    viewId,
+    ...jump,
     op: f.left ? { ...op, left: true } : op,
     leader: peer(f, "leader"),
     ballot: ballot(f, "ballot"),

@@ -51,11 +51,18 @@ export interface Operation {
 
 /**
  * A proposed view change: `op` applied to view `viewId` gives view
- * `viewId + 1` led by `leader`. `ballot` is the ballot it was proposed under.
+ * `viewId + 1` (or `nextViewId`) led by `leader`. `ballot` is the ballot it
+ * was proposed under.
  */
 export interface Proposal {
   /** The id of the view the operation applies to. */
   readonly viewId: number;
+  /**
+   * The id of the view it makes, when above `viewId + 1`: a group that met a
+   * peer holding a higher view id from a history it could not know (back on
+   * its data dir after the group was founded again) numbers above it.
+   */
+  readonly nextViewId?: number;
   /** The operation. */
   readonly op: Operation;
   /** The leader named by the resulting view (its first proposer). */

@@ -146,6 +146,12 @@ export class PeerCore {
   readonly #caughtUpAt = new Map<PeerId, number>();
   /** Until then peer 1 waits for a live group to answer before admitting joiners. */
   #foundingUntil = 0;
+  /**
+   * The highest view id a joiner holds above this leader's view, and who: a
+   * history the group could not know (the joiner kept it on its data dir
+   * while the group was founded again). The next view change numbers above it.
+   */
+  #above = { viewId: 0, peer: 0 };
   #nextRequestId = 1;
   /** This peer's attempt to form the group anew, if any. */
   #formation: Formation | null = null;
@@ -328,7 +334,7 @@ export class PeerCore {
       }
       this.#newestRun.set(from, Math.max(this.#newestRun.get(from) ?? 0, message.incarnation));
       this.#lastHeardAny.set(from, now);
-      if (GROUP_MESSAGES.has(message.type)) this.#groupSeenAt = now;
+      if (this.#showsGroup(message)) this.#groupSeenAt = now;
       this.#heardFrom(from, message.incarnation);
       switch (message.type) {
         case "JOIN":
@@ -362,6 +368,24 @@ export class PeerCore {
           return this.#onLeave(message);
       }
     });
+  }
+
+  /**
+   * Whether `message` shows a group this peer could be in: a member's message
+   * about a view no older than the last this peer installed. A peer stuck in an
+   * older view (a candidate nobody answers) is no group: it must not keep peers
+   * that a lone message removed from forming one.
+   */
+  #showsGroup(message: Message): boolean {
+    if (!GROUP_MESSAGES.has(message.type)) return false;
+    const viewId = message.type === "NEWVIEW"
+      ? message.view.id
+      : message.type === "REQ"
+      ? message.proposal.viewId
+      : message.type === "HEARTBEAT" || message.type === "NEWLEADER" || message.type === "REDIRECT"
+      ? message.viewId
+      : 0;
+    return viewId >= (this.#lastInstalled?.id ?? 0);
   }
 
   /**
@@ -752,6 +776,9 @@ export class PeerCore {
     }
     // A restarted peer 1 probing before it founds must learn that a group is here.
     if (m.from === 1) this.#send(1, { type: "REDIRECT", leader: this.id, viewId: this.#view.id });
+    if (m.knownViewId > Math.max(this.#view.id, this.#above.viewId)) {
+      this.#above = { viewId: m.knownViewId, peer: m.from };
+    }
     if (known !== undefined) leadership.enqueue({ kind: "DEL", peer: m.from, incarnation: known }, "restart");
     leadership.enqueue({ kind: "ADD", peer: m.from, incarnation: m.incarnation }, "join");
     // Founding (see start()): when every other peer asks to join, no live group is left to find.
@@ -852,8 +879,26 @@ export class PeerCore {
     ) {
       const { op, reason } = leadership.queue.shift()!;
       if (!this.#stillWanted(op, reason)) continue;
-      this.#propose({ viewId: this.#view!.id, op, leader: this.id, ballot: leadership.ballot });
+      const viewId = this.#view!.id;
+      this.#propose({ viewId, ...this.#jump(viewId), op, leader: this.id, ballot: leadership.ballot });
     }
+  }
+
+  /**
+   * The id the next view takes when a joiner holds a higher one from a history
+   * this group could not know: above it, so that nobody's views go backwards
+   * and the ids of the merged history are unique from then on. Else none.
+   */
+  #jump(viewId: number): { nextViewId?: number } {
+    const { viewId: held, peer } = this.#above;
+    if (held <= viewId) return {};
+    this.#log(
+      "warning",
+      `peer ${peer} holds view ${held}, from a group history this group could not know: ` +
+        `numbering the next view ${held + 1}`,
+      "renumber",
+    );
+    return { nextViewId: held + 1 };
   }
 
   /** Whether a queued operation still applies to the view, and is still wanted. */
@@ -1220,10 +1265,16 @@ export class PeerCore {
       this.#abandonFormation(
         decision.kind === "live"
           ? `view ${decision.view.id} can carry on by itself`
+          : decision.kind === "later"
+          ? `the group of view ${decision.view.id}, founded after view ${this.#lastInstalled?.id}, is live`
           : `members of view ${decision.view.id} not heard from could still commit it`,
       );
       if (decision.kind === "live" && decision.view.id > this.#newestId()) {
         this.#adopt(decision.view, NO_BALLOT);
+      }
+      // Its JOIN names the view it holds, so that group numbers above it when it adds this peer.
+      if (decision.kind === "later" && incarnationIn(decision.view, this.id) !== this.#cfg.incarnation) {
+        this.#becomeJoining(decision.view.leader === this.id ? null : decision.view.leader);
       }
       return;
     }

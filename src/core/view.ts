@@ -55,7 +55,8 @@ export function operationError(view: View, op: Operation, leader: PeerId): strin
 }
 
 /**
- * The view a proposal leads to: its operation applied to `view`, id plus one.
+ * The view a proposal leads to: its operation applied to `view`, id plus one
+ * (or the proposal's `nextViewId`).
  *
  * @example
  * ```ts
@@ -76,7 +77,7 @@ export function nextView(view: View, proposal: Proposal): View {
   if (op.kind === "ADD") pairs.push([op.peer, op.incarnation]);
   pairs.sort((a, b) => a[0] - b[0]);
   return {
-    id: view.id + 1,
+    id: proposal.nextViewId ?? view.id + 1,
     leader: proposal.leader,
     members: pairs.map(([m]) => m),
     incarnations: pairs.map(([, inc]) => inc),

@@ -17,6 +17,10 @@
  * which runs still know what they installed (up, or down with their state
  * to come back), and a view none of them knows is forgotten, as its id may
  * be numbered again; once every view is forgotten, the history has ended.
+ * A history whose every knower is down with its state sleeps: nobody up can
+ * know it ("never go backwards while any peer of its group history is up"),
+ * so a peer 1 that founds meanwhile starts a new line whose ids may repeat
+ * it; each returning peer's views must still rise from the last it installed.
  *
  * @module
  */
@@ -75,6 +79,8 @@ export interface GroupStats {
   formedAnew: number;
   /** Group histories that ended (every peer that knew one down for good or restarted without state). */
   historiesEnded: number;
+  /** Foundings while every peer that knew the history was down with its state: new lines. */
+  newLines: number;
   /** Whether liveness was demanded (a majority of the last live view was up). */
   livenessDemanded: boolean;
 }
@@ -145,6 +151,8 @@ export class Checker {
   #newest: View | null = null;
   /** Which runs (`peer:incarnation`) accepted (held as pending) the proposal leading to each view. */
   readonly #acceptors = new Map<string, Set<string>>();
+  /** The id of the view each proposed view was proposed from (`id - 1` but where a group renumbers). */
+  readonly #bases = new Map<string, number>();
   /** Which peers accepted each view proposed to form the group anew (FORM_ACCEPT, as their state shows). */
   readonly #formAcceptors = new Map<string, Set<PeerId>>();
   /**
@@ -153,6 +161,12 @@ export class Checker {
    * checked, before every peer that knew it stopped).
    */
   readonly #ended = new Set<string>();
+  /**
+   * Views of a history set aside when peer 1 founded anew while every peer
+   * that knew it was down (with its state, to come back): by key. One may
+   * still be installed late, by a peer its NEWVIEW was on its way to.
+   */
+  readonly #setAside = new Set<string>();
 
   /** A checker with nothing seen yet. */
   constructor(options: CheckerOptions) {
@@ -242,6 +256,7 @@ export class Checker {
     }
     this.#epoch++;
     this.#acceptors.clear();
+    this.#bases.clear();
     this.#formAcceptors.clear();
     this.#o.stats.historiesEnded++;
     this.#o.note(
@@ -262,6 +277,7 @@ export class Checker {
       const view = core.view;
       if (view && view.id === pending.viewId) {
         const key = viewKey(nextView(view, pending));
+        this.#bases.set(key, pending.viewId);
         let set = this.#acceptors.get(key);
         if (!set) this.#acceptors.set(key, set = new Set());
         set.add(this.#run(p));
@@ -323,9 +339,51 @@ export class Checker {
     this.#installedEpoch[p] = this.#epoch;
   }
 
+  /**
+   * Whether some run that installed a view of the current history is up now
+   * (down with its state to come back does not count: it is not up).
+   */
+  #knowerUp(): boolean {
+    const { crashed, incarnation } = this.#o;
+    for (const { knowers } of this.#agreed.values()) {
+      if (knowers.some(([p, run]) => !crashed(p) && incarnation(p) === run)) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Peer 1 founds view 1 while every peer that knows the history is down,
+   * each with its state to come back (PROTOCOL.md: "a peer's views never go
+   * backwards while any peer of its group history is up"; with nobody up,
+   * nobody can tell the founder what the history knows). The new group is a
+   * new line: its ids may repeat the ones the sleeping history used, which
+   * are set aside. What stays demanded is what the contract asks once they
+   * meet: a returning peer's views still rise from the last it installed (the
+   * group it finds numbers above it), and within each line a view id means one view.
+   */
+  #newLine(): void {
+    for (const { view } of this.#agreed.values()) this.#setAside.add(viewKey(view));
+    this.#agreed.clear();
+    this.#newest = null;
+    this.#epoch++;
+    this.#acceptors.clear();
+    this.#bases.clear();
+    this.#formAcceptors.clear();
+    this.#o.stats.newLines++;
+    this.#o.note(
+      "peer 1 founds while every peer that knows the group history is down with its state: a new line",
+    );
+  }
+
   /** Peer `p` installed `view` (its state says so): agreement, quorum and accuracy. */
   #installed(p: PeerId, view: View): void {
     const { stats, note, faultFree } = this.#o;
+    if (p === 1 && isFounding(view) && this.#agreed.size > 0 && !this.#knowerUp()) this.#newLine();
+    if (this.#setAside.has(viewKey(view)) && !this.#agreed.has(view.id)) {
+      // a NEWVIEW of the line set aside, on its way before the founding: that line's, checked there
+      this.#lastDurable[p] = { view, epoch: -1 };
+      return note(`${formatView(view)}, of a line set aside, is installed late`);
+    }
     const lastDurable = this.#lastDurable[p];
     const last = lastDurable?.epoch === this.#epoch ? lastDurable.view.id : 0;
     this.#lastDurable[p] = { view, epoch: this.#epoch };
@@ -360,12 +418,15 @@ export class Checker {
       stats.formedAnew++;
       return note(`${formatView(view)} was formed anew, accepted by [${[...formers].sort((a, b) => a - b)}]`);
     }
-    // (3) quorum: a majority of view v accepted this very view v+1
-    const previous = this.#agreed.get(view.id - 1);
+    // (3) quorum: a majority of view v accepted this very view v+1 (or the id it was
+    // numbered with, above a peer's view from a history the group could not know)
+    const sent = this.#sentViews[p].has(key);
+    const base = this.#bases.get(key) ?? (sent && last > 0 ? last : view.id - 1);
+    const previous = base < view.id ? this.#agreed.get(base) : undefined;
     if (!previous) {
       throw new ViolationFound(
         "quorum",
-        `peer ${p} installed ${formatView(view)} but nobody installed view ${view.id - 1}` +
+        `peer ${p} installed ${formatView(view)} but nobody installed view ${base}` +
           (formers ? `, and only [${[...formers]}] accepted it as a view formed anew` : ""),
       );
     }
@@ -373,7 +434,7 @@ export class Checker {
     if (!accepted) this.#acceptors.set(key, accepted = new Set());
     // The committer accepts its own proposal, possibly in this very step
     // (a one-member view commits as it proposes, so no pending is ever seen).
-    if (this.#sentViews[p].has(key) && last === view.id - 1) accepted.add(this.#run(p));
+    if (sent && last === base) accepted.add(this.#run(p));
     const voters = previous.view.members.filter((m, i) =>
       accepted.has(`${m}:${previous.view.incarnations[i]}`)
     );

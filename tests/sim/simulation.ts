@@ -202,6 +202,7 @@ export class Simulation {
     highestViewId: 0,
     formedAnew: 0,
     historiesEnded: 0,
+    newLines: 0,
     convergedAfterMs: null,
     livenessDemanded: false,
     downAtEnd: [],

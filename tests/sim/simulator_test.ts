@@ -137,3 +137,19 @@ test("peer 1 does not always start first, and crashes of the leader lead to take
   );
   assert.deepEqual(results.filter((r) => r.violation).map((r) => describeViolation(r.violation!)), []);
 });
+
+test("soak seeds where peer 1 founded again while the only peers that knew the history were down with their state", () => {
+  // Each: the new group's ids repeat the sleeping history's; the peers back on their data dirs
+  // join it, which numbers above what they hold. Before, the checker demanded the new group
+  // stay above views nobody up could know, and groups never numbered above a returning peer.
+  for (const seed of [1000235, 1002905, 1002955, 1005308, 1006247]) {
+    const r = runSimulation({ seed, peers: peersForSeed(seed) });
+    assert.equal(r.violation && describeViolation(r.violation), null, `seed ${seed}`);
+    assert.ok(r.stats.newLines > 0, `seed ${seed}: peer 1 founded a new line`);
+    assert.ok(r.stats.livenessDemanded && r.stats.convergedAfterMs !== null, `seed ${seed}: converged`);
+  }
+  // Peers removed by forged views, with the only other peer stuck in an older view: they form anew.
+  const r = runSimulation({ seed: 1004276, peers: peersForSeed(1004276) });
+  assert.equal(r.violation && describeViolation(r.violation), null, "seed 1004276");
+  assert.ok(r.stats.formedAnew > 0 && r.stats.convergedAfterMs !== null, "seed 1004276 formed anew");
+});
