@@ -214,3 +214,17 @@ test("decide: 'later' when a group founded after the newest view, numbered no hi
   const threeOn = (m: PeerId, r: number) => m >= 3 && r === run(m);
   assert.deepEqual(h.decide(knows(6, 60, v6), threeOn)?.kind, "propose");
 });
+
+test("decide: a reported pending proposal that numbers its view above the next id is skipped past too", () => {
+  // 2 holds a pending ADD 6 for view 5 that a leader numbered 12 (above a returning peer's view 11).
+  const add6: Proposal = {
+    viewId: 5,
+    nextViewId: 12,
+    op: { kind: "ADD", peer: 6, incarnation: 60 },
+    leader: 1,
+    ballot: b(0, 1),
+  };
+  const restarted = (m: PeerId, r: number) => m >= 3 && r === run(m);
+  const f = attempt(knows(2, 20, v5, { pending: add6 }), knows(3, 31, null), knows(4, 41, null));
+  assert.deepEqual(f.decide(knows(1, 10, v5), restarted)?.view.id, 13);
+});

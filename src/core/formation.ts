@@ -205,12 +205,13 @@ export class Formation {
       const couldVoteNext = (m: PeerId) => answer(m) === undefined && !restarted(m, incarnationIn(next, m)!);
       if (!isDead(next, couldVoteNext)) return { kind: "undecided", view: next };
     }
-    const mayBeChosen = pendings.length > 0;
+    // (the view it would make: id + 1, or above a peer of another history it numbered above)
+    const above = Math.max(view.id, ...pendings.map((p) => nextView(view, p).id));
     const members = all.map((k) => [k.from, k.incarnation] as const).sort((a, b) => a[0] - b[0]);
     return {
       kind: "propose",
       view: {
-        id: view.id + (mayBeChosen ? 2 : 1),
+        id: above + 1,
         leader: own.from,
         members: members.map(([m]) => m),
         incarnations: members.map(([, run]) => run),
