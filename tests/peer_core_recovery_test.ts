@@ -345,15 +345,20 @@ test("peers removed by a forged view form anew although a peer stuck in an older
   assert.ok(net.sent("HEARTBEAT", t0).some((c) => c.message.from === 3 && c.to === 1), "3 kept calling");
 });
 
-test("a peer back on its data dir in view 9 after the group was founded again: the group numbers above it", () => {
-  // Peers 1-4 and 6 restarted without state (runs 11, 21, ...) while peer 5 was down with its data
-  // dir, holding view 9; none of them can know view 9, so peer 1 founds again and they form view 5.
+/**
+ * Peers 1-4 and 6 restarted without state (runs 11, 21, ...) while peer 5 was down with its data
+ * dir, holding view 9; none of them can know view 9, so peer 1 founds again and they form view 5.
+ * Then peer 5 comes back on its data dir (its first JOIN lost if `loseFirstJoin`). Returns the
+ * router once all six are in one view, and when peer 5 came back.
+ */
+function backOnDataDir(loseFirstJoin: boolean): { net: Router; t0: number } {
   const net = new Router(6);
   const others = [1, 2, 3, 4, 6];
   for (const id of others) net.start(id, run(id) + 1);
   assert.ok(net.runUntil(() => others.every((id) => net.core(id).view?.id === 5), 3_000), "founded again");
   const v9 = viewOf(9, [1, 2, 3, 4, 5, 6]);
   const t0 = net.now;
+  if (loseFirstJoin) { for (const id of others) net.cut.add(`5>${id}`); }
   net.start(5, run(5), {
     incarnation: run(5),
     promised: { round: 0, leader: 1 },
@@ -362,6 +367,7 @@ test("a peer back on its data dir in view 9 after the group was founded again: t
     member: true,
     formAccepted: null,
   });
+  net.cut.clear();
   const all = [1, 2, 3, 4, 5, 6];
   const done = () => all.every((id) => net.core(id).view?.members.length === 6);
   assert.ok(net.runUntil(done, 10_000), "one view of all six");
@@ -384,4 +390,22 @@ test("a peer back on its data dir in view 9 after the group was founded again: t
   // Settled: the ids rise by one again from there.
   net.run(2_000);
   for (const id of all) assert.deepEqual(net.core(id).view, view, `peer ${id} later`);
+  return { net, t0 };
+}
+
+test("a peer back on its data dir in view 9 after the group was founded again: the group numbers above it", () => {
+  const { net, t0 } = backOnDataDir(false);
+  assert.deepEqual(net.sent("FORM", t0), [], "its first JOIN did it");
+});
+
+test("a peer back in view 9 whose first JOIN is lost: its attempt to form anew finds the later group, and joins", () => {
+  const { net, t0 } = backOnDataDir(true);
+  // View 9 is stuck (nobody answers as its runs): peer 5 asks the hostsfile, finds the group of
+  // view 5 live (it holds newer runs of 1, 2, 3, 4 and 6), proposes nothing, and joins it.
+  const form = net.sent("FORM", t0);
+  assert.ok(form.length > 0 && form.every((c) => c.message.from === 5));
+  assert.deepEqual(net.sent("FORM_ACCEPT", t0), []);
+  const joins = net.sent("JOIN", form[0].at).filter((c) => c.message.from === 5);
+  assert.ok(joins.length > 0 && joins.every((c) => c.message.type === "JOIN" && c.message.knownViewId === 9));
+  assert.deepEqual(net.events.get(5)!.filter((e) => e.type === "formed"), []);
 });

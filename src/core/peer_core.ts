@@ -334,13 +334,14 @@ export class PeerCore {
       }
       this.#newestRun.set(from, Math.max(this.#newestRun.get(from) ?? 0, message.incarnation));
       this.#lastHeardAny.set(from, now);
-      if (this.#showsGroup(message)) this.#groupSeenAt = now;
+      const showsGroup = this.#showsGroup(message);
+      if (showsGroup) this.#groupSeenAt = now;
       this.#heardFrom(from, message.incarnation);
       switch (message.type) {
         case "JOIN":
           return this.#onJoin(message);
         case "REDIRECT":
-          this.#redirectedTo = { viewId: message.viewId, at: now };
+          if (showsGroup) this.#redirectedTo = { viewId: message.viewId, at: now };
           return this.#onRedirect(from, message.leader);
         case "REQ":
           return this.#onReq(message);
@@ -372,20 +373,25 @@ export class PeerCore {
 
   /**
    * Whether `message` shows a group this peer could be in: a member's message
-   * about a view no older than the last this peer installed. A peer stuck in an
-   * older view (a candidate nobody answers) is no group: it must not keep peers
-   * that a lone message removed from forming one.
+   * about a view no older than the last this peer installed, or from a newer
+   * run of a member of that view (a group founded again since, whose ids may
+   * be lower). A peer stuck in an older view (a candidate nobody answers) is no
+   * group: it must not keep peers that a lone message removed from forming one.
    */
   #showsGroup(message: Message): boolean {
     if (!GROUP_MESSAGES.has(message.type)) return false;
+    const last = this.#lastInstalled;
+    if (!last) return true;
+    const run = incarnationIn(last, message.from);
+    if (run !== undefined && message.incarnation > run) return true;
     const viewId = message.type === "NEWVIEW"
       ? message.view.id
       : message.type === "REQ"
       ? message.proposal.viewId
-      : message.type === "HEARTBEAT" || message.type === "NEWLEADER" || message.type === "REDIRECT"
+      : "viewId" in message
       ? message.viewId
       : 0;
-    return viewId >= (this.#lastInstalled?.id ?? 0);
+    return viewId >= last.id;
   }
 
   /**
@@ -1146,8 +1152,11 @@ export class PeerCore {
     const view = this.#lastInstalled;
     if (!view) return false;
     // Out of the group (removed, or restored as no member): stuck when no group
-    // has shown itself for a failure timeout, so nobody can take it back.
+    // has shown itself for a failure timeout, so nobody can take it back. A group
+    // that answered lately is not gone: its leader may be busy (or deposed by an
+    // attempt to form anew) and admit this peer at its next JOIN.
     if (!this.#view) {
+      if (this.#groupLately() > 0) return false;
       const quiet = this.#detector.timeoutMs;
       return this.#now - this.#groupSeenAt > quiet && this.#now - this.#startedAt > quiet;
     }
@@ -1274,6 +1283,7 @@ export class PeerCore {
       }
       // Its JOIN names the view it holds, so that group numbers above it when it adds this peer.
       if (decision.kind === "later" && incarnationIn(decision.view, this.id) !== this.#cfg.incarnation) {
+        this.#redirectedTo = { viewId: decision.view.id, at: this.#now }; // it answered: it is there
         this.#becomeJoining(decision.view.leader === this.id ? null : decision.view.leader);
       }
       return;
