@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { DurableState, Effect, PeerEvent } from "../src/core/effects.ts";
-import type { Ballot, Message, MessageType, PeerId, View } from "../src/core/messages.ts";
+import type { Ballot, Message, MessageType, PeerId, Proposal, View } from "../src/core/messages.ts";
 import { PeerCore } from "../src/core/peer_core.ts";
 import { run, viewOf } from "./support/fixtures.ts";
 
@@ -408,4 +408,43 @@ test("a peer back in view 9 whose first JOIN is lost: its attempt to form anew f
   const joins = net.sent("JOIN", form[0].at).filter((c) => c.message.from === 5);
   assert.ok(joins.length > 0 && joins.every((c) => c.message.type === "JOIN" && c.message.knownViewId === 9));
   assert.deepEqual(net.events.get(5)!.filter((e) => e.type === "formed"), []);
+});
+
+test("a member that accepted a view formed anew above its own votes in its own view no more, even under a higher ballot", () => {
+  // Peer 3 (cut off, say) formed view 6 = [2,3] anew and peer 2 accepted it; its FORM_OK may
+  // have made it chosen. Were peer 2 to answer leader 1's takeover and REQ for view 3 (ballot
+  // above the formation's), view 3 could commit a view 4 beside it, and ids would clash later.
+  const net = groupOf(3);
+  for (const to of [1, 3]) net.cut.add(`2>${to}`); // what 2 answers is recorded, not delivered
+  const formBallot: Ballot = { round: 5, leader: 3 };
+  const v6: View = { id: 6, leader: 3, members: [2, 3], incarnations: [run(2), run(3)] };
+  const from3 = { from: 3, incarnation: run(3) };
+  net.inject(2, { type: "FORM", requestId: 1, ballot: formBallot, ...from3 });
+  net.inject(2, { type: "FORM_ACCEPT", requestId: 1, ballot: formBallot, view: v6, ...from3 });
+  const t0 = net.now;
+  const mark = net.carried.length;
+  const high: Ballot = { round: 9, leader: 1 };
+  const from1 = { from: 1, incarnation: run(1) };
+  net.inject(2, { type: "NEWLEADER", requestId: 4, viewId: 3, ballot: high, ...from1 });
+  const add: Proposal = {
+    viewId: 3,
+    op: { kind: "DEL", peer: 3, incarnation: run(3) },
+    leader: 1,
+    ballot: high,
+  };
+  net.inject(2, { type: "REQ", requestId: 5, proposal: add, ...from1 });
+  const answers = net.carried.slice(mark).filter((c) => c.message.from === 2);
+  assert.deepEqual(answers.map((c) => c.message.type), [], "no PENDING, no OK");
+  assert.deepEqual(net.logs.get(2)!.filter((l) => l.endsWith(" barred")), ["info barred", "info barred"]);
+  assert.equal(net.core(2).pending, null);
+  // Its view can gather no vote of its own: it forms anew, proposing the view it accepted again.
+  net.cut.clear();
+  net.crash(1);
+  assert.ok(net.runUntil(() => net.core(2).view?.id === 6, 5_000), "view 6 installed");
+  assert.deepEqual(net.core(2).view, v6);
+  assert.ok(
+    net.sent("FORM_ACCEPT", t0).some((c) =>
+      c.message.from === 2 && c.message.type === "FORM_ACCEPT" && c.message.view.id === 6
+    ),
+  );
 });

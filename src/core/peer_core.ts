@@ -697,7 +697,9 @@ export class PeerCore {
       return this.#pump();
     }
     // The leader hands over: the next in line takes over at once, without waiting for a timeout.
-    if (wasLeader && role.name === "member" && this.#lowestAlive() === this.id) this.#startTakeover();
+    if (wasLeader && role.name === "member" && this.#lowestAlive() === this.id && !this.#barred()) {
+      this.#startTakeover();
+    }
   }
 
   /** This peer has left: it reports so, keeps what it must, and does nothing more. */
@@ -880,6 +882,7 @@ export class PeerCore {
       this.#ownVersion++;
     }
     const leadership = this.#leadership();
+    if (this.#barred()) return;
     while (
       leadership && leadership === this.#leadership() && !leadership.current && leadership.queue.length > 0
     ) {
@@ -976,6 +979,9 @@ export class PeerCore {
       this.#catchUp(m.from);
       return this.#log("info", `dropped REQ for old view ${p.viewId} from ${m.from}`, "req-stale");
     }
+    if (this.#barred()) {
+      return this.#log("info", `dropped REQ from ${m.from}: ${this.#barredWhy()}`, "barred");
+    }
     if (this.#acceptor.refuses(p.ballot)) {
       this.#log("info", `refused REQ from replaced leader ${m.from}`, "req-refused");
       return this.#send(m.from, { type: "REJECT", promised: this.#acceptor.promised });
@@ -1010,7 +1016,7 @@ export class PeerCore {
     }
     const mine = this.#myBallot();
     if (!mine || compareBallots(ballot, mine) <= 0) return;
-    if (this.#lowestAlive() === this.id) {
+    if (this.#lowestAlive() === this.id && !this.#barred()) {
       this.#log(
         "info",
         `${source} holds ballot ${ballot.round}/${ballot.leader}; taking over again`,
@@ -1052,7 +1058,7 @@ export class PeerCore {
       }
       return;
     }
-    if (lowest !== this.id) return;
+    if (lowest !== this.id || this.#barred()) return;
     if (!this.#lease.expired(this.#now, this.#detector.timeoutMs)) return;
     this.#startTakeover();
   }
@@ -1086,6 +1092,9 @@ export class PeerCore {
         `dropped NEWLEADER for old view ${m.viewId} from ${m.from}`,
         "newleader-stale",
       );
+    }
+    if (this.#barred()) {
+      return this.#log("info", `dropped NEWLEADER from ${m.from}: ${this.#barredWhy()}`, "barred");
     }
     if (this.#acceptor.refuses(m.ballot)) {
       return this.#send(m.from, { type: "REJECT", promised: this.#acceptor.promised });
@@ -1143,6 +1152,22 @@ export class PeerCore {
   // ---- forming anew ----
 
   /**
+   * Whether this peer accepted a view formed anew above its installed view: it
+   * votes in its installed view no more (no OK, no PENDING, no takeover), even
+   * under a higher ballot, or that view could commit a view whose id the formed
+   * one, perhaps chosen, holds. It finds out by forming anew itself, which
+   * proposes the view it accepted again (Paxos), or one above every view known.
+   */
+  #barred(): boolean {
+    const accepted = this.#acceptor.formAccepted;
+    return accepted !== null && this.#view !== null && accepted.view.id > this.#view.id;
+  }
+
+  #barredWhy(): string {
+    return `it accepted view ${this.#acceptor.formAccepted?.view.id} formed anew above view ${this.#view?.id}`;
+  }
+
+  /**
    * Whether the last view this peer installed is stuck: the members whose run
    * could vote in it and that were heard from lately are no majority of it
    * (restarted without state, or silent). Only installed views count: a view
@@ -1160,6 +1185,7 @@ export class PeerCore {
       const quiet = this.#detector.timeoutMs;
       return this.#now - this.#groupSeenAt > quiet && this.#now - this.#startedAt > quiet;
     }
+    if (this.#barred()) return true; // it can vote in it no more: finish forming the view it accepted
     return isDead(view, (m) => {
       const run = incarnationIn(view, m)!;
       if (m === this.id) return run === this.#cfg.incarnation;

@@ -17,10 +17,14 @@
  * which runs still know what they installed (up, or down with their state
  * to come back), and a view none of them knows is forgotten, as its id may
  * be numbered again; once every view is forgotten, the history has ended.
- * A history whose every knower is down with its state sleeps: nobody up can
- * know it ("never go backwards while any peer of its group history is up"),
- * so a peer 1 that founds meanwhile starts a new line whose ids may repeat
- * it; each returning peer's views must still rise from the last it installed.
+ * A view whose every knower is down with its state, or cut off (or back for
+ * less than a failure timeout), sleeps: nobody can have told the peers it
+ * reached about it ("never go backwards while any peer of its group history
+ * is up (a restarted peer starts numbering above what the group it finds
+ * knows)"). A peer 1 that founds while the whole history sleeps starts a new
+ * line, and a view formed anew that reuses a sleeping view's id starts a
+ * branch: their ids may repeat the sleeping ones; each returning peer's
+ * views must still rise from the last it installed.
  *
  * @module
  */
@@ -97,6 +101,11 @@ export interface CheckerOptions {
   core(p: PeerId): SimCore | null;
   /** Whether peer `p` is down now. */
   crashed(p: PeerId): boolean;
+  /**
+   * Whether peer `b` has been up, and able to reach peer `a`, for at least a
+   * failure timeout: long enough to have told `a` what it knows.
+   */
+  settled(a: PeerId, b: PeerId): boolean;
   /** The incarnation of peer `p`'s current (or last) run. */
   incarnation(p: PeerId): number;
   /** Adds a line to the run's trace. */
@@ -340,26 +349,52 @@ export class Checker {
   }
 
   /**
-   * Whether some run that installed a view of the current history is up now
-   * (down with its state to come back does not count: it is not up).
+   * Whether one of `knowers` (runs that installed a view) is awake for peer
+   * `p`: up as that run, and not cut off from `p`, for a failure timeout. A
+   * view no awake run knows sleeps: down with their state, or behind a
+   * partition (or only just back), its knowers cannot have told `p` about it.
    */
-  #knowerUp(): boolean {
-    const { crashed, incarnation } = this.#o;
-    for (const { knowers } of this.#agreed.values()) {
-      if (knowers.some(([p, run]) => !crashed(p) && incarnation(p) === run)) return true;
-    }
+  #awake(knowers: readonly [PeerId, number][], p: PeerId): boolean {
+    const { crashed, incarnation, settled } = this.#o;
+    return knowers.some(([q, run]) => !crashed(q) && incarnation(q) === run && (q === p || settled(p, q)));
+  }
+
+  /** Whether some view of the current history is awake for peer `p`. */
+  #historyAwake(p: PeerId): boolean {
+    for (const { knowers } of this.#agreed.values()) if (this.#awake(knowers, p)) return true;
     return false;
   }
 
   /**
-   * Peer 1 founds view 1 while every peer that knows the history is down,
-   * each with its state to come back (PROTOCOL.md: "a peer's views never go
-   * backwards while any peer of its group history is up"; with nobody up,
-   * nobody can tell the founder what the history knows). The new group is a
-   * new line: its ids may repeat the ones the sleeping history used, which
-   * are set aside. What stays demanded is what the contract asks once they
-   * meet: a returning peer's views still rise from the last it installed (the
-   * group it finds numbers above it), and within each line a view id means one view.
+   * A view formed anew (accepted by a majority of the hostsfile) reuses the id
+   * of a sleeping view: the former numbered above every view the peers it
+   * reached know (PROTOCOL.md), and no awake run knew this one. It starts a
+   * branch: the sleeping views from its id on are set aside, as at a new line.
+   */
+  #fork(view: View, p: PeerId): void {
+    for (const [id, { view: old, knowers }] of this.#agreed) {
+      if (id < view.id || this.#awake(knowers, p)) continue;
+      this.#setAside.add(viewKey(old));
+      this.#agreed.delete(id);
+    }
+    this.#newest = null;
+    for (const { view } of this.#agreed.values()) if (view.id > (this.#newest?.id ?? 0)) this.#newest = view;
+    this.#o.stats.newLines++;
+    this.#o.note(
+      `${formatView(view)}, formed anew, reuses the id of a view only sleeping peers know: a branch`,
+    );
+  }
+
+  /**
+   * Peer 1 founds view 1 while no peer that knows the history is awake for it
+   * (each down with its state to come back, or cut off: PROTOCOL.md, "a peer's
+   * views never go backwards while any peer of its group history is up (a
+   * restarted peer starts numbering above what the group it finds knows)";
+   * peer 1 finds nobody who could tell it). The new group is a new line: its
+   * ids may repeat the ones the sleeping history used, which are set aside.
+   * What stays demanded is what the contract asks once they meet: a returning
+   * peer's views still rise from the last it installed (the group it finds
+   * numbers above it), and within each line a view id means one view.
    */
   #newLine(): void {
     for (const { view } of this.#agreed.values()) this.#setAside.add(viewKey(view));
@@ -371,14 +406,19 @@ export class Checker {
     this.#formAcceptors.clear();
     this.#o.stats.newLines++;
     this.#o.note(
-      "peer 1 founds while every peer that knows the group history is down with its state: a new line",
+      "peer 1 founds while every peer that knows the group history is down with its state or cut off: a new line",
     );
   }
 
   /** Peer `p` installed `view` (its state says so): agreement, quorum and accuracy. */
   #installed(p: PeerId, view: View): void {
     const { stats, note, faultFree } = this.#o;
-    if (p === 1 && isFounding(view) && this.#agreed.size > 0 && !this.#knowerUp()) this.#newLine();
+    if (p === 1 && isFounding(view) && this.#agreed.size > 0 && !this.#historyAwake(1)) this.#newLine();
+    const clash = this.#agreed.get(view.id);
+    if (clash && !samePrinted(clash.view, view) && !this.#awake(clash.knowers, p)) {
+      const formers = this.#formAcceptors.get(viewKey(view));
+      if (formers && formers.size >= hostsfileMajority(this.#o.peers)) this.#fork(view, p);
+    }
     if (this.#setAside.has(viewKey(view)) && !this.#agreed.has(view.id)) {
       // a NEWVIEW of the line set aside, on its way before the founding: that line's, checked there
       this.#lastDurable[p] = { view, epoch: -1 };

@@ -153,3 +153,17 @@ test("soak seeds where peer 1 founded again while the only peers that knew the h
   assert.equal(r.violation && describeViolation(r.violation), null, "seed 1004276");
   assert.ok(r.stats.formedAnew > 0 && r.stats.convergedAfterMs !== null, "seed 1004276 formed anew");
 });
+
+test("soak seeds where the peers that knew the history were cut off, or only just back, or a formed view reused a sleeping id", () => {
+  // Founding while the knowers are behind a partition (or reachable for less than a failure
+  // timeout), and forming anew above every view reached while a newer one sleeps on a data dir.
+  for (const seed of [1016433, 1016813, 1018535, 1019819, 1020719, 1026851, 1029266]) {
+    const r = runSimulation({ seed, peers: peersForSeed(seed) });
+    assert.equal(r.violation && describeViolation(r.violation), null, `seed ${seed}`);
+    assert.ok(r.stats.newLines > 0, `seed ${seed}: a new line or branch`);
+  }
+  // A leader took over above a formation's ballot while two members had accepted the formed view:
+  // they no longer answer for their old view, so it cannot commit a view beside the formed one.
+  const r = runSimulation({ seed: 1012870, peers: peersForSeed(1012870) });
+  assert.equal(r.violation && describeViolation(r.violation), null, "seed 1012870");
+});
