@@ -1159,8 +1159,11 @@ export class PeerCore {
    * proposes the view it accepted again (Paxos), or one above every view known.
    */
   #barred(): boolean {
-    const accepted = this.#acceptor.formAccepted;
-    return accepted !== null && this.#view !== null && accepted.view.id > this.#view.id;
+    const accepted = this.#acceptor.formAccepted?.view;
+    const view = this.#view;
+    if (!accepted || !view || accepted.id <= view.id) return false;
+    // An acceptance from before this view (it holds an older run of one of its members) is stale.
+    return !view.members.some((m, i) => (incarnationIn(accepted, m) ?? Infinity) < view.incarnations[i]);
   }
 
   #barredWhy(): string {
