@@ -804,6 +804,13 @@ export class PeerCore {
   }
 
   #onHeartbeat(m: HeartbeatMessage): void {
+    if (this.#unannounced) {
+      // Peer 1's founding probe: a member of a group heartbeats its previous run (its answer
+      // to our JOIN may be lost). Found nothing beside it: join, or let that group form anew.
+      this.#log("warning", `peer ${m.from} is in view ${m.viewId}: not founding; joining`, "found");
+      this.#redirectedTo = { viewId: m.viewId, at: this.#now };
+      return this.#becomeJoining(null);
+    }
     // A peer behind us (or, while we join again, behind the view that removed us): catch it up.
     if (m.viewId < this.#newestId()) return this.#catchUp(m.from);
     if (this.#view) this.#observeLeadership(m.from, m.leading);
