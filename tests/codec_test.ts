@@ -108,6 +108,32 @@ test("REQ and PENDING encode a proposal the same way; a DEL names the run it rem
   assert.equal(JSON.parse(encodeMessage(samples[3])).peer_inc, 40);
 });
 
+test("a proposal names the id of the view it makes only when it skips ids, and only above view_id + 1", () => {
+  const jump = { ...proposal, nextViewId: 10 };
+  const req: Message = { type: "REQ", from: 1, incarnation: 10, requestId: 9, proposal: jump };
+  assert.equal(JSON.parse(encodeMessage(req)).next_view_id, 10);
+  assert.equal("next_view_id" in JSON.parse(encodeMessage(samples[2])), false);
+  assert.deepEqual(decodeMessage(encodeMessage(req)), { ok: true, message: req });
+  const state = {
+    incarnation: 10,
+    promised: ballot,
+    accepted: jump,
+    installed: view,
+    member: true,
+    formAccepted: null,
+  };
+  assert.deepEqual(decodeDurableState(encodeDurableState(state)), { ok: true, state });
+  // view_id 4 makes view 5 without it: 5 (or less) is no skip, and is refused.
+  for (const bad of [5, 4, 0]) {
+    const fields: Record<string, unknown> = JSON.parse(encodeMessage(req));
+    assert.equal(
+      decodeMessage(JSON.stringify({ ...fields, next_view_id: bad })).ok,
+      false,
+      `next_view_id ${bad}`,
+    );
+  }
+});
+
 test("durable state round-trips with the wire's encodings, and bad state is rejected with a reason", () => {
   const state = {
     incarnation: 7,

@@ -194,3 +194,37 @@ test("decide: undecided while the view a reported pending proposal makes could c
   // Without that pending proposal view 2 is dead (only peer 1 could still vote), and it would be replaced.
   assert.equal(f.decide(knows(9, 90, v2), () => false)?.kind, "propose");
 });
+
+test("decide: 'later' when a group founded after the newest view, numbered no higher, answered as its runs", () => {
+  // Peer 5 kept view 6 on its data dir; meanwhile 1, 2, 3, 4 and 6 restarted without state and
+  // founded again: their view 3 holds newer runs of 1, 2 and 6 than view 6 does.
+  const v6 = viewOf(6, [1, 2, 3, 4, 5, 6], 1);
+  const v3 = viewOf(3, [1, 2, 6], 1, [11, 21, 61]);
+  const restarted = (m: PeerId, r: number) => m !== 5 && r === run(m);
+  const f = attempt(knows(1, 11, v3), knows(2, 21, v3), knows(6, 61, v3));
+  assert.deepEqual(f.decide(knows(5, 50, v6), restarted), { kind: "later", view: v3 });
+  // Only 1 of it answered: 2 and 6, not heard from as other runs, could still commit view 3 by
+  // themselves; forming beside it could make two groups: undecided.
+  const g = attempt(knows(1, 11, v3), knows(3, 31, null), knows(4, 41, null));
+  const sixOld = (m: PeerId, r: number) => (m === 3 || m === 4) && r === run(m);
+  assert.deepEqual(g.decide(knows(5, 50, v6), sixOld), { kind: "undecided", view: v3 });
+  // A view of the same history, older than the newest, holds no newer run: it never counts as later.
+  const v5 = viewOf(5, [1, 2, 3, 4, 5], 1);
+  const h = attempt(knows(1, 10, v5), knows(2, 20, v5), knows(3, 31, null));
+  const threeOn = (m: PeerId, r: number) => m >= 3 && r === run(m);
+  assert.deepEqual(h.decide(knows(6, 60, v6), threeOn)?.kind, "propose");
+});
+
+test("decide: a reported pending proposal that numbers its view above the next id is skipped past too", () => {
+  // 2 holds a pending ADD 6 for view 5 that a leader numbered 12 (above a returning peer's view 11).
+  const add6: Proposal = {
+    viewId: 5,
+    nextViewId: 12,
+    op: { kind: "ADD", peer: 6, incarnation: 60 },
+    leader: 1,
+    ballot: b(0, 1),
+  };
+  const restarted = (m: PeerId, r: number) => m >= 3 && r === run(m);
+  const f = attempt(knows(2, 20, v5, { pending: add6 }), knows(3, 31, null), knows(4, 41, null));
+  assert.deepEqual(f.decide(knows(1, 10, v5), restarted)?.view.id, 13);
+});

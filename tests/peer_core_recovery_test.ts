@@ -1,13 +1,14 @@
 // Recovery in the protocol core, scripted across several PeerCores: forming
 // the group anew when a majority of its view restarted without state, giving
-// up when the group is live after all, and a peer knocked out by a lone
-// forged view taking its group's view back. A tiny in-test router delivers
+// up when the group is live after all, a peer knocked out by a lone forged
+// view taking its group's view back, and a peer back on its data dir after
+// the group was founded again without it. A tiny in-test router delivers
 // `send` effects between the cores at once and in order, on a fake clock; no
 // network, no runtime.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { DurableState, Effect, PeerEvent } from "../src/core/effects.ts";
-import type { Ballot, Message, MessageType, PeerId, View } from "../src/core/messages.ts";
+import type { Ballot, Message, MessageType, PeerId, Proposal, View } from "../src/core/messages.ts";
 import { PeerCore } from "../src/core/peer_core.ts";
 import { run, viewOf } from "./support/fixtures.ts";
 
@@ -47,8 +48,8 @@ class Router {
     this.peerCount = peerCount;
   }
 
-  /** Starts peer `id` as run `incarnation`, a fresh core that kept nothing, now. */
-  start(id: PeerId, incarnation = run(id)): PeerCore {
+  /** Starts peer `id` as run `incarnation`, a fresh core that kept nothing (or `restored`), now. */
+  start(id: PeerId, incarnation = run(id), restored?: DurableState): PeerCore {
     const core = new PeerCore({
       id,
       peerCount: this.peerCount,
@@ -56,6 +57,7 @@ class Router {
       heartbeatMs: HEARTBEAT_MS,
       failAfter: FAIL_AFTER,
       random: () => 0.5,
+      restored,
     });
     this.cores.set(id, core);
     this.events.set(id, []);
@@ -305,4 +307,144 @@ test("a lone forged view removes peer 2: its JOIN gets view 4 back from the lead
     assert.deepEqual(net.core(id).view, v4, `peer ${id}`);
     assert.deepEqual(net.events.get(id), [], `peer ${id}'s events`);
   }
+});
+
+test("peers removed by a forged view form anew although a peer stuck in an older view keeps calling", () => {
+  // View 4 = [1,2] (3 was removed while cut off; it stays in view 3 and tries to take over). Then
+  // a forged view 31 removes 1 and 2. Peer 3's heartbeats and NEWLEADERs for view 3 are older
+  // than what 1 and 2 installed: they show no group 1 or 2 could be in, so they must not keep
+  // the two from forming the group anew (before, they did, for ever).
+  const net = groupOf(3);
+  for (const [a, c] of [[1, 3], [3, 1], [2, 3], [3, 2]]) net.cut.add(`${a}>${c}`);
+  assert.ok(net.runUntil(() => net.core(1).view?.id === 4 && net.core(2).view?.id === 4, 3_000));
+  assert.deepEqual(net.core(1).view?.members, [1, 2]);
+  assert.deepEqual(net.core(3).view?.id, 3);
+  const v31: View = { id: 31, leader: 2, members: [2, 3], incarnations: [0, 0] };
+  // The forger poses as peer 3; 1 and 2's JOINs to each other right after are lost.
+  net.cut.clear();
+  for (const link of ["1>2", "2>1", "1>3", "2>3"]) net.cut.add(link);
+  for (const to of [1, 2]) {
+    net.inject(to, {
+      type: "NEWVIEW",
+      view: v31,
+      ballot: { round: 1, leader: 2 },
+      from: 3,
+      incarnation: run(3),
+    });
+  }
+  assert.equal(net.core(1).role, "joining");
+  assert.equal(net.core(2).role, "joining");
+  net.cut.clear();
+  const t0 = net.now;
+  const done = () =>
+    [1, 2, 3].every((id) => net.core(id).view?.members.length === 3 && net.core(id).view!.id > 4);
+  assert.ok(net.runUntil(done, 5_000), "one view of all three");
+  const view = net.core(1).view!;
+  for (const id of [2, 3]) assert.deepEqual(net.core(id).view, view, `peer ${id}`);
+  assert.ok(net.sent("FORM", t0).length > 0, "formed anew");
+  assert.ok(net.sent("HEARTBEAT", t0).some((c) => c.message.from === 3 && c.to === 1), "3 kept calling");
+});
+
+/**
+ * Peers 1-4 and 6 restarted without state (runs 11, 21, ...) while peer 5 was down with its data
+ * dir, holding view 9; none of them can know view 9, so peer 1 founds again and they form view 5.
+ * Then peer 5 comes back on its data dir (its first JOIN lost if `loseFirstJoin`). Returns the
+ * router once all six are in one view, and when peer 5 came back.
+ */
+function backOnDataDir(loseFirstJoin: boolean): { net: Router; t0: number } {
+  const net = new Router(6);
+  const others = [1, 2, 3, 4, 6];
+  for (const id of others) net.start(id, run(id) + 1);
+  assert.ok(net.runUntil(() => others.every((id) => net.core(id).view?.id === 5), 3_000), "founded again");
+  const v9 = viewOf(9, [1, 2, 3, 4, 5, 6]);
+  const t0 = net.now;
+  if (loseFirstJoin) { for (const id of others) net.cut.add(`5>${id}`); }
+  net.start(5, run(5), {
+    incarnation: run(5),
+    promised: { round: 0, leader: 1 },
+    accepted: null,
+    installed: v9,
+    member: true,
+    formAccepted: null,
+  });
+  net.cut.clear();
+  const all = [1, 2, 3, 4, 5, 6];
+  const done = () => all.every((id) => net.core(id).view?.members.length === 6);
+  assert.ok(net.runUntil(done, 10_000), "one view of all six");
+  const view = net.core(1).view!;
+  for (const id of all) assert.deepEqual(net.core(id).view, view, `peer ${id}`);
+  // Nobody's views went backwards: peer 5 printed nothing at or below 9, and the view that
+  // added it was numbered above 9 by a REQ that said so.
+  assert.ok(
+    net.views(5).length > 0 && net.views(5).every((v) => v.id > 9),
+    `${net.views(5).map((v) => v.id)}`,
+  );
+  const jumps = net.sent("REQ", t0).flatMap((c) =>
+    c.message.type === "REQ" && c.message.proposal.nextViewId !== undefined ? [c.message.proposal] : []
+  );
+  assert.ok(
+    jumps.length > 0 && jumps.every((p) => p.nextViewId === 10 && p.viewId < 9),
+    "REQ numbered above 9",
+  );
+  assert.ok(net.logs.get(1)!.includes("warning renumber"));
+  // Settled: the ids rise by one again from there.
+  net.run(2_000);
+  for (const id of all) assert.deepEqual(net.core(id).view, view, `peer ${id} later`);
+  return { net, t0 };
+}
+
+test("a peer back on its data dir in view 9 after the group was founded again: the group numbers above it", () => {
+  const { net, t0 } = backOnDataDir(false);
+  assert.deepEqual(net.sent("FORM", t0), [], "its first JOIN did it");
+});
+
+test("a peer back in view 9 whose first JOIN is lost: its attempt to form anew finds the later group, and joins", () => {
+  const { net, t0 } = backOnDataDir(true);
+  // View 9 is stuck (nobody answers as its runs): peer 5 asks the hostsfile, finds the group of
+  // view 5 live (it holds newer runs of 1, 2, 3, 4 and 6), proposes nothing, and joins it.
+  const form = net.sent("FORM", t0);
+  assert.ok(form.length > 0 && form.every((c) => c.message.from === 5));
+  assert.deepEqual(net.sent("FORM_ACCEPT", t0), []);
+  const joins = net.sent("JOIN", form[0].at).filter((c) => c.message.from === 5);
+  assert.ok(joins.length > 0 && joins.every((c) => c.message.type === "JOIN" && c.message.knownViewId === 9));
+  assert.deepEqual(net.events.get(5)!.filter((e) => e.type === "formed"), []);
+});
+
+test("a member that accepted a view formed anew above its own votes in its own view no more, even under a higher ballot", () => {
+  // Peer 3 (cut off, say) formed view 6 = [2,3] anew and peer 2 accepted it; its FORM_OK may
+  // have made it chosen. Were peer 2 to answer leader 1's takeover and REQ for view 3 (ballot
+  // above the formation's), view 3 could commit a view 4 beside it, and ids would clash later.
+  const net = groupOf(3);
+  for (const to of [1, 3]) net.cut.add(`2>${to}`); // what 2 answers is recorded, not delivered
+  const formBallot: Ballot = { round: 5, leader: 3 };
+  const v6: View = { id: 6, leader: 3, members: [2, 3], incarnations: [run(2), run(3)] };
+  const from3 = { from: 3, incarnation: run(3) };
+  net.inject(2, { type: "FORM", requestId: 1, ballot: formBallot, ...from3 });
+  net.inject(2, { type: "FORM_ACCEPT", requestId: 1, ballot: formBallot, view: v6, ...from3 });
+  const t0 = net.now;
+  const mark = net.carried.length;
+  const high: Ballot = { round: 9, leader: 1 };
+  const from1 = { from: 1, incarnation: run(1) };
+  net.inject(2, { type: "NEWLEADER", requestId: 4, viewId: 3, ballot: high, ...from1 });
+  const add: Proposal = {
+    viewId: 3,
+    op: { kind: "DEL", peer: 3, incarnation: run(3) },
+    leader: 1,
+    ballot: high,
+  };
+  net.inject(2, { type: "REQ", requestId: 5, proposal: add, ...from1 });
+  const answers = net.carried.slice(mark).filter((c) => c.message.from === 2);
+  assert.deepEqual(answers.map((c) => c.message.type), [], "no PENDING, no OK");
+  assert.deepEqual(net.logs.get(2)!.filter((l) => l.endsWith(" barred")), ["info barred", "info barred"]);
+  assert.equal(net.core(2).pending, null);
+  // Its view can gather no vote of its own: it forms anew, proposing the view it accepted again.
+  net.cut.clear();
+  net.crash(1);
+  assert.ok(net.runUntil(() => net.core(2).view?.id === 6, 5_000), "view 6 installed");
+  assert.deepEqual(net.core(2).view, v6);
+  assert.ok(
+    net.sent("FORM_ACCEPT", t0).some((c) =>
+      c.message.from === 2 && c.message.type === "FORM_ACCEPT" && c.message.view.id === 6
+    ),
+  );
 });

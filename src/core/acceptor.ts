@@ -15,7 +15,8 @@ const sameOp = (a: Operation, b: Operation) =>
 
 const sameProposal = (a: Proposal, b: Proposal) => {
   const [aOps, bOps] = [proposalOps(a), proposalOps(b)];
-  return a.viewId === b.viewId && a.leader === b.leader && compareBallots(a.ballot, b.ballot) === 0 &&
+  return a.viewId === b.viewId && a.nextViewId === b.nextViewId && a.leader === b.leader &&
+    compareBallots(a.ballot, b.ballot) === 0 &&
     aOps.length === bOps.length && aOps.every((op, i) => sameOp(op, bOps[i]));
 };
 

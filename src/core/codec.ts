@@ -58,6 +58,7 @@ const operationWire = (op: Operation): Fields => ({
  */
 const proposalWire = (p: Proposal): Fields => ({
   view_id: p.viewId,
+  ...(p.nextViewId !== undefined ? { next_view_id: p.nextViewId } : {}),
   ...operationWire(p.op),
   ...(p.more && p.more.length > 0 ? { more: p.more.map(operationWire) } : {}),
   leader: p.leader,
@@ -257,8 +258,12 @@ function moreOperations(f: Fields, first: Operation): Operation[] {
 function proposal(f: Fields): Proposal {
   const op = operation(f);
   const more = f.more === undefined ? null : moreOperations(f, op);
+  const viewId = int(f, "view_id", 1);
+  // Only a jump is written out: without it the view made is `view_id + 1`.
+  const jump = f.next_view_id === undefined ? {} : { nextViewId: int(f, "next_view_id", viewId + 2) };
   return {
-    viewId: int(f, "view_id", 1),
+    viewId,
+    ...jump,
     op,
     ...(more ? { more } : {}),
     leader: peer(f, "leader"),

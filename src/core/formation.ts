@@ -45,9 +45,12 @@ export type FormDecision =
     /**
      * `live`: a majority of the newest view's members answered as its runs, so
      * it can carry on by itself: join it instead. `undecided`: members not
-     * heard from could still be a majority of it: try again later.
+     * heard from could still be a majority of it: try again later. `later`: a
+     * group founded again while the newest view's members were down (its view
+     * holds a newer run of one of them), numbered no higher, can carry on:
+     * join it (it numbers above the newest view when it adds the former).
      */
-    readonly kind: "live" | "undecided";
+    readonly kind: "live" | "undecided" | "later";
     /** That view. */
     readonly view: View;
   };
@@ -78,6 +81,14 @@ export function hostsfileMajority(peerCount: number): number {
  */
 export function isDead(view: View, mayVote: (member: PeerId) => boolean): boolean {
   return !isMajority(view, mayVote);
+}
+
+/** Whether `view` holds a newer run of some member of `than` than `than` does: it was formed later. */
+function holdsNewerRun(view: View, than: View): boolean {
+  return view.members.some((m, i) => {
+    const run = incarnationIn(than, m);
+    return run !== undefined && view.incarnations[i] > run;
+  });
 }
 
 /**
@@ -162,6 +173,24 @@ export class Formation {
       return m !== own.from || ownHolds;
     };
     if (isMajority(view, upInView)) return { kind: "live", view };
+    // A group formed after `view` (it holds a newer run of one of its members) may
+    // be live although numbered no higher: one founded again while the runs that
+    // knew `view` were down. Never form beside it: join it if it can carry on by
+    // itself, wait while it could.
+    for (const k of all) {
+      const other = k.newest;
+      if (!other || other === view || !holdsNewerRun(other, view)) continue;
+      const runIn = (m: PeerId) => incarnationIn(other, m)!;
+      const up = (m: PeerId) => {
+        const a = answer(m);
+        return a?.incarnation === runIn(m) && a.newest !== null && incarnationIn(a.newest, m) === runIn(m) &&
+          a.newest.id >= other.id;
+      };
+      if (isMajority(other, up)) return { kind: "later", view: other };
+      if (!isDead(other, (m) => answer(m) === undefined && !restarted(m, runIn(m)))) {
+        return { kind: "undecided", view: other };
+      }
+    }
     // Who could still vote in that view: runs neither gone (restarted) nor
     // bound by their promise here. Fewer than a majority: it can never commit again.
     const couldVote = (m: PeerId) => answer(m) === undefined && !restarted(m, run(m));
@@ -176,12 +205,13 @@ export class Formation {
       const couldVoteNext = (m: PeerId) => answer(m) === undefined && !restarted(m, incarnationIn(next, m)!);
       if (!isDead(next, couldVoteNext)) return { kind: "undecided", view: next };
     }
-    const mayBeChosen = pendings.length > 0;
+    // (the view it would make: id + 1, or above a peer of another history it numbered above)
+    const above = Math.max(view.id, ...pendings.map((p) => nextView(view, p).id));
     const members = all.map((k) => [k.from, k.incarnation] as const).sort((a, b) => a[0] - b[0]);
     return {
       kind: "propose",
       view: {
-        id: view.id + (mayBeChosen ? 2 : 1),
+        id: above + 1,
         leader: own.from,
         members: members.map(([m]) => m),
         incarnations: members.map(([, run]) => run),

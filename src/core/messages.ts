@@ -58,12 +58,18 @@ export const MAX_PROPOSAL_OPERATIONS = 64;
 
 /**
  * A proposed view change: `op` (and in a batch the operations in `more`)
- * applied to view `viewId` gives view `viewId + 1` led by `leader`. `ballot`
- * is the ballot it was proposed under.
+ * applied to view `viewId` gives view `viewId + 1` (or `nextViewId`) led by
+ * `leader`. `ballot` is the ballot it was proposed under.
  */
 export interface Proposal {
   /** The id of the view the operation applies to. */
   readonly viewId: number;
+  /**
+   * The id of the view it makes, when above `viewId + 1`: a group that met a
+   * peer holding a higher view id from a history it could not know (back on
+   * its data dir after the group was founded again) numbers above it.
+   */
+  readonly nextViewId?: number;
   /** The operation: the first of a batch. */
   readonly op: Operation;
   /**

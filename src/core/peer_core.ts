@@ -155,6 +155,12 @@ export class PeerCore {
   readonly #caughtUpAt = new Map<PeerId, number>();
   /** Until then peer 1 waits for a live group to answer before admitting joiners. */
   #foundingUntil = 0;
+  /**
+   * The highest view id a joiner holds above this leader's view, and who: a
+   * history the group could not know (the joiner kept it on its data dir
+   * while the group was founded again). The next view change numbers above it.
+   */
+  #above = { viewId: 0, peer: 0 };
   #nextRequestId = 1;
   /** This peer's attempt to form the group anew, if any. */
   #formation: Formation | null = null;
@@ -341,13 +347,14 @@ export class PeerCore {
       }
       this.#newestRun.set(from, Math.max(this.#newestRun.get(from) ?? 0, message.incarnation));
       this.#lastHeardAny.set(from, now);
-      if (GROUP_MESSAGES.has(message.type)) this.#groupSeenAt = now;
+      const showsGroup = this.#showsGroup(message);
+      if (showsGroup) this.#groupSeenAt = now;
       this.#heardFrom(from, message.incarnation);
       switch (message.type) {
         case "JOIN":
           return this.#onJoin(message);
         case "REDIRECT":
-          this.#redirectedTo = { viewId: message.viewId, at: now };
+          if (showsGroup) this.#redirectedTo = { viewId: message.viewId, at: now };
           return this.#onRedirect(from, message.leader);
         case "REQ":
           return this.#onReq(message);
@@ -375,6 +382,29 @@ export class PeerCore {
           return this.#onLeave(message);
       }
     });
+  }
+
+  /**
+   * Whether `message` shows a group this peer could be in: a member's message
+   * about a view no older than the last this peer installed, or from a newer
+   * run of a member of that view (a group founded again since, whose ids may
+   * be lower). A peer stuck in an older view (a candidate nobody answers) is no
+   * group: it must not keep peers that a lone message removed from forming one.
+   */
+  #showsGroup(message: Message): boolean {
+    if (!GROUP_MESSAGES.has(message.type)) return false;
+    const last = this.#lastInstalled;
+    if (!last) return true;
+    const run = incarnationIn(last, message.from);
+    if (run !== undefined && message.incarnation > run) return true;
+    const viewId = message.type === "NEWVIEW"
+      ? message.view.id
+      : message.type === "REQ"
+      ? message.proposal.viewId
+      : "viewId" in message
+      ? message.viewId
+      : 0;
+    return viewId >= last.id;
   }
 
   /**
@@ -718,7 +748,9 @@ export class PeerCore {
       return this.#pump();
     }
     // The leader hands over: the next in line takes over at once, without waiting for a timeout.
-    if (wasLeader && role.name === "member" && this.#lowestAlive() === this.id) this.#startTakeover();
+    if (wasLeader && role.name === "member" && this.#lowestAlive() === this.id && !this.#barred()) {
+      this.#startTakeover();
+    }
   }
 
   /** This peer has left: it reports so, keeps what it must, and does nothing more. */
@@ -803,6 +835,9 @@ export class PeerCore {
     }
     // A restarted peer 1 probing before it founds must learn that a group is here.
     if (m.from === 1) this.#send(1, { type: "REDIRECT", leader: this.id, viewId: this.#view.id });
+    if (m.knownViewId > Math.max(this.#view.id, this.#above.viewId)) {
+      this.#above = { viewId: m.knownViewId, peer: m.from };
+    }
     if (known !== undefined) leadership.enqueue({ kind: "DEL", peer: m.from, incarnation: known }, "restart");
     leadership.enqueue({ kind: "ADD", peer: m.from, incarnation: m.incarnation }, "join");
     // Founding (see start()): when every other peer asks to join, no live group is left to find.
@@ -820,6 +855,13 @@ export class PeerCore {
   }
 
   #onHeartbeat(m: HeartbeatMessage): void {
+    if (this.#unannounced) {
+      // Peer 1's founding probe: a member of a group heartbeats its previous run (its answer
+      // to our JOIN may be lost). Found nothing beside it: join, or let that group form anew.
+      this.#log("warning", `peer ${m.from} is in view ${m.viewId}: not founding; joining`, "found");
+      this.#redirectedTo = { viewId: m.viewId, at: this.#now };
+      return this.#becomeJoining(null);
+    }
     // A peer behind us (or, while we join again, behind the view that removed us): catch it up.
     if (m.viewId < this.#newestId()) return this.#catchUp(m.from);
     const view = this.#view;
@@ -932,20 +974,40 @@ export class PeerCore {
       this.#ownVersion++;
     }
     const leadership = this.#leadership();
+    if (this.#barred()) return;
     while (
       leadership && leadership === this.#leadership() && !leadership.current && leadership.queue.length > 0
     ) {
       const batched = isLargeGroup(this.#cfg.peerCount);
       const [op, ...more] = leadership.take(batched, (o, reason) => this.#stillWanted(o, reason));
       if (!op) break;
+      const viewId = this.#view!.id;
       this.#propose({
-        viewId: this.#view!.id,
+        viewId,
+        ...this.#jump(viewId),
         op,
         ...(more.length > 0 ? { more } : {}),
         leader: this.id,
         ballot: leadership.ballot,
       });
     }
+  }
+
+  /**
+   * The id the next view takes when a joiner holds a higher one from a history
+   * this group could not know: above it, so that nobody's views go backwards
+   * and the ids of the merged history are unique from then on. Else none.
+   */
+  #jump(viewId: number): { nextViewId?: number } {
+    const { viewId: held, peer } = this.#above;
+    if (held <= viewId) return {};
+    this.#log(
+      "warning",
+      `peer ${peer} holds view ${held}, from a group history this group could not know: ` +
+        `numbering the next view ${held + 1}`,
+      "renumber",
+    );
+    return { nextViewId: held + 1 };
   }
 
   /** Whether a queued operation still applies to the view, and is still wanted. */
@@ -1025,6 +1087,9 @@ export class PeerCore {
       this.#catchUp(m.from);
       return this.#log("info", `dropped REQ for old view ${p.viewId} from ${m.from}`, "req-stale");
     }
+    if (this.#barred()) {
+      return this.#log("info", `dropped REQ from ${m.from}: ${this.#barredWhy()}`, "barred");
+    }
     if (this.#acceptor.refuses(p.ballot)) {
       this.#log("info", `refused REQ from replaced leader ${m.from}`, "req-refused");
       return this.#send(m.from, { type: "REJECT", promised: this.#acceptor.promised });
@@ -1061,7 +1126,7 @@ export class PeerCore {
     }
     const mine = this.#myBallot();
     if (!mine || compareBallots(ballot, mine) <= 0) return;
-    if (this.#lowestAlive() === this.id) {
+    if (this.#lowestAlive() === this.id && !this.#barred()) {
       this.#log(
         "info",
         `${source} holds ballot ${ballot.round}/${ballot.leader}; taking over again`,
@@ -1103,7 +1168,7 @@ export class PeerCore {
       }
       return;
     }
-    if (lowest !== this.id) return;
+    if (lowest !== this.id || this.#barred()) return;
     if (!this.#lease.expired(this.#now, this.#detector.timeoutMs)) return;
     this.#startTakeover();
   }
@@ -1137,6 +1202,9 @@ export class PeerCore {
         `dropped NEWLEADER for old view ${m.viewId} from ${m.from}`,
         "newleader-stale",
       );
+    }
+    if (this.#barred()) {
+      return this.#log("info", `dropped NEWLEADER from ${m.from}: ${this.#barredWhy()}`, "barred");
     }
     if (this.#acceptor.refuses(m.ballot)) {
       return this.#send(m.from, { type: "REJECT", promised: this.#acceptor.promised });
@@ -1196,6 +1264,25 @@ export class PeerCore {
   // ---- forming anew ----
 
   /**
+   * Whether this peer accepted a view formed anew above its installed view: it
+   * votes in its installed view no more (no OK, no PENDING, no takeover), even
+   * under a higher ballot, or that view could commit a view whose id the formed
+   * one, perhaps chosen, holds. It finds out by forming anew itself, which
+   * proposes the view it accepted again (Paxos), or one above every view known.
+   */
+  #barred(): boolean {
+    const accepted = this.#acceptor.formAccepted?.view;
+    const view = this.#view;
+    if (!accepted || !view || accepted.id <= view.id) return false;
+    // An acceptance from before this view (it holds an older run of one of its members) is stale.
+    return !view.members.some((m, i) => (incarnationIn(accepted, m) ?? Infinity) < view.incarnations[i]);
+  }
+
+  #barredWhy(): string {
+    return `it accepted view ${this.#acceptor.formAccepted?.view.id} formed anew above view ${this.#view?.id}`;
+  }
+
+  /**
    * Whether the last view this peer installed is stuck: the members whose run
    * could vote in it and that were heard from lately are no majority of it
    * (restarted without state, or silent). Only installed views count: a view
@@ -1205,11 +1292,15 @@ export class PeerCore {
     const view = this.#lastInstalled;
     if (!view) return false;
     // Out of the group (removed, or restored as no member): stuck when no group
-    // has shown itself for a failure timeout, so nobody can take it back.
+    // has shown itself for a failure timeout, so nobody can take it back. A group
+    // that answered lately is not gone: its leader may be busy (or deposed by an
+    // attempt to form anew) and admit this peer at its next JOIN.
     if (!this.#view) {
+      if (this.#groupLately() > 0) return false;
       const quiet = this.#detector.timeoutMs;
       return this.#now - this.#groupSeenAt > quiet && this.#now - this.#startedAt > quiet;
     }
+    if (this.#barred()) return true; // it can vote in it no more: finish forming the view it accepted
     // Beyond 8 peers a member hears only those it watches: the silence of the
     // others says nothing, only a newer run heard of does (the leader watches all).
     const watched = this.#monitoring().allToAll ? null : new Set(this.#watched());
@@ -1327,10 +1418,17 @@ export class PeerCore {
       this.#abandonFormation(
         decision.kind === "live"
           ? `view ${decision.view.id} can carry on by itself`
+          : decision.kind === "later"
+          ? `the group of view ${decision.view.id}, founded after view ${this.#lastInstalled?.id}, is live`
           : `members of view ${decision.view.id} not heard from could still commit it`,
       );
       if (decision.kind === "live" && decision.view.id > this.#newestId()) {
         this.#adopt(decision.view, NO_BALLOT);
+      }
+      // Its JOIN names the view it holds, so that group numbers above it when it adds this peer.
+      if (decision.kind === "later" && incarnationIn(decision.view, this.id) !== this.#cfg.incarnation) {
+        this.#redirectedTo = { viewId: decision.view.id, at: this.#now }; // it answered: it is there
+        this.#becomeJoining(decision.view.leader === this.id ? null : decision.view.leader);
       }
       return;
     }

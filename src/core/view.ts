@@ -110,7 +110,8 @@ export function proposalError(view: View, proposal: Proposal): string | null {
 }
 
 /**
- * The view a proposal leads to: its operations applied to `view`, id plus one.
+ * The view a proposal leads to: its operations applied to `view`, id plus one
+ * (or the proposal's `nextViewId`).
  *
  * @example
  * ```ts
@@ -132,7 +133,7 @@ export function nextView(view: View, proposal: Proposal): View {
   for (const op of ops) if (op.kind === "ADD") pairs.push([op.peer, op.incarnation]);
   pairs.sort((a, b) => a[0] - b[0]);
   return {
-    id: view.id + 1,
+    id: proposal.nextViewId ?? view.id + 1,
     leader: proposal.leader,
     members: pairs.map(([m]) => m),
     incarnations: pairs.map(([, inc]) => inc),

@@ -17,6 +17,14 @@
  * which runs still know what they installed (up, or down with their state
  * to come back), and a view none of them knows is forgotten, as its id may
  * be numbered again; once every view is forgotten, the history has ended.
+ * A view whose every knower is down with its state, or cut off (or back for
+ * less than a failure timeout), sleeps: nobody can have told the peers it
+ * reached about it ("never go backwards while any peer of its group history
+ * is up (a restarted peer starts numbering above what the group it finds
+ * knows)"). A peer 1 that founds while the whole history sleeps starts a new
+ * line, and a view formed anew that reuses a sleeping view's id starts a
+ * branch: their ids may repeat the sleeping ones; each returning peer's
+ * views must still rise from the last it installed.
  *
  * @module
  */
@@ -75,6 +83,8 @@ export interface GroupStats {
   formedAnew: number;
   /** Group histories that ended (every peer that knew one down for good or restarted without state). */
   historiesEnded: number;
+  /** Foundings while every peer that knew the history was down with its state: new lines. */
+  newLines: number;
   /** Whether liveness was demanded (a majority of the last live view was up). */
   livenessDemanded: boolean;
 }
@@ -101,6 +111,11 @@ export interface CheckerOptions {
   core(p: PeerId): SimCore | null;
   /** Whether peer `p` is down now. */
   crashed(p: PeerId): boolean;
+  /**
+   * Whether peer `b` has been up, and able to reach peer `a`, for at least a
+   * failure timeout: long enough to have told `a` what it knows.
+   */
+  settled(a: PeerId, b: PeerId): boolean;
   /** The incarnation of peer `p`'s current (or last) run. */
   incarnation(p: PeerId): number;
   /** Adds a line to the run's trace. */
@@ -164,6 +179,8 @@ export class Checker {
   #newest: View | null = null;
   /** Which runs (`peer:incarnation`) accepted (held as pending) the proposal leading to each view. */
   readonly #acceptors = new Map<string, Set<string>>();
+  /** The id of the view each proposed view was proposed from (`id - 1` but where a group renumbers). */
+  readonly #bases = new Map<string, number>();
   /** Which peers accepted each view proposed to form the group anew (FORM_ACCEPT, as their state shows). */
   readonly #formAcceptors = new Map<string, Set<PeerId>>();
   /**
@@ -172,6 +189,12 @@ export class Checker {
    * checked, before every peer that knew it stopped).
    */
   readonly #ended = new Set<string>();
+  /**
+   * Views of a history set aside when peer 1 founded anew while every peer
+   * that knew it was down (with its state, to come back): by key. One may
+   * still be installed late, by a peer its NEWVIEW was on its way to.
+   */
+  readonly #setAside = new Set<string>();
 
   /** Whether installs and reports go into the trace. */
   readonly #traceViews: boolean;
@@ -265,6 +288,7 @@ export class Checker {
     }
     this.#epoch++;
     this.#acceptors.clear();
+    this.#bases.clear();
     this.#formAcceptors.clear();
     this.#o.stats.historiesEnded++;
     this.#o.note(
@@ -285,6 +309,7 @@ export class Checker {
       const view = core.view;
       if (view && view.id === pending.viewId) {
         const key = viewKey(nextView(view, pending));
+        this.#bases.set(key, pending.viewId);
         let set = this.#acceptors.get(key);
         if (!set) this.#acceptors.set(key, set = new Set());
         set.add(this.#run(p));
@@ -356,9 +381,82 @@ export class Checker {
     this.#installedEpoch[p] = this.#epoch;
   }
 
+  /**
+   * Whether one of `knowers` (runs that installed a view) is awake for peer
+   * `p`: up as that run, and not cut off from `p`, for a failure timeout. A
+   * view no awake run knows sleeps: down with their state, or behind a
+   * partition (or only just back), its knowers cannot have told `p` about it.
+   */
+  #awake(knowers: readonly [PeerId, number][], p: PeerId): boolean {
+    const { crashed, incarnation, settled } = this.#o;
+    return knowers.some(([q, run]) => !crashed(q) && incarnation(q) === run && (q === p || settled(p, q)));
+  }
+
+  /** Whether some view of the current history is awake for peer `p`. */
+  #historyAwake(p: PeerId): boolean {
+    for (const { knowers } of this.#agreed.values()) if (this.#awake(knowers, p)) return true;
+    return false;
+  }
+
+  /**
+   * A view formed anew (accepted by a majority of the hostsfile) reuses the id
+   * of a sleeping view: the former numbered above every view the peers it
+   * reached know (PROTOCOL.md), and no awake run knew this one. It starts a
+   * branch: the sleeping views from its id on are set aside, as at a new line.
+   */
+  #fork(view: View, p: PeerId): void {
+    for (const [id, { view: old, knowers }] of this.#agreed) {
+      if (id < view.id || this.#awake(knowers, p)) continue;
+      this.#setAside.add(viewKey(old));
+      this.#agreed.delete(id);
+    }
+    this.#newest = null;
+    for (const { view } of this.#agreed.values()) if (view.id > (this.#newest?.id ?? 0)) this.#newest = view;
+    this.#o.stats.newLines++;
+    this.#o.note(
+      `${formatView(view)}, formed anew, reuses the id of a view only sleeping peers know: a branch`,
+    );
+  }
+
+  /**
+   * Peer 1 founds view 1 while no peer that knows the history is awake for it
+   * (each down with its state to come back, or cut off: PROTOCOL.md, "a peer's
+   * views never go backwards while any peer of its group history is up (a
+   * restarted peer starts numbering above what the group it finds knows)";
+   * peer 1 finds nobody who could tell it). The new group is a new line: its
+   * ids may repeat the ones the sleeping history used, which are set aside.
+   * What stays demanded is what the contract asks once they meet: a returning
+   * peer's views still rise from the last it installed (the group it finds
+   * numbers above it), and within each line a view id means one view.
+   */
+  #newLine(): void {
+    for (const { view } of this.#agreed.values()) this.#setAside.add(viewKey(view));
+    this.#agreed.clear();
+    this.#newest = null;
+    this.#epoch++;
+    this.#acceptors.clear();
+    this.#bases.clear();
+    this.#formAcceptors.clear();
+    this.#o.stats.newLines++;
+    this.#o.note(
+      "peer 1 founds while every peer that knows the group history is down with its state or cut off: a new line",
+    );
+  }
+
   /** Peer `p` installed `view` (its state says so): agreement, quorum and accuracy. */
   #installed(p: PeerId, view: View): void {
     const { stats, note, faultFree } = this.#o;
+    if (p === 1 && isFounding(view) && this.#agreed.size > 0 && !this.#historyAwake(1)) this.#newLine();
+    const clash = this.#agreed.get(view.id);
+    if (clash && !samePrinted(clash.view, view) && !this.#awake(clash.knowers, p)) {
+      const formers = this.#formAcceptors.get(viewKey(view));
+      if (formers && formers.size >= hostsfileMajority(this.#o.peers)) this.#fork(view, p);
+    }
+    if (this.#setAside.has(viewKey(view)) && !this.#agreed.has(view.id)) {
+      // a NEWVIEW of the line set aside, on its way before the founding: that line's, checked there
+      this.#lastDurable[p] = { view, epoch: -1 };
+      return note(`${formatView(view)}, of a line set aside, is installed late`);
+    }
     const lastDurable = this.#lastDurable[p];
     const last = lastDurable?.epoch === this.#epoch ? lastDurable.view.id : 0;
     this.#lastDurable[p] = { view, epoch: this.#epoch };
@@ -393,12 +491,15 @@ export class Checker {
       stats.formedAnew++;
       return note(`${formatView(view)} was formed anew, accepted by [${[...formers].sort((a, b) => a - b)}]`);
     }
-    // (3) quorum: a majority of view v accepted this very view v+1
-    const previous = this.#agreed.get(view.id - 1);
+    // (3) quorum: a majority of view v accepted this very view v+1 (or the id it was
+    // numbered with, above a peer's view from a history the group could not know)
+    const sent = this.#sentViews[p].has(key);
+    const base = this.#bases.get(key) ?? (sent && last > 0 ? last : view.id - 1);
+    const previous = base < view.id ? this.#agreed.get(base) : undefined;
     if (!previous) {
       throw new ViolationFound(
         "quorum",
-        `peer ${p} installed ${formatView(view)} but nobody installed view ${view.id - 1}` +
+        `peer ${p} installed ${formatView(view)} but nobody installed view ${base}` +
           (formers ? `, and only [${[...formers]}] accepted it as a view formed anew` : ""),
       );
     }
@@ -406,7 +507,7 @@ export class Checker {
     if (!accepted) this.#acceptors.set(key, accepted = new Set());
     // The committer accepts its own proposal, possibly in this very step
     // (a one-member view commits as it proposes, so no pending is ever seen).
-    if (this.#sentViews[p].has(key) && last === view.id - 1) accepted.add(this.#run(p));
+    if (sent && last === base) accepted.add(this.#run(p));
     const voters = previous.view.members.filter((m, i) =>
       accepted.has(`${m}:${previous.view.incarnations[i]}`)
     );

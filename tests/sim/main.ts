@@ -192,6 +192,7 @@ const totals = {
   staleViewSeeds: 0,
   formedAnewSeeds: 0,
   historyEndSeeds: 0,
+  newLineSeeds: 0,
   faultFreeSeeds: 0,
   livenessSeeds: 0,
   violations: 0,
@@ -217,6 +218,7 @@ const record = (r: SimResult) => {
   if (r.stats.staleViews > 0) totals.staleViewSeeds++;
   if (r.stats.formedAnew > 0) totals.formedAnewSeeds++;
   if (r.stats.historiesEnded > 0) totals.historyEndSeeds++;
+  if (r.stats.newLines > 0) totals.newLineSeeds++;
   if (r.scenario.faultFree) totals.faultFreeSeeds++;
   if (r.stats.livenessDemanded) totals.livenessSeeds++;
   totals.slowestConvergenceMs = Math.max(totals.slowestConvergenceMs, r.stats.convergedAfterMs ?? 0);
@@ -244,7 +246,7 @@ console.log(
     `${totals.restartsWithoutState} without (in ${totals.withoutStateSeeds}), a majority at once in ` +
     `${totals.majorityRestartSeeds}, the whole group with state in ${totals.wholeWithStateSeeds} and without in ` +
     `${totals.wholeWithoutStateSeeds}, formed anew in ${totals.formedAnewSeeds}, history ended in ` +
-    `${totals.historyEndSeeds}; crash between persist and send in ${totals.persistCrashSeeds}, duplicates in ` +
+    `${totals.historyEndSeeds}, founded again beside a sleeping history in ${totals.newLineSeeds}; crash between persist and send in ${totals.persistCrashSeeds}, duplicates in ` +
     `${totals.duplicateSeeds}, re-deliveries in ${totals.redeliverySeeds}, stale views in ${totals.staleViewSeeds}; ` +
     `liveness demanded in ${totals.livenessSeeds}, slowest convergence ${totals.slowestConvergenceMs} ms ` +
     `after faults stopped; ${seconds} s`,

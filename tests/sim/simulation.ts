@@ -234,6 +234,10 @@ export class Simulation {
   /** Why each peer crashes, and how it comes back, when a filter crashes it. */
   readonly #crashWhy: string[];
   readonly #crashPlan: (RestartPlan | null)[];
+  /** When each peer's current run started. */
+  readonly #upSince: number[];
+  /** Since when each pair of peers ("a,b", a < b) has been able to talk, while it can. */
+  readonly #linkedSince = new Map<string, number>();
   /** Who listens where now (the key is the address), for re-deliveries and forged messages. */
   readonly #listeners = new Map<string, TransportHandlers>();
   readonly #checker: Checker;
@@ -268,6 +272,7 @@ export class Simulation {
     highestViewId: 0,
     formedAnew: 0,
     historiesEnded: 0,
+    newLines: 0,
     convergedAfterMs: null,
     livenessDemanded: false,
     downAtEnd: [],
@@ -305,6 +310,10 @@ export class Simulation {
     this.#incarnation = new Array(n).fill(1);
     this.#highestIncarnation = new Array(n).fill(1);
     this.#runs = new Array(n).fill(0);
+    this.#upSince = new Array(n).fill(0);
+    for (let a = 1; a <= this.#peers; a++) {
+      for (let b = a + 1; b <= this.#peers; b++) this.#linkedSince.set(`${a},${b}`, 0);
+    }
     this.#comesBack = new Array(n).fill(null);
     this.#crashWhy = new Array(n).fill("");
     this.#crashPlan = new Array(n).fill(null);
@@ -318,6 +327,7 @@ export class Simulation {
       stats: this.stats,
       core: (p) => this.#cores[p],
       crashed: (p) => this.#crashed[p],
+      settled: (a, b) => this.#settled(a, b),
       incarnation: (p) => this.#incarnation[p],
       note: (text) => this.#note(text),
     });
@@ -528,11 +538,13 @@ export class Simulation {
         this.#fault(() => {
           this.stats.partitions++;
           this.#net.partition(part.groups.map((g) => g.map((p) => this.#address(p))));
+          this.#relink();
           this.#note(`partition ${part.groups.map((g) => `[${g.join(",")}]`).join(" | ")}`);
         }));
       this.#clock.schedule(part.untilMs, () =>
         this.#fault(() => {
           this.#net.heal();
+          this.#relink();
           this.#note("partition healed");
         }));
     }
@@ -544,6 +556,7 @@ export class Simulation {
   #startQuietPhase(): void {
     this.#quiet = true;
     this.#net.heal();
+    this.#relink();
     Object.assign(this.#net.faults, { minDelayMs: 1, maxDelayMs: 5, datagramLoss: 0, streamBreak: 0 });
     this.#note("quiet phase: healed, no loss, no duplicates, 1-5 ms delays");
   }
@@ -570,6 +583,26 @@ export class Simulation {
     this.#checker.end(convergedSince !== null, this.#quietPhaseMs);
   }
 
+  /** Notes which pairs of peers can talk since now, after the network's partition changed. */
+  #relink(): void {
+    for (let a = 1; a <= this.#peers; a++) {
+      for (let b = a + 1; b <= this.#peers; b++) {
+        const key = `${a},${b}`;
+        if (!this.#net.connected(this.#address(a), this.#address(b))) this.#linkedSince.delete(key);
+        else if (!this.#linkedSince.has(key)) this.#linkedSince.set(key, this.#clock.now());
+      }
+    }
+  }
+
+  /** Whether peer `b` has been up, and able to reach peer `a`, for at least a failure timeout. */
+  #settled(a: PeerId, b: PeerId): boolean {
+    const now = this.#clock.now();
+    const grace = this.#heartbeatMs * (this.#options.failAfter ?? SIM_FAIL_AFTER);
+    const key = a < b ? `${a},${b}` : `${b},${a}`;
+    const linked = this.#linkedSince.get(key);
+    return linked !== undefined && now - linked >= grace && now - this.#upSince[b] >= grace;
+  }
+
   // ---- peers and steps ----
 
   /** Starts peer `p` for the first time, unless a restart already did (or it is down). */
@@ -583,6 +616,7 @@ export class Simulation {
     const first = !this.#started[p];
     this.#started[p] = true;
     this.#incarnation[p] = incarnation;
+    this.#upSince[p] = this.#clock.now();
     this.#highestIncarnation[p] = Math.max(this.#highestIncarnation[p], incarnation);
     const run = this.#runs[p]++;
     const core = (this.#options.coreFactory ?? defaultFactory)({

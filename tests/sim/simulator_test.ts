@@ -143,3 +143,38 @@ test("peer 1 does not always start first, and crashes of the leader lead to take
   );
   assert.deepEqual(results.filter((r) => r.violation).map((r) => describeViolation(r.violation!)), []);
 });
+
+test("soak seeds where peer 1 founded again while the only peers that knew the history were down with their state", () => {
+  // Each: the new group's ids repeat the sleeping history's; the peers back on their data dirs
+  // join it, which numbers above what they hold. Before, the checker demanded the new group
+  // stay above views nobody up could know, and groups never numbered above a returning peer.
+  for (const seed of [1000235, 1002905, 1002955, 1005308, 1006247]) {
+    const r = runSimulation({ seed, peers: peersForSeed(seed) });
+    assert.equal(r.violation && describeViolation(r.violation), null, `seed ${seed}`);
+    assert.ok(r.stats.newLines > 0, `seed ${seed}: peer 1 founded a new line`);
+    assert.ok(r.stats.livenessDemanded && r.stats.convergedAfterMs !== null, `seed ${seed}: converged`);
+  }
+  // Peers removed by forged views, with the only other peer stuck in an older view: they form anew.
+  const r = runSimulation({ seed: 1004276, peers: peersForSeed(1004276) });
+  assert.equal(r.violation && describeViolation(r.violation), null, "seed 1004276");
+  assert.ok(r.stats.formedAnew > 0 && r.stats.convergedAfterMs !== null, "seed 1004276 formed anew");
+});
+
+test("soak seeds where the peers that knew the history were cut off, or only just back, or a formed view reused a sleeping id", () => {
+  // Founding while the knowers are behind a partition (or reachable for less than a failure
+  // timeout), and forming anew above every view reached while a newer one sleeps on a data dir.
+  for (const seed of [1016433, 1016813, 1018535, 1019819, 1020719, 1026851, 1029266]) {
+    const r = runSimulation({ seed, peers: peersForSeed(seed) });
+    assert.equal(r.violation && describeViolation(r.violation), null, `seed ${seed}`);
+    assert.ok(r.stats.newLines > 0, `seed ${seed}: a new line or branch`);
+  }
+  // A leader took over above a formation's ballot while two members had accepted the formed view:
+  // they no longer answer for their old view, so it cannot commit a view beside the formed one.
+  // (And an acceptance from before a member's view, holding an older run, binds nothing: 1022327,
+  // 1023495 and 1026984 went wrong while it did.)
+  // 1060688: peer 1's probe lost the only live knower's answer; its heartbeats now stop the founding.
+  for (const seed of [1012870, 1022327, 1023495, 1026984, 1060688]) {
+    const r = runSimulation({ seed, peers: peersForSeed(seed) });
+    assert.equal(r.violation && describeViolation(r.violation), null, `seed ${seed}`);
+  }
+});
