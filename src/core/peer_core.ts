@@ -1161,7 +1161,12 @@ export class PeerCore {
     if (role === "leader") return;
     const lowest = this.#lowestAlive();
     if (role === "candidate") {
-      if (lowest !== this.id) {
+      // Beyond 8 peers a candidate watches members it did not before: it yields only to one
+      // that someone heard lately, not to one merely not yet timed out (a restarted run).
+      const yields = lowest !== this.id &&
+        (this.#monitoring().allToAll ||
+          (lowest !== undefined && this.#detector.vouchedFor(lowest, this.#now)));
+      if (yields) {
         this.#log("info", `giving up takeover: peer ${lowest} is reachable and comes first`, "abandon");
         this.#becomeMember();
         this.#lease.renew(this.#now);

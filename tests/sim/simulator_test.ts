@@ -178,3 +178,13 @@ test("soak seeds where the peers that knew the history were cut off, or only jus
     assert.equal(r.violation && describeViolation(r.violation), null, `seed ${seed}`);
   }
 });
+
+test("beyond 8 peers: found by longer runs at 9, 16 and 20 peers", () => {
+  // 1273 (9): a candidate that gave up told only its observers; members kept following it.
+  // 5135 (20): a leader and 8 members restarted without state and 2 stayed down: the candidate
+  // yielded to lower members it had only just started watching, and nobody formed anew.
+  for (const [seed, peers] of [[1273, 9], [47, 16], [1112, 9], [5135, 20]]) {
+    const r = runSimulation({ seed, peers });
+    assert.equal(r.violation && describeViolation(r.violation), null, `seed ${seed}, ${peers} peers`);
+  }
+});
