@@ -1513,7 +1513,7 @@ export class PeerCore {
 
   /** Once a majority of the hostsfile accepted: the view is chosen; install it and lead it. */
   #maybeFormed(f: Formation): void {
-    if (!f.accepted(this.#cfg.peerCount)) return;
+    if (!f.accepted(this.#cfg.peerCount) || !f.overridesSafely(this.id, this.#restartedSince)) return;
     const view = f.proposal!;
     this.#formation = null;
     this.#deadSince = null;

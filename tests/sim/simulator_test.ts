@@ -190,7 +190,9 @@ test("soak seeds where forged views removed every live peer of a view that could
     assert.ok(r.stats.livenessDemanded && r.stats.convergedAfterMs !== null, `seed ${seed}: converged`);
   }
   // A soak seed reported as an agreement violation (a promiser whose FORM_ACCEPT was lost, counted
-  // by a takeover above the formation's ballot); it no longer fails on this code, kept as a guard.
+  // by a takeover above the formation's ballot). It no longer failed on main before the former
+  // checked that the old view's unbound members are no majority (formation_test covers that
+  // check); kept as a guard.
   const r = runSimulation({ seed: 1029263, peers: peersForSeed(1029263) });
   assert.equal(r.violation && describeViolation(r.violation), null, "seed 1029263");
 });
