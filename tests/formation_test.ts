@@ -228,3 +228,30 @@ test("decide: a reported pending proposal that numbers its view above the next i
   const f = attempt(knows(2, 20, v5, { pending: add6 }), knows(3, 31, null), knows(4, 41, null));
   assert.deepEqual(f.decide(knows(1, 10, v5), restarted)?.view.id, 13);
 });
+
+test("a formed view is installed only once the old view's members that only promised can no longer make its majority", () => {
+  // Hostsfile of 7, view 5 = [1..5]; the former is peer 6, out of the group. 1 restarted (heard as
+  // run 11), 4 and 5 are silent, 2 and 3 promised holding view 5, and so did 7. Neither the members
+  // up in view 5 (2, 3) nor those that could still vote without having promised (4, 5) are a
+  // majority of it: the attempt proposes.
+  const oneRestarted = (m: PeerId, r: number) => m === 1 && r === run(1);
+  const f = attempt(
+    knows(1, run(1) + 1, null),
+    knows(2, run(2), v5),
+    knows(3, run(3), v5),
+    knows(7, run(7), null),
+  );
+  const decision = f.decide(knows(6, run(6), null), oneRestarted, false);
+  assert.equal(decision?.kind, "propose");
+  assert.deepEqual(f.overridden, [v5]);
+  // 1, 7 and 2 accept: a majority of the hostsfile, the former counted; but 3's FORM_ACCEPT was
+  // lost. 3 only promised: a takeover above the attempt's ballot can still gather 3, 4 and 5, a
+  // majority of view 5, so the formed view must not be installed yet.
+  for (const p of [1, 7, 2]) f.oks.add(p);
+  assert.equal(f.accepted(7), true);
+  assert.equal(f.overridesSafely(6, oneRestarted), false);
+  // Once 3 accepted too (it votes in view 5 no more), or a newer run of 3 was heard from: safe.
+  assert.equal(f.overridesSafely(6, (m, r) => oneRestarted(m, r) || (m === 3 && r === run(3))), true);
+  f.oks.add(3);
+  assert.equal(f.overridesSafely(6, oneRestarted), true);
+});

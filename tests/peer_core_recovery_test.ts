@@ -345,6 +345,50 @@ test("peers removed by a forged view form anew although a peer stuck in an older
   assert.ok(net.sent("HEARTBEAT", t0).some((c) => c.message.from === 3 && c.to === 1), "3 kept calling");
 });
 
+test("forged views remove both live members of view 6 while half the hostsfile is down: each takes view 6 back", () => {
+  // Peers 4 and 3 crash for good: view 6 = [1,2]. A forged view then removes 1 and 2, and their
+  // JOINs to each other are lost. Forming anew needs three of four answers and only two peers
+  // are up, so no attempt can finish; nobody in view 6 is left to send it back. An attempt's
+  // answers show view 6's members both hold it as the runs it names: the former takes it back
+  // (before, both stayed out for ever).
+  const net = groupOf(4);
+  net.crash(4);
+  assert.ok(net.runUntil(() => net.core(1).view?.id === 5 && net.core(2).view?.id === 5, 3_000));
+  net.crash(3);
+  assert.ok(net.runUntil(() => net.core(1).view?.id === 6 && net.core(2).view?.id === 6, 3_000));
+  const v6 = viewOf(6, [1, 2]);
+  for (const id of [1, 2]) assert.deepEqual(net.core(id).view, v6, `peer ${id}`);
+  net.clearOutput();
+  const v40: View = { id: 40, leader: 3, members: [3, 4], incarnations: [0, 0] };
+  for (const link of ["1>2", "2>1"]) net.cut.add(link);
+  for (const to of [1, 2]) {
+    net.inject(to, {
+      type: "NEWVIEW",
+      view: v40,
+      ballot: { round: 9, leader: 3 },
+      from: 3,
+      incarnation: run(3),
+    });
+  }
+  assert.equal(net.core(1).role, "joining");
+  assert.equal(net.core(2).role, "joining");
+  net.cut.clear();
+  const t0 = net.now;
+  const back = () => [1, 2].every((id) => net.core(id).role !== "joining");
+  assert.ok(net.runUntil(back, 10_000), "both back in the group");
+  for (const id of [1, 2]) {
+    assert.deepEqual(net.core(id).view, v6, `peer ${id}`);
+    assert.deepEqual(net.views(id), [], `peer ${id} prints view 6 once, and no new view`);
+    assert.ok(net.logs.get(id)!.includes("warning rejoin"), `peer ${id} took view 6 back`);
+  }
+  assert.ok(net.sent("FORM", t0).length > 0, "an attempt to form anew asked");
+  assert.deepEqual(net.sent("FORM_ACCEPT", t0), [], "nothing was formed");
+  // And it stays so: a leader leads view 6 again.
+  net.run(2_000);
+  for (const id of [1, 2]) assert.deepEqual(net.core(id).view, v6, `peer ${id} later`);
+  assert.ok([1, 2].some((id) => net.core(id).role === "leader"), "view 6 has a leader");
+});
+
 /**
  * Peers 1-4 and 6 restarted without state (runs 11, 21, ...) while peer 5 was down with its data
  * dir, holding view 9; none of them can know view 9, so peer 1 founds again and they form view 5.

@@ -118,6 +118,13 @@ export class Formation {
   majorityAt: number | null = null;
   /** When the attempt started. */
   readonly startedAt: number;
+  /**
+   * The views the proposal goes over, once decided: the newest view reported
+   * and any view a pending proposal for it would make. Until the members of
+   * each that could still vote in it (neither accepted the proposal nor
+   * restarted) are fewer than a majority of it, the proposal is not installed.
+   */
+  overridden: readonly View[] = [];
 
   /** An attempt under `ballot`, sent at `now`. */
   constructor(ballot: Ballot, requestId: number, now: number) {
@@ -135,6 +142,19 @@ export class Formation {
   /** Whether a majority of the hostsfile accepted the proposal (the former counts itself). */
   accepted(peerCount: number): boolean {
     return this.oks.size + 1 >= hostsfileMajority(peerCount);
+  }
+
+  /**
+   * Whether no view the proposal goes over can commit again: in each, the
+   * members that could still vote (neither the former `self`, nor one that
+   * accepted the proposal, nor one `restarted` says a newer run of was heard
+   * from) are fewer than a majority. A member that only promised is not bound:
+   * a takeover above this attempt's ballot can still gather it.
+   */
+  overridesSafely(self: PeerId, restarted: (member: PeerId, run: number) => boolean): boolean {
+    return this.overridden.every((v) =>
+      isDead(v, (m) => m !== self && !this.oks.has(m) && !restarted(m, incarnationIn(v, m)!))
+    );
   }
 
   /**
@@ -158,7 +178,12 @@ export class Formation {
       if (!a || a.view.id <= (newest?.id ?? 0)) continue;
       if (!earlier || compareBallots(a.ballot, earlier.ballot) > 0) earlier = a;
     }
-    if (earlier) return { kind: "propose", view: earlier.view };
+    const overridden = (v: View | null): View[] =>
+      v ? [v, ...all.flatMap((k) => k.pending?.viewId === v.id ? [nextView(v, k.pending)] : [])] : [];
+    if (earlier) {
+      this.overridden = overridden(newest);
+      return { kind: "propose", view: earlier.view };
+    }
     if (!newest) return null;
     const view = newest;
     // A peer that a newer group answered lately: that group may be cut off, not gone.
@@ -208,6 +233,7 @@ export class Formation {
     // (the view it would make: id + 1, or above a peer of another history it numbered above)
     const above = Math.max(view.id, ...pendings.map((p) => nextView(view, p).id));
     const members = all.map((k) => [k.from, k.incarnation] as const).sort((a, b) => a[0] - b[0]);
+    this.overridden = overridden(view);
     return {
       kind: "propose",
       view: {

@@ -703,6 +703,18 @@ export class PeerCore {
     return !last || v.id > last.id || sameView(v, last);
   }
 
+  /**
+   * Whether a peer outside the group takes back a view that an attempt to form
+   * anew found live: it names this very run and is no older than the last view
+   * this peer installed, so the newer view that removed it was never confirmed
+   * by that view's members (they answered holding it).
+   */
+  #mayTakeBack(view: View): boolean {
+    const last = this.#lastInstalled;
+    if (this.#view || incarnationIn(view, this.id) !== this.#cfg.incarnation) return false;
+    return !last || view.id > last.id || sameView(view, last);
+  }
+
   #rejoin(view: View, ballot: Ballot): void {
     this.#log(
       "warning",
@@ -1400,7 +1412,11 @@ export class PeerCore {
 
   /** Once a majority of the hostsfile promised: propose the view to form, or find the group live. */
   #evaluateFormation(f: Formation): void {
-    if (f.proposal || !f.promised(this.#cfg.peerCount)) return;
+    if (f.proposal) return;
+    if (!f.promised(this.#cfg.peerCount)) {
+      this.#takeBackFrom(f);
+      return;
+    }
     // A majority suffices, but peers heard from lately get a retry interval to answer
     // too, so that the new view holds every live peer it can.
     f.majorityAt ??= this.#now;
@@ -1408,16 +1424,7 @@ export class PeerCore {
       this.#now - (this.#lastHeardAny.get(p) ?? -Infinity) <= this.#detector.timeoutMs;
     const waiting = this.#everyOther().some((p) => !f.promises.has(p) && live(p));
     if (waiting && this.#now - f.majorityAt < this.#retryMs()) return;
-    const newest = this.#lastInstalled;
-    const own: FormKnowledge = {
-      from: this.id,
-      incarnation: this.#cfg.incarnation,
-      newest,
-      pending: newest ? this.#acceptor.acceptedFor(newest.id) : null,
-      accepted: this.#acceptor.formAccepted,
-      knownViewId: this.#groupLately(),
-    };
-    const decision = f.decide(own, (m, run) => (this.#newestRun.get(m) ?? 0) > run, this.#view !== null);
+    const decision = f.decide(this.#formKnowledge(), this.#restartedSince, this.#view !== null);
     if (!decision || decision.kind !== "propose") {
       if (!decision) return this.#abandonFormation("nobody knows a view");
       this.#abandonFormation(
@@ -1429,6 +1436,10 @@ export class PeerCore {
       );
       if (decision.kind === "live" && decision.view.id > this.#newestId()) {
         this.#adopt(decision.view, NO_BALLOT);
+      } else if (decision.kind === "live" && this.#mayTakeBack(decision.view)) {
+        // Its members hold it and answered as its runs, yet none may be there to send it back
+        // (a lone message removed them all): take it back, as from a member's NEWVIEW.
+        this.#rejoin(decision.view, NO_BALLOT);
       }
       // Its JOIN names the view it holds, so that group numbers above it when it adds this peer.
       if (decision.kind === "later" && incarnationIn(decision.view, this.id) !== this.#cfg.incarnation) {
@@ -1442,6 +1453,37 @@ export class PeerCore {
     this.#acceptor.acceptForm({ ballot: f.ballot, view: decision.view });
     for (const p of f.promises.keys()) this.#sendFormAccept(f, p);
     this.#maybeFormed(f);
+  }
+
+  /** What this peer itself knows that bears on forming anew. */
+  #formKnowledge(): FormKnowledge {
+    const newest = this.#lastInstalled;
+    return {
+      from: this.id,
+      incarnation: this.#cfg.incarnation,
+      newest,
+      pending: newest ? this.#acceptor.acceptedFor(newest.id) : null,
+      accepted: this.#acceptor.formAccepted,
+      knownViewId: this.#groupLately(),
+    };
+  }
+
+  /** Whether a newer run than `run` of `member` has been heard from. */
+  #restartedSince = (member: PeerId, run: number): boolean => (this.#newestRun.get(member) ?? 0) > run;
+
+  /**
+   * Before a majority of the hostsfile answered: a peer outside the group whose
+   * last installed view names this very run, and whose members (this peer
+   * among them) answered as its runs holding it, takes that view back, as from
+   * a member's NEWVIEW (a lone message removed them all, and the peers down may
+   * never answer). Nothing is formed, so no majority of the hostsfile is needed.
+   */
+  #takeBackFrom(f: Formation): void {
+    if (this.#view || f.promises.size === 0) return;
+    const decision = f.decide(this.#formKnowledge(), this.#restartedSince, true);
+    if (decision?.kind !== "live" || !this.#mayTakeBack(decision.view)) return;
+    this.#abandonFormation(`view ${decision.view.id} names this peer and a majority of it holds it`);
+    this.#rejoin(decision.view, NO_BALLOT);
   }
 
   /** Gives up this attempt; another may start after a full wait. */
@@ -1476,7 +1518,7 @@ export class PeerCore {
 
   /** Once a majority of the hostsfile accepted: the view is chosen; install it and lead it. */
   #maybeFormed(f: Formation): void {
-    if (!f.accepted(this.#cfg.peerCount)) return;
+    if (!f.accepted(this.#cfg.peerCount) || !f.overridesSafely(this.id, this.#restartedSince)) return;
     const view = f.proposal!;
     this.#formation = null;
     this.#deadSince = null;
