@@ -22,22 +22,11 @@ import { PeerCore } from "../src/core/peer_core.ts";
 import { EffectRunner } from "../src/runtime/effect_runner.ts";
 import { VirtualScheduler } from "../src/scheduler.ts";
 import { MemoryNetwork } from "../src/transport/memory.ts";
+import { mulberry32 as stream } from "../tests/support/prng.ts";
 
 const HEARTBEAT_MS = 100;
 /** Give up after this much virtual time. */
 const LIMIT_MS = 600_000;
-
-/** A deterministic stream in [0, 1) (mulberry32). */
-function stream(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** What one phase cost: until when, view changes, and messages sent meanwhile. */
 interface Phase {
