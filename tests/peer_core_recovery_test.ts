@@ -309,6 +309,11 @@ test("a lone forged view removes peer 2: its JOIN gets view 4 back from the lead
   }
 });
 
+/** A forged NEWVIEW of `view`, posing as peer 3, to peers 1 and 2. */
+function forgeNewView(net: Router, view: View, ballot: Ballot): void {
+  for (const to of [1, 2]) net.inject(to, { type: "NEWVIEW", view, ballot, from: 3, incarnation: run(3) });
+}
+
 test("peers removed by a forged view form anew although a peer stuck in an older view keeps calling", () => {
   // View 4 = [1,2] (3 was removed while cut off; it stays in view 3 and tries to take over). Then
   // a forged view 31 removes 1 and 2. Peer 3's heartbeats and NEWLEADERs for view 3 are older
@@ -323,15 +328,7 @@ test("peers removed by a forged view form anew although a peer stuck in an older
   // The forger poses as peer 3; 1 and 2's JOINs to each other right after are lost.
   net.cut.clear();
   for (const link of ["1>2", "2>1", "1>3", "2>3"]) net.cut.add(link);
-  for (const to of [1, 2]) {
-    net.inject(to, {
-      type: "NEWVIEW",
-      view: v31,
-      ballot: { round: 1, leader: 2 },
-      from: 3,
-      incarnation: run(3),
-    });
-  }
+  forgeNewView(net, v31, { round: 1, leader: 2 });
   assert.equal(net.core(1).role, "joining");
   assert.equal(net.core(2).role, "joining");
   net.cut.clear();
@@ -361,15 +358,7 @@ test("forged views remove both live members of view 6 while half the hostsfile i
   net.clearOutput();
   const v40: View = { id: 40, leader: 3, members: [3, 4], incarnations: [0, 0] };
   for (const link of ["1>2", "2>1"]) net.cut.add(link);
-  for (const to of [1, 2]) {
-    net.inject(to, {
-      type: "NEWVIEW",
-      view: v40,
-      ballot: { round: 9, leader: 3 },
-      from: 3,
-      incarnation: run(3),
-    });
-  }
+  forgeNewView(net, v40, { round: 9, leader: 3 });
   assert.equal(net.core(1).role, "joining");
   assert.equal(net.core(2).role, "joining");
   net.cut.clear();
