@@ -209,7 +209,7 @@ export class PeerCore {
     if (this.#role.name === "leader" || this.#role.name === "candidate") return this.id;
     if (!this.#view) return null;
     const l = this.#lease.ballot.leader;
-    return this.#view.members.includes(l) ? l : this.#view.leader;
+    return incarnationIn(this.#view, l) !== undefined ? l : this.#view.leader;
   }
 
   /** Where this peer stands. */
@@ -636,7 +636,9 @@ export class PeerCore {
     else this.#unannounced = view;
     // Members that left on purpose are reported as left, never as unreachable.
     for (const m of previous?.members ?? []) {
-      if (view.members.includes(m) || this.#leavers.get(m) !== incarnationIn(previous!, m)) continue;
+      if (incarnationIn(view, m) !== undefined || this.#leavers.get(m) !== incarnationIn(previous!, m)) {
+        continue;
+      }
       this.#leavers.delete(m);
       const isLeader = m === previous!.leader || m === leaderBefore;
       this.#out.push({
@@ -882,7 +884,7 @@ export class PeerCore {
     if (m.viewId !== view.id || !this.#isMember(m.from, m.incarnation)) return;
     // What a member of the same view heard is evidence too (one bad link is not a failure).
     for (const [p, ageMs] of m.heard) {
-      if (p === this.id || !view.members.includes(p)) continue;
+      if (p === this.id || incarnationIn(view, p) === undefined) continue; // (a binary search: the leader reads N of these)
       if (this.#detector.heardOf(p, this.#now - ageMs, this.#now)) {
         this.#log("info", `peer ${p} is reachable again (heard by peer ${m.from})`, "reachable");
       }
