@@ -89,7 +89,7 @@ test("decide: an earlier acceptance no newer than the newest view is ignored (th
   assert.deepEqual(g.decide(knows(1, 10, v5), noneRestarted), { kind: "live", view: v5 });
 });
 
-test("decide: 'live' when a majority of the newest view answered as its runs, holding that view", () => {
+test("decide: 'live' when a majority of the newest view answered as its runs", () => {
   // 1, 2 and 3 answered as the runs view 5 holds, and hold view 5; 4 and 5 were not heard from.
   const f = attempt(knows(2, 20, v5), knows(3, 30, v5));
   assert.deepEqual(f.decide(knows(1, 10, v5), noneRestarted), { kind: "live", view: v5 });
@@ -106,9 +106,41 @@ test("decide: 'live' when a majority of the newest view answered as its runs, ho
   const v7 = viewOf(7, [1, 2, 3], 2);
   const h = attempt(knows(2, 20, v7), knows(3, 30, v7));
   assert.deepEqual(h.decide(knows(1, 10, v5), noneRestarted), { kind: "live", view: v7 });
-  // A member answering as its run but reporting an older view is not up in view 7: no majority.
+  // A member answering as its run but holding an older view is up in view 7 all the same: it learns
+  // view 7 from the others (soak seed 1088692: the former itself and one member had missed the view,
+  // the attempt went on, and the members that accepted it no longer voted in a view that was live).
   const i = attempt(knows(2, 20, v7), knows(3, 30, viewOf(6, [1, 2, 3])));
-  assert.notEqual(i.decide(knows(1, 10, v5), noneRestarted)?.kind, "live");
+  assert.deepEqual(i.decide(knows(1, 10, v5), noneRestarted), { kind: "live", view: v7 });
+  // Answering as another run is what takes a member out of it: 3 restarted, and without the former
+  // (no longer in its view) 2 alone is no majority.
+  const j = attempt(knows(2, 20, v7), knows(3, 31, null));
+  assert.notEqual(j.decide(knows(1, 10, v5), noneRestarted, false)?.kind, "live");
+  assert.deepEqual(i.decide(knows(1, 10, v5), noneRestarted, false), { kind: "live", view: v7 });
+});
+
+test("decide: an earlier attempt's view whose runs are mostly gone is not proposed again; the new view numbers above it", () => {
+  // Soak seed 1086647: view 6 = [1, 4, 5] was formed and installed, then 1, 4 and 5 restarted without
+  // state. Peer 3 kept its acceptance of view 6 on its data dir; proposing it again formed a view
+  // whose runs were all gone, for ever. View 4 is the newest view anyone still holds, and is dead too.
+  const v4 = viewOf(4, [1, 2, 3, 5], 1);
+  const v6: FormAcceptance = { ballot: b(3, 1), view: viewOf(6, [1, 4, 5], 1) };
+  const f = new Formation(b(5, 3), 7, 0);
+  for (const k of [knows(1, 11, null), knows(2, 21, null), knows(4, 41, null), knows(5, 51, null)]) {
+    f.promises.set(k.from, { type: "FORM_PROMISE", requestId: 7, ballot: b(5, 3), ...k });
+  }
+  assert.deepEqual(f.decide(knows(3, 30, v4, { accepted: v6 }), noneRestarted, false), {
+    kind: "propose",
+    view: viewOf(7, [1, 2, 3, 4, 5], 3, [11, 21, 30, 41, 51]),
+  });
+  // While a majority of view 6's runs may still be up, it is proposed again, as Paxos demands.
+  const g = new Formation(b(5, 3), 7, 0);
+  for (const k of [knows(1, 10, null, { accepted: v6 }), knows(2, 21, null), knows(4, 40, null)]) {
+    g.promises.set(k.from, { type: "FORM_PROMISE", requestId: 7, ballot: b(5, 3), ...k });
+  }
+  assert.deepEqual(g.decide(knows(3, 30, v4, { accepted: v6 }), noneRestarted, false), {
+    kind: "propose",
+    view: v6.view,
+  });
 });
 
 test("decide: a member heard as a newer run, or that answered as another run, cannot vote", () => {

@@ -180,21 +180,35 @@ export class Formation {
     }
     const overridden = (v: View | null): View[] =>
       v ? [v, ...all.flatMap((k) => k.pending?.viewId === v.id ? [nextView(v, k.pending)] : [])] : [];
+    const answer = (m: PeerId) => all.find((k) => k.from === m);
+    // An earlier attempt's view whose runs are mostly gone (a newer run of each
+    // answered or was heard from) could never carry on even if it was chosen: it
+    // is not proposed again, but a view formed now numbers above it.
+    let chosenMaybe = 0;
     if (earlier) {
-      this.overridden = overridden(newest);
-      return { kind: "propose", view: earlier.view };
+      const was = earlier.view;
+      const gone = (m: PeerId) => {
+        const run = incarnationIn(was, m)!;
+        return (answer(m)?.incarnation ?? 0) > run || restarted(m, run);
+      };
+      if (isDead(was, (m) => !gone(m))) {
+        chosenMaybe = was.id;
+      } else {
+        this.overridden = overridden(newest);
+        return { kind: "propose", view: earlier.view };
+      }
     }
     if (!newest) return null;
     const view = newest;
     // A peer that a newer group answered lately: that group may be cut off, not gone.
     if (all.some((k) => k.knownViewId > view.id)) return { kind: "undecided", view };
     const run = (m: PeerId) => incarnationIn(view, m)!;
-    const answer = (m: PeerId) => all.find((k) => k.from === m);
-    // Members that answered as the run the view holds, and hold that view, are
-    // up in it: if they are a majority, the view can carry on by itself.
+    // Members that answered as the run the view holds are up in it (one that
+    // missed the view learns it from the others): if they are a majority, the
+    // view can carry on by itself.
     const upInView = (m: PeerId) => {
       const a = answer(m);
-      if (a?.incarnation !== run(m) || (a.newest?.id ?? 0) < view.id) return false;
+      if (a?.incarnation !== run(m)) return false;
       return m !== own.from || ownHolds;
     };
     if (isMajority(view, upInView)) return { kind: "live", view };
@@ -231,7 +245,7 @@ export class Formation {
       if (!isDead(next, couldVoteNext)) return { kind: "undecided", view: next };
     }
     // (the view it would make: id + 1, or above a peer of another history it numbered above)
-    const above = Math.max(view.id, ...pendings.map((p) => nextView(view, p).id));
+    const above = Math.max(view.id, chosenMaybe, ...pendings.map((p) => nextView(view, p).id));
     const members = all.map((k) => [k.from, k.incarnation] as const).sort((a, b) => a[0] - b[0]);
     this.overridden = overridden(view);
     return {

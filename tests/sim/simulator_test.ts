@@ -207,3 +207,15 @@ test("soak seeds where forged views removed every live peer of a view that could
   const r = runSimulation({ seed: 1029263, peers: peersForSeed(1029263) });
   assert.equal(r.violation && describeViolation(r.violation), null, "seed 1029263");
 });
+
+test("soak seeds where forming anew went on over a view that could carry on, or proposed a view whose runs were gone", () => {
+  // 1088692 (6 peers): the former and one member had missed view 5, so a majority of it holding the
+  // view had not answered; the attempt went on, and the members that accepted it stopped voting in
+  // view 5, which was live. 1086647 (5 peers): a formed view's runs all restarted without state, and
+  // the one peer that kept its acceptance proposed that dead view again and again.
+  for (const seed of [1088692, 1086647]) {
+    const r = runSimulation({ seed, peers: peersForSeed(seed) });
+    assert.equal(r.violation && describeViolation(r.violation), null, `seed ${seed}`);
+    assert.ok(r.stats.livenessDemanded && r.stats.convergedAfterMs !== null, `seed ${seed}: converged`);
+  }
+});
