@@ -132,6 +132,20 @@ test("decide: an earlier attempt's view whose runs are mostly gone is not propos
     kind: "propose",
     view: viewOf(7, [1, 2, 3, 4, 5], 3, [11, 21, 30, 41, 51]),
   });
+  // Soak seed 1048628: peer 3 accepted view 5 = [2, 3] from former 2, which then restarted without
+  // state; view 5 may have been chosen, so view 4 = [1, 3] (1 and 3 up in it) is not 'live': the new
+  // view numbers above 5, and goes over both.
+  const v5: FormAcceptance = { ballot: b(2, 2), view: viewOf(5, [2, 3], 2) };
+  const v4of2 = viewOf(4, [1, 3], 1);
+  const h = new Formation(b(4, 3), 7, 0);
+  for (const k of [knows(1, 10, v4of2), knows(2, 21, null)]) {
+    h.promises.set(k.from, { type: "FORM_PROMISE", requestId: 7, ballot: b(4, 3), ...k });
+  }
+  assert.deepEqual(h.decide(knows(3, 30, v4of2, { accepted: v5 }), noneRestarted), {
+    kind: "propose",
+    view: viewOf(6, [1, 2, 3], 3, [10, 21, 30]),
+  });
+  assert.deepEqual(h.overridden.map((v) => v.id), [5, 4]);
   // While a majority of view 6's runs may still be up, it is proposed again, as Paxos demands.
   const g = new Formation(b(5, 3), 7, 0);
   for (const k of [knows(1, 10, null, { accepted: v6 }), knows(2, 21, null), knows(4, 40, null)]) {

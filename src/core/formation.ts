@@ -182,21 +182,23 @@ export class Formation {
       v ? [v, ...all.flatMap((k) => k.pending?.viewId === v.id ? [nextView(v, k.pending)] : [])] : [];
     const answer = (m: PeerId) => all.find((k) => k.from === m);
     // An earlier attempt's view whose runs are mostly gone (a newer run of each
-    // answered or was heard from) could never carry on even if it was chosen: it
-    // is not proposed again, but a view formed now numbers above it.
-    let chosenMaybe = 0;
+    // answered or was heard from) could never carry on: proposing it again would
+    // form a dead group for ever. It may have been chosen, and then it is the
+    // newest view, and dead: the attempt decides over it (and over the newest
+    // view reported, in case it was not chosen).
+    let alsoOverridden: View[] = [];
     if (earlier) {
       const was = earlier.view;
       const gone = (m: PeerId) => {
         const run = incarnationIn(was, m)!;
         return (answer(m)?.incarnation ?? 0) > run || restarted(m, run);
       };
-      if (isDead(was, (m) => !gone(m))) {
-        chosenMaybe = was.id;
-      } else {
+      if (!isDead(was, (m) => !gone(m))) {
         this.overridden = overridden(newest);
-        return { kind: "propose", view: earlier.view };
+        return { kind: "propose", view: was };
       }
+      alsoOverridden = overridden(newest);
+      newest = was;
     }
     if (!newest) return null;
     const view = newest;
@@ -245,9 +247,9 @@ export class Formation {
       if (!isDead(next, couldVoteNext)) return { kind: "undecided", view: next };
     }
     // (the view it would make: id + 1, or above a peer of another history it numbered above)
-    const above = Math.max(view.id, chosenMaybe, ...pendings.map((p) => nextView(view, p).id));
+    const above = Math.max(view.id, ...pendings.map((p) => nextView(view, p).id));
     const members = all.map((k) => [k.from, k.incarnation] as const).sort((a, b) => a[0] - b[0]);
-    this.overridden = overridden(view);
+    this.overridden = [...overridden(view), ...alsoOverridden];
     return {
       kind: "propose",
       view: {

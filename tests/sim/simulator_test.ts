@@ -212,8 +212,10 @@ test("soak seeds where forming anew went on over a view that could carry on, or 
   // 1088692 (6 peers): the former and one member had missed view 5, so a majority of it holding the
   // view had not answered; the attempt went on, and the members that accepted it stopped voting in
   // view 5, which was live. 1086647 (5 peers): a formed view's runs all restarted without state, and
-  // the one peer that kept its acceptance proposed that dead view again and again.
-  for (const seed of [1088692, 1086647]) {
+  // the one peer that kept its acceptance proposed that dead view again and again. 1048628 (3 peers):
+  // the former of view 5 = [2, 3] restarted without state; the member that had accepted it took
+  // view 4 for live and joined it, yet it could no longer vote in view 4.
+  for (const seed of [1088692, 1086647, 1048628]) {
     const r = runSimulation({ seed, peers: peersForSeed(seed) });
     assert.equal(r.violation && describeViolation(r.violation), null, `seed ${seed}`);
     assert.ok(r.stats.livenessDemanded && r.stats.convergedAfterMs !== null, `seed ${seed}: converged`);
