@@ -378,6 +378,7 @@ test("forming anew sees a pending batch whole: the view it makes may have been c
     pending,
     accepted: null,
     knownViewId: 0,
+    inView: true,
   });
   for (const p of [2, 3, 4, 5, 6]) {
     f.promises.set(p, { type: "FORM_PROMISE", requestId: 7, ballot, ...knows(p, null, null) });
@@ -413,6 +414,7 @@ test("codec: a batch round-trips in REQ, PENDING, FORM_PROMISE and durable state
       pending: wireBatch,
       accepted: null,
       knownViewId: 0,
+      inView: true,
     }),
   ];
   for (const m of messages) {

@@ -53,6 +53,7 @@ const samples: Message[] = [
     pending: proposal,
     accepted: null,
     knownViewId: 0,
+    inView: true,
   },
   {
     type: "FORM_PROMISE",
@@ -64,6 +65,7 @@ const samples: Message[] = [
     pending: null,
     accepted: { ballot, view },
     knownViewId: 9,
+    inView: false,
   },
   { type: "FORM_ACCEPT", from: 4, incarnation: 40, requestId: 12, ballot, view },
   { type: "FORM_OK", from: 2, incarnation: 20, requestId: 12, ballot },
@@ -97,6 +99,18 @@ test("a JOIN carries view_id only when the joiner installed a view", () => {
     message: { type: "JOIN", from: 3, incarnation: 30, knownViewId: 0 },
   });
   assert.equal(decodeMessage(JSON.stringify({ ...wire, view_id: 0 })).ok, false);
+});
+
+test("a FORM_PROMISE carries in_view only when its sender is out of the group", () => {
+  const [inGroup, outside] = samples.filter((m) => m.type === "FORM_PROMISE");
+  assert.equal("in_view" in JSON.parse(encodeMessage(inGroup)), false);
+  const wire = JSON.parse(encodeMessage(outside));
+  assert.equal(wire.in_view, false);
+  // A peer that does not send it (an older version) counts as in a group, as it did before.
+  delete wire.in_view;
+  const decoded = decodeMessage(JSON.stringify(wire));
+  assert.ok(decoded.ok && decoded.message.type === "FORM_PROMISE" && decoded.message.inView);
+  assert.equal(decodeMessage(JSON.stringify({ ...wire, in_view: 1 })).ok, false);
 });
 
 test("REQ and PENDING encode a proposal the same way; a DEL names the run it removes", () => {

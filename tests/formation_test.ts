@@ -14,7 +14,12 @@ function knows(
   from: PeerId,
   incarnation: number,
   newest: View | null,
-  extra: { pending?: Proposal | null; accepted?: FormAcceptance | null; knownViewId?: number } = {},
+  extra: {
+    pending?: Proposal | null;
+    accepted?: FormAcceptance | null;
+    knownViewId?: number;
+    inView?: boolean;
+  } = {},
 ): FormKnowledge {
   return {
     from,
@@ -23,6 +28,7 @@ function knows(
     pending: extra.pending ?? null,
     accepted: extra.accepted ?? null,
     knownViewId: extra.knownViewId ?? 0,
+    inView: extra.inView ?? true,
   };
 }
 
@@ -95,7 +101,7 @@ test("decide: 'live' when a majority of the newest view answered as its runs", (
   assert.deepEqual(f.decide(knows(1, 10, v5), noneRestarted), { kind: "live", view: v5 });
   // The former counts only while it still holds its view: without it, 2 and 3 are no majority, and
   // 4 and 5 alone could never commit view 5 again.
-  assert.deepEqual(f.decide(knows(1, 10, v5), noneRestarted, false), {
+  assert.deepEqual(f.decide(knows(1, 10, v5, { inView: false }), noneRestarted), {
     kind: "propose",
     view: viewOf(6, [1, 2, 3]),
   });
@@ -114,8 +120,25 @@ test("decide: 'live' when a majority of the newest view answered as its runs", (
   // Answering as another run is what takes a member out of it: 3 restarted, and without the former
   // (no longer in its view) 2 alone is no majority.
   const j = attempt(knows(2, 20, v7), knows(3, 31, null));
-  assert.notEqual(j.decide(knows(1, 10, v5), noneRestarted, false)?.kind, "live");
-  assert.deepEqual(i.decide(knows(1, 10, v5), noneRestarted, false), { kind: "live", view: v7 });
+  assert.notEqual(j.decide(knows(1, 10, v5, { inView: false }), noneRestarted)?.kind, "live");
+  assert.deepEqual(i.decide(knows(1, 10, v5, { inView: false }), noneRestarted), { kind: "live", view: v7 });
+});
+
+test("decide: a member out of the group (joining) is not up in its last view, unless the former takes it back", () => {
+  // Soak seed 1171723: peer 1 left view 5 = [1] on a forged NEWVIEW and joins; peer 3 (removed by
+  // view 5) found view 5 'live' on peer 1's answer and waited for it, while peer 1 waited for 3.
+  const v5of1 = viewOf(5, [1], 1);
+  const f = new Formation(b(3, 3), 7, 0);
+  const p1 = knows(1, 10, v5of1, { inView: false });
+  f.promises.set(1, { type: "FORM_PROMISE", requestId: 7, ballot: b(3, 3), ...p1 });
+  const own = knows(3, 30, viewOf(4, [1, 3], 1), { inView: false });
+  assert.deepEqual(f.decide(own, noneRestarted), { kind: "propose", view: viewOf(6, [1, 3], 3) });
+  // In a group, the same answer makes view 5 live.
+  const g = new Formation(b(3, 3), 7, 0);
+  g.promises.set(1, { type: "FORM_PROMISE", requestId: 7, ballot: b(3, 3), ...p1, inView: true });
+  assert.deepEqual(g.decide(own, noneRestarted), { kind: "live", view: v5of1 });
+  // Taking back (a lone message removed every member): holding the view is enough.
+  assert.deepEqual(f.decide(own, noneRestarted, true), { kind: "live", view: v5of1 });
 });
 
 test("decide: an earlier attempt's view whose runs are mostly gone is not proposed again; the new view numbers above it", () => {
@@ -128,7 +151,7 @@ test("decide: an earlier attempt's view whose runs are mostly gone is not propos
   for (const k of [knows(1, 11, null), knows(2, 21, null), knows(4, 41, null), knows(5, 51, null)]) {
     f.promises.set(k.from, { type: "FORM_PROMISE", requestId: 7, ballot: b(5, 3), ...k });
   }
-  assert.deepEqual(f.decide(knows(3, 30, v4, { accepted: v6 }), noneRestarted, false), {
+  assert.deepEqual(f.decide(knows(3, 30, v4, { accepted: v6, inView: false }), noneRestarted), {
     kind: "propose",
     view: viewOf(7, [1, 2, 3, 4, 5], 3, [11, 21, 30, 41, 51]),
   });
@@ -151,7 +174,7 @@ test("decide: an earlier attempt's view whose runs are mostly gone is not propos
   for (const k of [knows(1, 10, null, { accepted: v6 }), knows(2, 21, null), knows(4, 40, null)]) {
     g.promises.set(k.from, { type: "FORM_PROMISE", requestId: 7, ballot: b(5, 3), ...k });
   }
-  assert.deepEqual(g.decide(knows(3, 30, v4, { accepted: v6 }), noneRestarted, false), {
+  assert.deepEqual(g.decide(knows(3, 30, v4, { accepted: v6, inView: false }), noneRestarted), {
     kind: "propose",
     view: v6.view,
   });
@@ -221,7 +244,7 @@ test("decide: null when nobody knows any view", () => {
 
 test("decide: undecided while a peer was answered lately by a group newer than the newest view reported", () => {
   const f = attempt(knows(2, 21, null, { knownViewId: 7 }), knows(3, 31, null), knows(4, 41, null));
-  assert.equal(f.decide(knows(1, 10, v5), () => false, false)?.kind, "undecided");
+  assert.equal(f.decide(knows(1, 10, v5, { inView: false }), () => false)?.kind, "undecided");
 });
 
 test("decide: undecided while the view a reported pending proposal makes could carry on without the lost runs", () => {
@@ -287,7 +310,7 @@ test("a formed view is installed only once the old view's members that only prom
     knows(3, run(3), v5),
     knows(7, run(7), null),
   );
-  const decision = f.decide(knows(6, run(6), null), oneRestarted, false);
+  const decision = f.decide(knows(6, run(6), null, { inView: false }), oneRestarted);
   assert.equal(decision?.kind, "propose");
   assert.deepEqual(f.overridden, [v5]);
   // 1, 7 and 2 accept: a majority of the hostsfile, the former counted; but 3's FORM_ACCEPT was

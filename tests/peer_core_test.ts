@@ -1102,7 +1102,16 @@ test("an attempt to form anew whose promises show a newer view that can still ga
   const promise = (from: PeerId, incarnation: number) =>
     msg(
       from,
-      { type: "FORM_PROMISE", requestId, ballot, newest: v9, pending: null, accepted: null, knownViewId: 0 },
+      {
+        type: "FORM_PROMISE",
+        requestId,
+        ballot,
+        newest: v9,
+        pending: null,
+        accepted: null,
+        knownViewId: 0,
+        inView: true,
+      },
       incarnation,
     );
   assert.deepEqual(core.receive(1_010, promise(1, 11)), []);
@@ -1128,6 +1137,7 @@ test("an attempt to form anew whose promises show a newer view that can still ga
           pending: null,
           accepted: null,
           knownViewId: 0,
+          inView: true,
         }),
       ),
     ),

@@ -119,6 +119,7 @@ function wireFields(message: Message): Fields {
         pending: message.pending ? proposalWire(message.pending) : null,
         accepted: message.accepted ? acceptanceWire(message.accepted) : null,
         known_view_id: message.knownViewId,
+        ...(message.inView ? {} : { in_view: false }),
       };
     case "FORM_ACCEPT":
       return {
@@ -157,6 +158,12 @@ function int(f: Fields, key: string, min = 0): number {
   if (typeof x !== "number" || !Number.isSafeInteger(x) || x < min) {
     throw new WireError(`field '${key}' must be an integer >= ${min}`);
   }
+  return x;
+}
+
+function bool(f: Fields, key: string): boolean {
+  const x = f[key];
+  if (typeof x !== "boolean") throw new WireError(`field '${key}' must be true or false`);
   return x;
 }
 
@@ -349,6 +356,7 @@ function decodeFields(f: Fields): Message {
         pending: nullable(f, "pending", proposal),
         accepted: nullable(f, "accepted", acceptance),
         knownViewId: int(f, "known_view_id"),
+        inView: f.in_view === undefined ? true : bool(f, "in_view"),
       };
     case "FORM_ACCEPT":
       return {
@@ -482,7 +490,6 @@ export function decodeDurableState(text: string): DurableDecodeResult {
   const f = parseObject(text);
   if (typeof f === "string") return { ok: false, error: f };
   try {
-    if (typeof f.member !== "boolean") throw new WireError("field 'member' must be true or false");
     return {
       ok: true,
       state: {
@@ -490,7 +497,7 @@ export function decodeDurableState(text: string): DurableDecodeResult {
         promised: ballot(f, "promised"),
         accepted: nullable(f, "accepted", proposal),
         installed: nullable(f, "installed", view),
-        member: f.member,
+        member: bool(f, "member"),
         formAccepted: nullable(f, "form_accepted", acceptance),
       },
     };

@@ -31,6 +31,8 @@ export interface FormKnowledge {
   readonly accepted: FormAcceptance | null;
   /** The highest view id a group showed it lately (0 if none). */
   readonly knownViewId: number;
+  /** Whether it is in a group now (not joining). */
+  readonly inView: boolean;
 }
 
 /** What an attempt decides once a majority of the hostsfile promised. */
@@ -160,13 +162,15 @@ export class Formation {
   /**
    * What to do, from the former's own knowledge (`own`) and the promises.
    * `restarted(m, run)` says whether a newer run than `run` of `m` has been
-   * heard from; `ownHolds` whether the former is still a member of its view.
-   * Returns null when nobody knows any view.
+   * heard from. `takingBack`: the former, out of the group, asks whether its
+   * last view can be taken back (a lone message removed its members), so
+   * members out of the group count too while they hold that view. Returns
+   * null when nobody knows any view.
    */
   decide(
     own: FormKnowledge,
     restarted: (member: PeerId, run: number) => boolean,
-    ownHolds = true,
+    takingBack = false,
   ): FormDecision | null {
     const all = [own, ...[...this.promises.values()]];
     let newest: View | null = null;
@@ -205,13 +209,13 @@ export class Formation {
     // A peer that a newer group answered lately: that group may be cut off, not gone.
     if (all.some((k) => k.knownViewId > view.id)) return { kind: "undecided", view };
     const run = (m: PeerId) => incarnationIn(view, m)!;
-    // Members that answered as the run the view holds are up in it (one that
-    // missed the view learns it from the others): if they are a majority, the
-    // view can carry on by itself.
+    // Members in a group that answered as the run the view holds are up in it
+    // (one that missed the view learns it from the others; one out of the group,
+    // joining, is not): if they are a majority, the view can carry on by itself.
     const upInView = (m: PeerId) => {
       const a = answer(m);
       if (a?.incarnation !== run(m)) return false;
-      return m !== own.from || ownHolds;
+      return a.inView || (takingBack && (a.newest?.id ?? 0) >= view.id);
     };
     if (isMajority(view, upInView)) return { kind: "live", view };
     // A group formed after `view` (it holds a newer run of one of its members) may

@@ -234,6 +234,8 @@ export interface FormPromiseMessage extends Envelope {
   readonly accepted: FormAcceptance | null;
   /** The highest view id a group showed this peer lately (0 if none): it may be cut off, not gone. */
   readonly knownViewId: number;
+  /** Whether this peer is in a group now (false while it joins, or joins again). */
+  readonly inView: boolean;
 }
 
 /** Forming anew, phase two: accept this view. */

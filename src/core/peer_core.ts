@@ -1183,6 +1183,8 @@ export class PeerCore {
       if (yields) {
         this.#log("info", `giving up takeover: peer ${lowest} is reachable and comes first`, "abandon");
         this.#becomeMember();
+        // It leads nothing: follow whoever shows itself next, not its own ballot (seed 1175774).
+        if (this.#lease.ballot.leader === this.id) this.#lease.forget();
         this.#lease.renew(this.#now);
       }
       return;
@@ -1384,15 +1386,12 @@ export class PeerCore {
     const mine = this.#formation;
     if (mine && compareBallots(m.ballot, mine.ballot) > 0) this.#formation = null;
     this.#yieldTo(m.ballot);
-    const newest = this.#lastInstalled;
+    const { newest, pending, accepted, knownViewId, inView } = this.#formKnowledge();
     this.#send(m.from, {
       type: "FORM_PROMISE",
       requestId: m.requestId,
       ballot: m.ballot,
-      newest,
-      pending: newest ? this.#acceptor.acceptedFor(newest.id) : null,
-      accepted: this.#acceptor.formAccepted,
-      knownViewId: this.#groupLately(),
+      ...{ newest, pending, accepted, knownViewId, inView },
     });
   }
 
@@ -1426,7 +1425,7 @@ export class PeerCore {
       this.#now - (this.#lastHeardAny.get(p) ?? -Infinity) <= this.#detector.timeoutMs;
     const waiting = this.#everyOther().some((p) => !f.promises.has(p) && live(p));
     if (waiting && this.#now - f.majorityAt < this.#retryMs()) return;
-    const decision = f.decide(this.#formKnowledge(), this.#restartedSince, this.#view !== null);
+    const decision = f.decide(this.#formKnowledge(), this.#restartedSince);
     if (!decision || decision.kind !== "propose") {
       if (!decision) return this.#abandonFormation("nobody knows a view");
       this.#abandonFormation(
@@ -1467,6 +1466,7 @@ export class PeerCore {
       pending: newest ? this.#acceptor.acceptedFor(newest.id) : null,
       accepted: this.#acceptor.formAccepted,
       knownViewId: this.#groupLately(),
+      inView: this.#view !== null,
     };
   }
 

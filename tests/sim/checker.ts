@@ -392,6 +392,12 @@ export class Checker {
     return knowers.some(([q, run]) => !crashed(q) && incarnation(q) === run && (q === p || settled(p, q)));
   }
 
+  /** Whether views numbered `id` or above are known, and only by runs asleep for peer `p`. */
+  #onlySleepingFrom(id: number, p: PeerId): boolean {
+    const from = [...this.#agreed].filter(([known]) => known >= id);
+    return from.length > 0 && from.every(([, { knowers }]) => !this.#awake(knowers, p));
+  }
+
   /** Whether some view of the current history is awake for peer `p`. */
   #historyAwake(p: PeerId): boolean {
     for (const { knowers } of this.#agreed.values()) if (this.#awake(knowers, p)) return true;
@@ -400,9 +406,10 @@ export class Checker {
 
   /**
    * A view formed anew (accepted by a majority of the hostsfile) reuses the id
-   * of a sleeping view: the former numbered above every view the peers it
-   * reached know (PROTOCOL.md), and no awake run knew this one. It starts a
-   * branch: the sleeping views from its id on are set aside, as at a new line.
+   * of a sleeping view, or is numbered below views that only sleeping runs
+   * know: the former numbered above every view the peers it reached know
+   * (PROTOCOL.md), and no awake run knew these. It starts a branch: the
+   * sleeping views from its id on are set aside, as at a new line.
    */
   #fork(view: View, p: PeerId): void {
     for (const [id, { view: old, knowers }] of this.#agreed) {
@@ -448,11 +455,11 @@ export class Checker {
     const { stats, note, faultFree } = this.#o;
     if (p === 1 && isFounding(view) && this.#agreed.size > 0 && !this.#historyAwake(1)) this.#newLine();
     const clash = this.#agreed.get(view.id);
-    if (clash && !samePrinted(clash.view, view) && !this.#awake(clash.knowers, p)) {
-      const formers = this.#formAcceptors.get(viewKey(view));
-      if (formers && formers.size >= hostsfileMajority(this.#o.peers)) this.#fork(view, p);
-    }
-    if (this.#setAside.has(viewKey(view)) && !this.#agreed.has(view.id)) {
+    const formers = this.#formAcceptors.get(viewKey(view));
+    const formed = formers !== undefined && formers.size >= hostsfileMajority(this.#o.peers);
+    const reusesSleeping = clash ? !samePrinted(clash.view, view) && !this.#awake(clash.knowers, p) : false;
+    if (formed && (reusesSleeping || (!clash && this.#onlySleepingFrom(view.id, p)))) this.#fork(view, p);
+    if (this.#setAside.has(viewKey(view))) {
       // a NEWVIEW of the line set aside, on its way before the founding: that line's, checked there
       this.#lastDurable[p] = { view, epoch: -1 };
       return note(`${formatView(view)}, of a line set aside, is installed late`);
@@ -486,8 +493,7 @@ export class Checker {
       return note(`${formatView(view)}, forgotten, is installed again`);
     }
     // (3) quorum, for a view formed anew: a majority of the hostsfile accepted it
-    const formers = this.#formAcceptors.get(key);
-    if (formers && formers.size >= hostsfileMajority(this.#o.peers)) {
+    if (formed) {
       stats.formedAnew++;
       return note(`${formatView(view)} was formed anew, accepted by [${[...formers].sort((a, b) => a - b)}]`);
     }
@@ -583,7 +589,9 @@ export class Checker {
    * peer installed any view of it, that is the founding view [1]: demanded
    * if peer 1 is up. Where a majority of that view restarted without state,
    * the group must form anew, which needs a majority of the hostsfile up too;
-   * so does founding.
+   * so does founding. A change of that view a live peer accepted may have
+   * been chosen: where a majority of the view it would make is down for good,
+   * that view holds the group still.
    */
   end(converged: boolean, quietPhaseMs: number): void {
     const { crashed, stats } = this.#o;
@@ -605,7 +613,17 @@ export class Checker {
     // Founding (no view of this history installed) also waits for a majority of the hostsfile.
     const mustForm = last === null || same.length < majorityOf(basis);
     const hostsfileUp = live.length >= hostsfileMajority(this.#o.peers);
-    stats.livenessDemanded = live.length > 0 && up >= majorityOf(basis) && (!mustForm || hostsfileUp);
+    // A change of that view that a live peer accepted may have been chosen (nobody
+    // can tell once the runs that could have voted for it are gone): a majority of the
+    // view it makes down for good holds the group still too.
+    const heldStill = live.some((p) => {
+      const pending = this.#o.core(p)!.pending;
+      if (!last || pending?.viewId !== last.id) return false;
+      const next = nextView(last, pending);
+      return next.members.filter((m) => !crashed(m)).length < majorityOf(next);
+    });
+    stats.livenessDemanded = live.length > 0 && up >= majorityOf(basis) && (!mustForm || hostsfileUp) &&
+      !heldStill;
     if (!stats.livenessDemanded || converged) return;
     const states = live.map((p) => {
       const c = core(p);

@@ -214,10 +214,31 @@ test("soak seeds where forming anew went on over a view that could carry on, or 
   // view 5, which was live. 1086647 (5 peers): a formed view's runs all restarted without state, and
   // the one peer that kept its acceptance proposed that dead view again and again. 1048628 (3 peers):
   // the former of view 5 = [2, 3] restarted without state; the member that had accepted it took
-  // view 4 for live and joined it, yet it could no longer vote in view 4.
-  for (const seed of [1088692, 1086647, 1048628]) {
+  // view 4 for live and joined it, yet it could no longer vote in view 4. 1171723 (3 peers): view 5 = [1]
+  // counted as live on the answer of peer 1, which a forged view had put out of the group.
+  for (const seed of [1088692, 1086647, 1048628, 1171723]) {
     const r = runSimulation({ seed, peers: peersForSeed(seed) });
     assert.equal(r.violation && describeViolation(r.violation), null, `seed ${seed}`);
     assert.ok(r.stats.livenessDemanded && r.stats.convergedAfterMs !== null, `seed ${seed}: converged`);
   }
+});
+
+test("soak seeds beyond make soak's range: a candidate that gave up followed its own ballot; a change that may have been chosen holds the group", () => {
+  // 1175774 (8 peers): all in one view, but the candidate that gave up kept following its own
+  // ballot, not the leader's. 1182740 (9 peers): the leader crashed holding a batch that deletes four
+  // restarted members; the view it makes may have been chosen, and a majority of it is down for good:
+  // forming anew beside it could split the group, so nothing is demanded (and nothing is formed).
+  const converged = runSimulation({ seed: 1175774, peers: 8 });
+  assert.equal(converged.violation && describeViolation(converged.violation), null, "seed 1175774");
+  assert.ok(
+    converged.stats.livenessDemanded && converged.stats.convergedAfterMs !== null,
+    "1175774 converged",
+  );
+  const held = runSimulation({ seed: 1182740, peers: 9 });
+  assert.equal(held.violation && describeViolation(held.violation), null, "seed 1182740");
+  assert.equal(
+    held.stats.livenessDemanded,
+    false,
+    "1182740: a possibly chosen view's majority is down for good",
+  );
 });
