@@ -85,8 +85,17 @@ export function isDead(view: View, mayVote: (member: PeerId) => boolean): boolea
   return !isMajority(view, mayVote);
 }
 
-/** Whether `view` holds a newer run of some member of `than` than `than` does: it was formed later. */
-function holdsNewerRun(view: View, than: View): boolean {
+/**
+ * Whether `view` holds a newer run of some member of `than` than `than` does: it was formed later.
+ *
+ * @example
+ * ```ts
+ * import { holdsNewerRun } from "./formation.ts";
+ * const old = { id: 4, leader: 1, members: [1, 2, 5], incarnations: [1, 1, 1] };
+ * holdsNewerRun({ id: 4, leader: 1, members: [1, 3], incarnations: [2, 1] }, old); // true: 1 restarted
+ * ```
+ */
+export function holdsNewerRun(view: View, than: View): boolean {
   return view.members.some((m, i) => {
     const run = incarnationIn(than, m);
     return run !== undefined && view.incarnations[i] > run;

@@ -31,7 +31,7 @@ import { compareBallots, NO_BALLOT } from "./ballot.ts";
 import { type CoreConfig, isLargeGroup } from "./config.ts";
 import type { Channel, DurableState, Effect, LogLevel } from "./effects.ts";
 import { FailureDetector } from "./failure_detector.ts";
-import { Formation, type FormKnowledge, hostsfileMajority, isDead } from "./formation.ts";
+import { Formation, type FormKnowledge, holdsNewerRun, hostsfileMajority, isDead } from "./formation.ts";
 import { Joiner } from "./joiner.ts";
 import { Leadership, type Reason } from "./leadership.ts";
 import { LeaderLease } from "./lease.ts";
@@ -681,11 +681,37 @@ export class PeerCore {
 
   #onNewView(m: NewViewMessage): void {
     if (this.#mayRejoin(m)) return this.#rejoin(m.view, m.ballot);
+    if (this.#supersededBy(m)) {
+      // A group formed later (it holds a newer run of one of our members) while this
+      // view's runs slept on their data dirs: join it, never carry on beside it. The
+      // JOIN names this view, so that group numbers above it.
+      const view = this.#view!;
+      this.#log(
+        "warning",
+        `view ${m.view.id} of peer ${m.from} was formed after view ${view.id}: joining it`,
+        "later",
+      );
+      this.#redirectedTo = { viewId: m.view.id, at: this.#now };
+      return this.#becomeJoining(m.view.leader === this.id ? null : m.view.leader);
+    }
     if (m.view.id <= this.#newestId()) return;
     this.#adopt(m.view, m.ballot);
     this.#yieldTo(m.ballot);
     if (this.#role.name === "candidate") this.#evaluateTakeover(this.#role.takeover);
     else this.#pump();
+  }
+
+  /**
+   * Whether `m.view`, sent by one of its members and numbered no higher than
+   * this peer's view (a newer one is simply installed), belongs to a group
+   * formed after it: it holds a newer run of one of our members, and we hold
+   * no newer run of one of its own.
+   */
+  #supersededBy(m: NewViewMessage): boolean {
+    const view = this.#view;
+    if (!view || m.view.id > view.id || sameView(view, m.view)) return false;
+    if (incarnationIn(m.view, m.from) !== m.incarnation) return false;
+    return holdsNewerRun(m.view, view) && !holdsNewerRun(view, m.view);
   }
 
   /**
@@ -1226,6 +1252,16 @@ export class PeerCore {
     }
     if (this.#barred()) {
       return this.#log("info", `dropped NEWLEADER from ${m.from}: ${this.#barredWhy()}`, "barred");
+    }
+    if (m.viewId === view.id && incarnationIn(view, m.from) !== m.incarnation) {
+      // Not a member of our view although it holds one of our id: another line of the
+      // history. Show it our view rather than promise (it may be the later group).
+      this.#catchUp(m.from);
+      return this.#log(
+        "info",
+        `dropped NEWLEADER from ${m.from}: not a member of view ${view.id}`,
+        "newleader-other",
+      );
     }
     if (this.#acceptor.refuses(m.ballot)) {
       return this.#send(m.from, { type: "REJECT", promised: this.#acceptor.promised });

@@ -223,7 +223,7 @@ test("soak seeds where forming anew went on over a view that could carry on, or 
   }
 });
 
-test("soak seeds beyond make soak's range: a candidate that gave up followed its own ballot; a change that may have been chosen holds the group", () => {
+test("soak seeds beyond make soak's range: a candidate that gave up followed its own ballot; two lines carried on; a change that may have been chosen holds the group", () => {
   // 1175774 (8 peers): all in one view, but the candidate that gave up kept following its own
   // ballot, not the leader's. 1182740 (9 peers): the leader crashed holding a batch that deletes four
   // restarted members; the view it makes may have been chosen, and a majority of it is down for good:
@@ -234,6 +234,13 @@ test("soak seeds beyond make soak's range: a candidate that gave up followed its
     converged.stats.livenessDemanded && converged.stats.convergedAfterMs !== null,
     "1175774 converged",
   );
+  // 1117965 (5 peers): view 4 = [1,2,5] formed anew; 1 restarted without state and 2 and 5 slept on
+  // their data dirs; 1, 3 and 4 formed view 3 anew below it. Back, 2 and 5 carried view 4 on beside
+  // the later group. Now a member that asks them to take over gets their view instead of a promise,
+  // and a view holding a newer run of one of ours is joined.
+  const merged = runSimulation({ seed: 1117965, peers: 5 });
+  assert.equal(merged.violation && describeViolation(merged.violation), null, "seed 1117965");
+  assert.ok(merged.stats.livenessDemanded && merged.stats.convergedAfterMs !== null, "1117965 converged");
   const held = runSimulation({ seed: 1182740, peers: 9 });
   assert.equal(held.violation && describeViolation(held.violation), null, "seed 1182740");
   assert.equal(
