@@ -10,7 +10,7 @@ import { test } from "node:test";
 import type { DurableState, Effect, PeerEvent } from "../src/core/effects.ts";
 import type { Ballot, Message, MessageType, PeerId, Proposal, View } from "../src/core/messages.ts";
 import { PeerCore } from "../src/core/peer_core.ts";
-import { run, viewOf } from "./support/fixtures.ts";
+import { b, run, viewOf } from "./support/fixtures.ts";
 
 const HEARTBEAT_MS = 100;
 const FAIL_AFTER = 5;
@@ -441,6 +441,39 @@ test("a peer back in view 9 whose first JOIN is lost: its attempt to form anew f
   const joins = net.sent("JOIN", form[0].at).filter((c) => c.message.from === 5);
   assert.ok(joins.length > 0 && joins.every((c) => c.message.type === "JOIN" && c.message.knownViewId === 9));
   assert.deepEqual(net.events.get(5)!.filter((e) => e.type === "formed"), []);
+});
+
+test("a view of another line: a non-member's NEWLEADER for our view id gets our view, and a later group's view is joined", () => {
+  // Soak seed 1117965: peers 2 and 5 came back on their data dirs, a majority of their view 4, while
+  // peer 1 (restarted without state) had formed a view 4 of its own with 3 and 4. They carried on side
+  // by side. Here peer 2 holds view 5 = [1..5].
+  const net = groupOf(5);
+  const v5 = viewOf(5, ALL);
+  // A NEWLEADER for view 5 from a run view 5 does not hold (4 as run 41): no promise, our view instead.
+  let t0 = net.now;
+  net.inject(2, { type: "NEWLEADER", from: 4, incarnation: 41, requestId: 1, viewId: 5, ballot: b(5, 4) });
+  assert.deepEqual(net.sent("PENDING", t0), []);
+  assert.deepEqual(
+    net.sent("NEWVIEW", t0).map((c) => [c.to, c.message.type === "NEWVIEW" && c.message.view]),
+    [[4, v5]],
+  );
+  assert.ok(net.logs.get(2)!.includes("info newleader-other"));
+  assert.deepEqual(net.core(2).view, v5);
+  // A view numbered no higher that holds a newer run of one of our members (1 as run 11), sent by
+  // that run: a group formed after ours. Peer 2 joins it, its JOIN naming view 5 so that the group
+  // numbers above it.
+  t0 = net.now;
+  const later = viewOf(4, [1, 3], 1, [11, 30]);
+  for (const id of [1, 3, 4, 5]) net.cut.add(`2>${id}`); // (run 10 of peer 1 is still here: keep it out)
+  net.inject(2, { type: "NEWVIEW", from: 1, incarnation: 11, view: later, ballot: b(2, 1) });
+  assert.equal(net.core(2).view, null);
+  assert.ok(net.logs.get(2)!.includes("warning later"));
+  const joins = net.sent("JOIN", t0).filter((c) => c.message.from === 2);
+  assert.ok(joins.length > 0 && joins.every((c) => c.message.type === "JOIN" && c.message.knownViewId === 5));
+  // A newer view, or one holding no newer run, is no other line: installed, or ignored, as before.
+  const net2 = groupOf(5);
+  net2.inject(2, { type: "NEWVIEW", from: 1, incarnation: 10, view: viewOf(4, [1, 3]), ballot: b(2, 1) });
+  assert.deepEqual(net2.core(2).view, v5);
 });
 
 test("a member that accepted a view formed anew above its own votes in its own view no more, even under a higher ballot", () => {
