@@ -1129,16 +1129,7 @@ test("an attempt to form anew whose promises show a newer view that can still ga
     shape(
       core.receive(
         1_030,
-        msg(4, {
-          type: "FORM_PROMISE",
-          requestId,
-          ballot,
-          newest: v9,
-          pending: null,
-          accepted: null,
-          knownViewId: 0,
-          inView: true,
-        }),
+        promise(4, run(4)),
       ),
     ),
     [

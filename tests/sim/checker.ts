@@ -286,14 +286,19 @@ export class Checker {
         `views [${gone}] are forgotten: every peer that installed them is down for good or restarted without state`,
       );
     }
-    this.#epoch++;
-    this.#acceptors.clear();
-    this.#bases.clear();
-    this.#formAcceptors.clear();
+    this.#startEpoch();
     this.#o.stats.historiesEnded++;
     this.#o.note(
       "the group history ends: every peer that knew it is down for good or restarted without state",
     );
+  }
+
+  /** A new group history (or line) starts: what was accepted in the old one says nothing of it. */
+  #startEpoch(): void {
+    this.#epoch++;
+    this.#acceptors.clear();
+    this.#bases.clear();
+    this.#formAcceptors.clear();
   }
 
   /** Peer `p` could not decode a message (`text` says which and why): the codec broke. */
@@ -440,10 +445,7 @@ export class Checker {
     for (const { view } of this.#agreed.values()) this.#setAside.add(viewKey(view));
     this.#agreed.clear();
     this.#newest = null;
-    this.#epoch++;
-    this.#acceptors.clear();
-    this.#bases.clear();
-    this.#formAcceptors.clear();
+    this.#startEpoch();
     this.#o.stats.newLines++;
     this.#o.note(
       "peer 1 founds while every peer that knows the group history is down with its state or cut off: a new line",
