@@ -139,6 +139,22 @@ test("decide: a member out of the group (joining) is not up in its last view, un
   assert.deepEqual(g.decide(own, noneRestarted), { kind: "live", view: v5of1 });
   // Taking back (a lone message removed every member): holding the view is enough.
   assert.deepEqual(f.decide(own, noneRestarted, true), { kind: "live", view: v5of1 });
+  // So is answering as its run without holding it (soak seed 1220556: peer 2 never got view 2 =
+  // [1, 2], and accepted nothing since; peer 1, its leader, was put out by a forged view). No change
+  // of view 2 can have been chosen without peer 2, so peer 1 takes it back.
+  const v2 = viewOf(2, [1, 2], 1);
+  const h = new Formation(b(1, 1), 7, 0);
+  h.promises.set(2, {
+    type: "FORM_PROMISE",
+    requestId: 7,
+    ballot: b(1, 1),
+    ...knows(2, 20, null, { inView: false }),
+  });
+  assert.deepEqual(h.decide(knows(1, 10, v2, { inView: false }), noneRestarted, true), {
+    kind: "live",
+    view: v2,
+  });
+  assert.notEqual(h.decide(knows(1, 10, v2, { inView: false }), noneRestarted)?.kind, "live");
 });
 
 test("decide: an earlier attempt's view whose runs are mostly gone is not proposed again; the new view numbers above it", () => {

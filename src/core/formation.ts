@@ -220,11 +220,11 @@ export class Formation {
     const run = (m: PeerId) => incarnationIn(view, m)!;
     // Members in a group that answered as the run the view holds are up in it
     // (one that missed the view learns it from the others; one out of the group,
-    // joining, is not): if they are a majority, the view can carry on by itself.
+    // joining, is not, unless the former takes the view back: then every such
+    // run can vote in it again): if they are a majority, the view can carry on.
     const upInView = (m: PeerId) => {
       const a = answer(m);
-      if (a?.incarnation !== run(m)) return false;
-      return a.inView || (takingBack && (a.newest?.id ?? 0) >= view.id);
+      return a?.incarnation === run(m) && (a.inView || takingBack);
     };
     if (isMajority(view, upInView)) return { kind: "live", view };
     // A group formed after `view` (it holds a newer run of one of its members) may

@@ -215,8 +215,10 @@ test("soak seeds where forming anew went on over a view that could carry on, or 
   // the one peer that kept its acceptance proposed that dead view again and again. 1048628 (3 peers):
   // the former of view 5 = [2, 3] restarted without state; the member that had accepted it took
   // view 4 for live and joined it, yet it could no longer vote in view 4. 1171723 (3 peers): view 5 = [1]
-  // counted as live on the answer of peer 1, which a forged view had put out of the group.
-  for (const seed of [1088692, 1086647, 1048628, 1171723]) {
+  // counted as live on the answer of peer 1, which a forged view had put out of the group. 1220556
+  // (4 peers): peer 1, put out of view 2 = [1, 2] by a forged view, could not take it back because
+  // peer 2 had never received it.
+  for (const seed of [1088692, 1086647, 1048628, 1171723, 1220556]) {
     const r = runSimulation({ seed, peers: peersForSeed(seed) });
     assert.equal(r.violation && describeViolation(r.violation), null, `seed ${seed}`);
     assert.ok(r.stats.livenessDemanded && r.stats.convergedAfterMs !== null, `seed ${seed}: converged`);
