@@ -173,8 +173,8 @@ export class Formation {
    * `restarted(m, run)` says whether a newer run than `run` of `m` has been
    * heard from. `takingBack`: the former, out of the group, asks whether its
    * last view can be taken back (a lone message removed its members), so
-   * members out of the group count too while they hold that view. Returns
-   * null when nobody knows any view.
+   * members out of the group count too. Returns null when nobody knows any
+   * view.
    */
   decide(
     own: FormKnowledge,

@@ -685,14 +685,12 @@ export class PeerCore {
       // A group formed later (it holds a newer run of one of our members) while this
       // view's runs slept on their data dirs: join it, never carry on beside it. The
       // JOIN names this view, so that group numbers above it.
-      const view = this.#view!;
       this.#log(
         "warning",
-        `view ${m.view.id} of peer ${m.from} was formed after view ${view.id}: joining it`,
+        `view ${m.view.id} of peer ${m.from} was formed after view ${this.#view!.id}: joining it`,
         "later",
       );
-      this.#redirectedTo = { viewId: m.view.id, at: this.#now };
-      return this.#becomeJoining(m.view.leader === this.id ? null : m.view.leader);
+      return this.#joinLater(m.view);
     }
     if (m.view.id <= this.#newestId()) return;
     this.#adopt(m.view, m.ballot);
@@ -721,21 +719,16 @@ export class PeerCore {
    * removed it is one the group never confirmed (a lone or stale message).
    */
   #mayRejoin(m: NewViewMessage): boolean {
-    const last = this.#lastInstalled;
-    const v = m.view;
-    if (this.#view || v.id > this.#newestId() || (last && v.id < last.id)) return false;
-    if (incarnationIn(v, this.id) !== this.#cfg.incarnation) return false;
+    if (m.view.id > this.#newestId() || !this.#mayTakeBack(m.view)) return false;
     // Sent by a member of that view, or by whoever committed it (the ballot's holder: a former
     // whose re-proposed view left it out).
-    if (incarnationIn(v, m.from) !== m.incarnation && m.ballot.leader !== m.from) return false;
-    return !last || v.id > last.id || sameView(v, last);
+    return incarnationIn(m.view, m.from) === m.incarnation || m.ballot.leader === m.from;
   }
 
   /**
-   * Whether a peer outside the group takes back a view that an attempt to form
-   * anew found live: it names this very run and is no older than the last view
-   * this peer installed, so the newer view that removed it was never confirmed
-   * by that view's members (they answered holding it).
+   * Whether a peer outside the group may take `view` back: it names this very
+   * run and is the last view this peer installed (or newer), so the view that
+   * removed it was never confirmed by that view's members.
    */
   #mayTakeBack(view: View): boolean {
     const last = this.#lastInstalled;
@@ -1332,7 +1325,7 @@ export class PeerCore {
     const view = this.#view;
     if (!accepted || !view || accepted.id <= view.id) return false;
     // An acceptance from before this view (it holds an older run of one of its members) is stale.
-    return !view.members.some((m, i) => (incarnationIn(accepted, m) ?? Infinity) < view.incarnations[i]);
+    return !holdsNewerRun(view, accepted);
   }
 
   #barredWhy(): string {
@@ -1427,7 +1420,11 @@ export class PeerCore {
       type: "FORM_PROMISE",
       requestId: m.requestId,
       ballot: m.ballot,
-      ...{ newest, pending, accepted, knownViewId, inView },
+      newest,
+      pending,
+      accepted,
+      knownViewId,
+      inView,
     });
   }
 
@@ -1474,14 +1471,13 @@ export class PeerCore {
       if (decision.kind === "live" && decision.view.id > this.#newestId()) {
         this.#adopt(decision.view, NO_BALLOT);
       } else if (decision.kind === "live" && this.#mayTakeBack(decision.view)) {
-        // Its members hold it and answered as its runs, yet none may be there to send it back
-        // (a lone message removed them all): take it back, as from a member's NEWVIEW.
+        // A majority of its members answered as its runs, yet none may send it back (a lone
+        // message removed this peer): take it back, as from a member's NEWVIEW.
         this.#rejoin(decision.view, NO_BALLOT);
       }
       // Its JOIN names the view it holds, so that group numbers above it when it adds this peer.
       if (decision.kind === "later" && incarnationIn(decision.view, this.id) !== this.#cfg.incarnation) {
-        this.#redirectedTo = { viewId: decision.view.id, at: this.#now }; // it answered: it is there
-        this.#becomeJoining(decision.view.leader === this.id ? null : decision.view.leader);
+        this.#joinLater(decision.view);
       }
       return;
     }
@@ -1511,8 +1507,8 @@ export class PeerCore {
 
   /**
    * Before a majority of the hostsfile answered: a peer outside the group whose
-   * last installed view names this very run, and whose members (this peer
-   * among them) answered as its runs holding it, takes that view back, as from
+   * last installed view names this very run, and a majority of whose members
+   * (this peer among them) answered as its runs, takes that view back, as from
    * a member's NEWVIEW (a lone message removed them all, and the peers down may
    * never answer). Nothing is formed, so no majority of the hostsfile is needed.
    */
@@ -1520,8 +1516,20 @@ export class PeerCore {
     if (this.#view || f.promises.size === 0) return;
     const decision = f.decide(this.#formKnowledge(), this.#restartedSince, true);
     if (decision?.kind !== "live" || !this.#mayTakeBack(decision.view)) return;
-    this.#abandonFormation(`view ${decision.view.id} names this peer and a majority of it holds it`);
+    this.#abandonFormation(
+      `view ${decision.view.id} names this peer and a majority of it answered as its runs`,
+    );
     this.#rejoin(decision.view, NO_BALLOT);
+  }
+
+  /**
+   * Joins the group of `view`, formed after this peer's view: that group is
+   * there (it showed itself), and the JOIN names the view this peer holds, so
+   * the group numbers above it.
+   */
+  #joinLater(view: View): void {
+    this.#redirectedTo = { viewId: view.id, at: this.#now };
+    this.#becomeJoining(view.leader === this.id ? null : view.leader);
   }
 
   /** Gives up this attempt; another may start after a full wait. */

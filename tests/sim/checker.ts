@@ -190,8 +190,8 @@ export class Checker {
    */
   readonly #ended = new Set<string>();
   /**
-   * Views of a history set aside when peer 1 founded anew while every peer
-   * that knew it was down (with its state, to come back): by key. One may
+   * Views of a history set aside at a new line or a branch (every peer that
+   * knew them down with its state, to come back, or cut off): by key. One may
    * still be installed late, by a peer its NEWVIEW was on its way to.
    */
   readonly #setAside = new Set<string>();
@@ -279,8 +279,7 @@ export class Checker {
       this.#ended.add(viewKey(this.#agreed.get(id)!.view));
       this.#agreed.delete(id);
     }
-    this.#newest = null;
-    for (const { view } of this.#agreed.values()) if (view.id > (this.#newest?.id ?? 0)) this.#newest = view;
+    this.#findNewest();
     if (!all) {
       return this.#o.note(
         `views [${gone}] are forgotten: every peer that installed them is down for good or restarted without state`,
@@ -291,6 +290,12 @@ export class Checker {
     this.#o.note(
       "the group history ends: every peer that knew it is down for good or restarted without state",
     );
+  }
+
+  /** The newest view still agreed on, after some were forgotten or set aside. */
+  #findNewest(): void {
+    this.#newest = null;
+    for (const { view } of this.#agreed.values()) if (view.id > (this.#newest?.id ?? 0)) this.#newest = view;
   }
 
   /** A new group history (or line) starts: what was accepted in the old one says nothing of it. */
@@ -422,11 +427,10 @@ export class Checker {
       this.#setAside.add(viewKey(old));
       this.#agreed.delete(id);
     }
-    this.#newest = null;
-    for (const { view } of this.#agreed.values()) if (view.id > (this.#newest?.id ?? 0)) this.#newest = view;
+    this.#findNewest();
     this.#o.stats.newLines++;
     this.#o.note(
-      `${formatView(view)}, formed anew, reuses the id of a view only sleeping peers know: a branch`,
+      `${formatView(view)}, formed anew, reuses or numbers below ids only sleeping peers know: a branch`,
     );
   }
 
@@ -459,8 +463,10 @@ export class Checker {
     const clash = this.#agreed.get(view.id);
     const formers = this.#formAcceptors.get(viewKey(view));
     const formed = formers !== undefined && formers.size >= hostsfileMajority(this.#o.peers);
-    const reusesSleeping = clash ? !samePrinted(clash.view, view) && !this.#awake(clash.knowers, p) : false;
-    if (formed && (reusesSleeping || (!clash && this.#onlySleepingFrom(view.id, p)))) this.#fork(view, p);
+    const branches = clash
+      ? !samePrinted(clash.view, view) && !this.#awake(clash.knowers, p)
+      : this.#onlySleepingFrom(view.id, p);
+    if (formed && branches) this.#fork(view, p);
     if (this.#setAside.has(viewKey(view))) {
       // a NEWVIEW of the line set aside, on its way before the founding: that line's, checked there
       this.#lastDurable[p] = { view, epoch: -1 };
@@ -619,7 +625,7 @@ export class Checker {
     // can tell once the runs that could have voted for it are gone): a majority of the
     // view it makes down for good holds the group still too.
     const heldStill = live.some((p) => {
-      const pending = this.#o.core(p)!.pending;
+      const pending = core(p).pending;
       if (!last || pending?.viewId !== last.id) return false;
       const next = nextView(last, pending);
       return next.members.filter((m) => !crashed(m)).length < majorityOf(next);
