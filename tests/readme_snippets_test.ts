@@ -1,4 +1,5 @@
-// Every ```ts snippet of README.md and docs/*.md runs as shown and ends.
+// Every ```ts snippet of README.md and docs/*.md runs as shown and ends; every wire example in
+// docs/protocol.md decodes.
 //
 // A runnable snippet starts with the comment that tells a reader how to run it,
 //   // embed.ts: node_modules/.bin/deno run --unstable-net --allow-net embed.ts
@@ -11,6 +12,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { freePorts } from "./support/cluster.ts";
+import { decodeMessage } from "../mod.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const OUT = `${ROOT}.tmp/snippets/`;
@@ -98,3 +100,13 @@ for (const s of all) {
     },
   );
 }
+
+test("every wire example in docs/protocol.md decodes", () => {
+  const lines = Deno.readTextFileSync(`${ROOT}docs/protocol.md`).split("\n");
+  const examples = lines.filter((line) => line.startsWith('{"v":1'));
+  assert.ok(examples.length >= 17, `${examples.length} examples`);
+  for (const line of examples) {
+    const r = decodeMessage(line);
+    assert.ok(r.ok, `${r.ok ? "" : r.error}: ${line}`);
+  }
+});
