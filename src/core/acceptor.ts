@@ -7,8 +7,9 @@
  */
 
 import { compareBallots, NO_BALLOT } from "./ballot.ts";
-import type { Ballot, FormAcceptance, Operation, Proposal } from "./messages.ts";
-import { proposalOps } from "./view.ts";
+import { compareEpochs } from "./epoch.ts";
+import type { Ballot, Epoch, FormAcceptance, Operation, Proposal, View } from "./messages.ts";
+import { compareViews, proposalOps } from "./view.ts";
 
 const sameOp = (a: Operation, b: Operation) =>
   a.kind === b.kind && a.peer === b.peer && a.incarnation === b.incarnation && !a.left === !b.left;
@@ -96,10 +97,23 @@ export class Acceptor {
     this.#version++;
   }
 
-  /** View `viewId`, committed under `ballot`, is installed: what was accepted below it is settled. */
-  installed(viewId: number, ballot: Ballot): void {
-    if (this.#accepted && this.#accepted.viewId < viewId) this.#accepted = null;
-    if (this.#formAccepted && this.#formAccepted.view.id <= viewId) this.#formAccepted = null;
+  /**
+   * Whether this acceptor still votes in views of `epoch`: not once it
+   * accepted a view formed in a later epoch. That view may have been chosen,
+   * and a view change in the old history beside it would split the group;
+   * it finds out by forming anew itself, which proposes that view again.
+   */
+  votesIn(epoch: Epoch): boolean {
+    return !this.#formAccepted || compareEpochs(this.#formAccepted.view.epoch, epoch) <= 0;
+  }
+
+  /**
+   * `view`, committed under `ballot`, is installed: what was accepted below it
+   * (or in another history) is settled.
+   */
+  installed(view: View, ballot: Ballot, epochChanged: boolean): void {
+    if (this.#accepted && (epochChanged || this.#accepted.viewId < view.id)) this.#accepted = null;
+    if (this.#formAccepted && compareViews(this.#formAccepted.view, view) <= 0) this.#formAccepted = null;
     this.promise(ballot);
     this.#version++;
   }

@@ -11,6 +11,7 @@
 import type { DurableState } from "./effects.ts";
 import {
   type Ballot,
+  type Epoch,
   type FormAcceptance,
   MAX_PROPOSAL_OPERATIONS,
   type Message,
@@ -36,8 +37,11 @@ type Fields = Record<string, unknown>;
 
 const ballotWire = (b: Ballot): [number, number] => [b.round, b.leader];
 
+const epochWire = (e: Epoch): [number, number, number] => [e.round, e.former, e.run];
+
 /** A view's fields: flat in NEWVIEW, under `view` in PENDING. */
 const viewWire = (view: View): Fields => ({
+  epoch: epochWire(view.epoch),
   view_id: view.id,
   leader: view.leader,
   members: view.members,
@@ -75,6 +79,8 @@ function wireFields(message: Message): Fields {
     case "JOIN":
       return message.knownViewId > 0 ? { view_id: message.knownViewId } : {};
     case "LEAVE":
+    case "PROBE":
+    case "PROBE_ACK":
       return {};
     case "REDIRECT":
       return { leader: message.leader, view_id: message.viewId };
@@ -118,7 +124,6 @@ function wireFields(message: Message): Fields {
         newest: message.newest ? viewWire(message.newest) : null,
         pending: message.pending ? proposalWire(message.pending) : null,
         accepted: message.accepted ? acceptanceWire(message.accepted) : null,
-        known_view_id: message.knownViewId,
         ...(message.inView ? {} : { in_view: false }),
       };
     case "FORM_ACCEPT":
@@ -137,7 +142,7 @@ function wireFields(message: Message): Fields {
  * ```ts
  * import { encodeMessage } from "./codec.ts";
  * const line = encodeMessage({ type: "JOIN", from: 2, incarnation: 7 });
- * // line === '{"v":1,"type":"JOIN","from":2,"inc":7}'
+ * // line === '{"v":2,"type":"JOIN","from":2,"inc":7}'
  * ```
  */
 export function encodeMessage(message: Message): string {
@@ -146,6 +151,7 @@ export function encodeMessage(message: Message): string {
     type: message.type,
     from: message.from,
     inc: message.incarnation,
+    ...(message.epoch ? { epoch: epochWire(message.epoch) } : {}),
     ...wireFields(message),
   });
 }
@@ -180,6 +186,17 @@ function ballot(f: Fields, key: string): Ballot {
     throw new WireError(`field '${key}' must be a [round, leader] pair`);
   }
   return { round: x[0], leader: x[1] };
+}
+
+function epoch(f: Fields, key: string): Epoch {
+  const x = f[key];
+  if (
+    !Array.isArray(x) || x.length !== 3 ||
+    !x.every((n) => typeof n === "number" && Number.isSafeInteger(n) && n >= 0) || x[1] < 1
+  ) {
+    throw new WireError(`field '${key}' must be a [round, former, run] triple`);
+  }
+  return { round: x[0], former: x[1], run: x[2] };
 }
 
 function intList(f: Fields, key: string, min: number): number[] {
@@ -231,7 +248,7 @@ function view(f: Fields): View {
     throw new WireError("fields 'members' and 'incs' differ in length");
   }
   if (!members.includes(leader)) throw new WireError("the leader is not a member");
-  return { id: int(f, "view_id", 1), leader, members, incarnations };
+  return { epoch: epoch(f, "epoch"), id: int(f, "view_id", 1), leader, members, incarnations };
 }
 
 function operation(f: Fields): Operation {
@@ -288,13 +305,23 @@ function nullable<T>(f: Fields, key: string, decode: (x: Fields) => T): T | null
 }
 
 function decodeFields(f: Fields): Message {
-  if (f.v !== PROTOCOL_VERSION) throw new WireError(`unsupported protocol version ${JSON.stringify(f.v)}`);
-  const envelope = { from: peer(f, "from"), incarnation: int(f, "inc") };
+  if (f.v !== PROTOCOL_VERSION) {
+    throw new WireError(
+      `protocol version ${JSON.stringify(f.v)}, not ${PROTOCOL_VERSION}: a peer of another version (upgrade every peer)`,
+    );
+  }
+  const envelope = {
+    from: peer(f, "from"),
+    incarnation: int(f, "inc"),
+    ...(f.epoch === undefined ? {} : { epoch: epoch(f, "epoch") }),
+  };
   switch (f.type) {
     case "JOIN":
       return { type: "JOIN", ...envelope, knownViewId: f.view_id === undefined ? 0 : int(f, "view_id", 1) };
     case "LEAVE":
-      return { type: "LEAVE", ...envelope };
+    case "PROBE":
+    case "PROBE_ACK":
+      return { type: f.type, ...envelope };
     case "REDIRECT":
       return { type: "REDIRECT", ...envelope, leader: peer(f, "leader"), viewId: int(f, "view_id", 1) };
     case "REQ":
@@ -355,7 +382,6 @@ function decodeFields(f: Fields): Message {
         newest: nullable(f, "newest", view),
         pending: nullable(f, "pending", proposal),
         accepted: nullable(f, "accepted", acceptance),
-        knownViewId: int(f, "known_view_id"),
         inView: f.in_view === undefined ? true : bool(f, "in_view"),
       };
     case "FORM_ACCEPT":
@@ -377,7 +403,7 @@ function decodeFields(f: Fields): Message {
  * @example
  * ```ts
  * import { decodeMessage } from "./codec.ts";
- * const result = decodeMessage('{"v":1,"type":"JOIN","from":2,"inc":7}');
+ * const result = decodeMessage('{"v":2,"type":"JOIN","from":2,"inc":7}');
  * if (result.ok) console.log(result.message.type); // "JOIN"
  * ```
  */

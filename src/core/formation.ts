@@ -15,7 +15,7 @@
 import { compareBallots } from "./ballot.ts";
 import type { Ballot, FormAcceptance, FormPromiseMessage, PeerId, Proposal, View } from "./messages.ts";
 import { isMajority } from "./quorum.ts";
-import { incarnationIn, nextView } from "./view.ts";
+import { compareViews, foundingView, incarnationIn, nextView } from "./view.ts";
 
 /** What one peer knows that bears on forming anew (a FORM_PROMISE, or the former itself). */
 export interface FormKnowledge {
@@ -29,8 +29,6 @@ export interface FormKnowledge {
   readonly pending: Proposal | null;
   /** The view it accepted in an earlier attempt, if any. */
   readonly accepted: FormAcceptance | null;
-  /** The highest view id a group showed it lately (0 if none). */
-  readonly knownViewId: number;
   /** Whether it is in a group now (not joining). */
   readonly inView: boolean;
 }
@@ -47,12 +45,9 @@ export type FormDecision =
     /**
      * `live`: a majority of the newest view's members answered as its runs, so
      * it can carry on by itself: join it instead. `undecided`: members not
-     * heard from could still be a majority of it: try again later. `later`: a
-     * group founded again while the newest view's members were down (its view
-     * holds a newer run of one of them), numbered no higher, can carry on:
-     * join it (it numbers above the newest view when it adds the former).
+     * heard from could still be a majority of it: try again later.
      */
-    readonly kind: "live" | "undecided" | "later";
+    readonly kind: "live" | "undecided";
     /** That view. */
     readonly view: View;
   };
@@ -83,23 +78,6 @@ export function hostsfileMajority(peerCount: number): number {
  */
 export function isDead(view: View, mayVote: (member: PeerId) => boolean): boolean {
   return !isMajority(view, mayVote);
-}
-
-/**
- * Whether `view` holds a newer run of some member of `than` than `than` does: it was formed later.
- *
- * @example
- * ```ts
- * import { holdsNewerRun } from "./formation.ts";
- * const old = { id: 4, leader: 1, members: [1, 2, 5], incarnations: [1, 1, 1] };
- * holdsNewerRun({ id: 4, leader: 1, members: [1, 3], incarnations: [2, 1] }, old); // true: 1 restarted
- * ```
- */
-export function holdsNewerRun(view: View, than: View): boolean {
-  return view.members.some((m, i) => {
-    const run = incarnationIn(than, m);
-    return run !== undefined && view.incarnations[i] > run;
-  });
 }
 
 /**
@@ -171,24 +149,18 @@ export class Formation {
   /**
    * What to do, from the former's own knowledge (`own`) and the promises.
    * `restarted(m, run)` says whether a newer run than `run` of `m` has been
-   * heard from. `takingBack`: the former, out of the group, asks whether its
-   * last view can be taken back (a lone message removed its members), so
-   * members out of the group count too. Returns null when nobody knows any
-   * view.
+   * heard from. When nobody knows any view, the group is founded: view 1 of
+   * the former alone, in a new epoch.
    */
-  decide(
-    own: FormKnowledge,
-    restarted: (member: PeerId, run: number) => boolean,
-    takingBack = false,
-  ): FormDecision | null {
+  decide(own: FormKnowledge, restarted: (member: PeerId, run: number) => boolean): FormDecision {
     const all = [own, ...[...this.promises.values()]];
     let newest: View | null = null;
-    for (const k of all) if (k.newest && k.newest.id > (newest?.id ?? 0)) newest = k.newest;
-    // Paxos: a view an earlier attempt may have chosen is proposed again, unchanged.
+    for (const k of all) if (compareViews(k.newest, newest) > 0) newest = k.newest;
+    // Paxos: a view an earlier attempt may have chosen is proposed again, unchanged (its epoch too).
     let earlier: FormAcceptance | null = null;
     for (const k of all) {
       const a = k.accepted;
-      if (!a || a.view.id <= (newest?.id ?? 0)) continue;
+      if (!a || compareViews(a.view, newest) <= 0) continue;
       if (!earlier || compareBallots(a.ballot, earlier.ballot) > 0) earlier = a;
     }
     const overridden = (v: View | null): View[] =>
@@ -213,38 +185,22 @@ export class Formation {
       alsoOverridden = overridden(newest);
       newest = was;
     }
-    if (!newest) return null;
+    const epoch = { round: this.ballot.round, former: own.from, run: own.incarnation };
+    if (!newest) {
+      // Founding is forming in which nobody knows a view: view 1 of the former alone.
+      this.overridden = [];
+      return { kind: "propose", view: { ...foundingView(own.from, own.incarnation), epoch } };
+    }
     const view = newest;
-    // A peer that a newer group answered lately: that group may be cut off, not gone.
-    if (all.some((k) => k.knownViewId > view.id)) return { kind: "undecided", view };
     const run = (m: PeerId) => incarnationIn(view, m)!;
     // Members in a group that answered as the run the view holds are up in it
     // (one that missed the view learns it from the others; one out of the group,
-    // joining, is not, unless the former takes the view back: then every such
-    // run can vote in it again): if they are a majority, the view can carry on.
+    // joining, is not): if they are a majority, the view can carry on.
     const upInView = (m: PeerId) => {
       const a = answer(m);
-      return a?.incarnation === run(m) && (a.inView || takingBack);
+      return a?.incarnation === run(m) && a.inView;
     };
     if (isMajority(view, upInView)) return { kind: "live", view };
-    // A group formed after `view` (it holds a newer run of one of its members) may
-    // be live although numbered no higher: one founded again while the runs that
-    // knew `view` were down. Never form beside it: join it if it can carry on by
-    // itself, wait while it could.
-    for (const k of all) {
-      const other = k.newest;
-      if (!other || other === view || !holdsNewerRun(other, view)) continue;
-      const runIn = (m: PeerId) => incarnationIn(other, m)!;
-      const up = (m: PeerId) => {
-        const a = answer(m);
-        return a?.incarnation === runIn(m) && a.newest !== null && incarnationIn(a.newest, m) === runIn(m) &&
-          a.newest.id >= other.id;
-      };
-      if (isMajority(other, up)) return { kind: "later", view: other };
-      if (!isDead(other, (m) => answer(m) === undefined && !restarted(m, runIn(m)))) {
-        return { kind: "undecided", view: other };
-      }
-    }
     // Who could still vote in that view: runs neither gone (restarted) nor
     // bound by their promise here. Fewer than a majority: it can never commit again.
     const couldVote = (m: PeerId) => answer(m) === undefined && !restarted(m, run(m));
@@ -259,13 +215,18 @@ export class Formation {
       const couldVoteNext = (m: PeerId) => answer(m) === undefined && !restarted(m, incarnationIn(next, m)!);
       if (!isDead(next, couldVoteNext)) return { kind: "undecided", view: next };
     }
-    // (the view it would make: id + 1, or above a peer of another history it numbered above)
-    const above = Math.max(view.id, ...pendings.map((p) => nextView(view, p).id));
+    // (numbered above every view id reported, so that nobody's printed ids go backwards)
+    const above = Math.max(
+      view.id,
+      ...pendings.map((p) => nextView(view, p).id),
+      ...all.map((k) => k.newest?.id ?? 0),
+    );
     const members = all.map((k) => [k.from, k.incarnation] as const).sort((a, b) => a[0] - b[0]);
     this.overridden = [...overridden(view), ...alsoOverridden];
     return {
       kind: "propose",
       view: {
+        epoch,
         id: above + 1,
         leader: own.from,
         members: members.map(([m]) => m),

@@ -8,8 +8,12 @@
 /** A peer's ID: its 1-based position among the hostsfile's peer lines. */
 export type PeerId = number;
 
-/** The wire protocol version every message carries. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * The wire protocol version every message carries. Version 2 added the epoch
+ * (an envelope field, and one in every view) and PROBE/PROBE_ACK; a peer of
+ * another version is refused with a diagnostic, never half understood.
+ */
+export const PROTOCOL_VERSION = 2;
 
 /**
  * A leadership ballot, as in Paxos: `round` rises with every takeover and
@@ -22,8 +26,28 @@ export interface Ballot {
   readonly leader: PeerId;
 }
 
-/** An agreed view: its id, its leader and its members (ascending IDs). */
+/**
+ * A group history's identity: the ballot (`round`, `former`) of the attempt to
+ * form that proposed its first view, and the former's run. Only forming makes
+ * an epoch (founding is forming in which nobody knows a view); an attempt
+ * proposes one value per ballot, a run never reuses a ballot and runs are
+ * unique, so two formations never make the same epoch. A later formation's
+ * round is above every promise its acceptors made, hence above the round of
+ * every epoch they installed: epochs order by round, then former, then run.
+ */
+export interface Epoch {
+  /** The forming attempt's round. */
+  readonly round: number;
+  /** The peer that formed it. */
+  readonly former: PeerId;
+  /** That peer's run. */
+  readonly run: number;
+}
+
+/** An agreed view: its epoch, id, leader and members (ascending IDs). */
 export interface View {
+  /** The group history it belongs to: (epoch, id) names one view. */
+  readonly epoch: Epoch;
   /** Starts at 1 and rises by exactly one per committed operation. */
   readonly id: number;
   /** The leader that proposed this view. */
@@ -95,6 +119,11 @@ export interface Envelope {
   readonly from: PeerId;
   /** The sender's incarnation. */
   readonly incarnation: number;
+  /**
+   * The sender's epoch: that of the last view it installed (kept while it
+   * joins again), or of a view it accepted to form above it; absent if none.
+   */
+  readonly epoch?: Epoch;
 }
 
 /** A joiner asks to be added, as its `incarnation`. */
@@ -232,8 +261,6 @@ export interface FormPromiseMessage extends Envelope {
   readonly pending: Proposal | null;
   /** The view this peer accepted in an earlier attempt to form anew, if any. */
   readonly accepted: FormAcceptance | null;
-  /** The highest view id a group showed this peer lately (0 if none): it may be cut off, not gone. */
-  readonly knownViewId: number;
   /** Whether this peer is in a group now (false while it joins, or joins again). */
   readonly inView: boolean;
 }
@@ -269,6 +296,21 @@ export interface LeaveMessage extends Envelope {
   readonly type: "LEAVE";
 }
 
+/**
+ * A peer back from a restart on its data dir asks the hostsfile which epoch
+ * each peer is in before it commits anything in its own (as Raft's pre-vote).
+ */
+export interface ProbeMessage extends Envelope {
+  /** Message type. */
+  readonly type: "PROBE";
+}
+
+/** The answer to PROBE: its envelope says the sender's epoch. */
+export interface ProbeAckMessage extends Envelope {
+  /** Message type. */
+  readonly type: "PROBE_ACK";
+}
+
 /** Every message of the protocol. */
 export type Message =
   | JoinMessage
@@ -284,7 +326,9 @@ export type Message =
   | FormPromiseMessage
   | FormAcceptMessage
   | FormOkMessage
-  | LeaveMessage;
+  | LeaveMessage
+  | ProbeMessage
+  | ProbeAckMessage;
 
 /** The type names, in wire spelling. */
 export type MessageType = Message["type"];

@@ -30,14 +30,16 @@ import { Acceptor } from "./acceptor.ts";
 import { compareBallots, NO_BALLOT } from "./ballot.ts";
 import { type CoreConfig, isLargeGroup } from "./config.ts";
 import type { Channel, DurableState, Effect, LogLevel } from "./effects.ts";
+import { classifyEpoch, compareEpochs, formatEpoch } from "./epoch.ts";
 import { FailureDetector } from "./failure_detector.ts";
-import { Formation, type FormKnowledge, holdsNewerRun, hostsfileMajority, isDead } from "./formation.ts";
+import { Formation, type FormKnowledge, hostsfileMajority, isDead } from "./formation.ts";
 import { Joiner } from "./joiner.ts";
 import { Leadership, type Reason } from "./leadership.ts";
 import { LeaderLease } from "./lease.ts";
 import { Monitoring } from "./monitoring.ts";
 import type {
   Ballot,
+  Epoch,
   FormAcceptMessage,
   FormMessage,
   FormOkMessage,
@@ -58,23 +60,18 @@ import type {
 } from "./messages.ts";
 import { canCommit, isMajority } from "./quorum.ts";
 import { Takeover } from "./takeover.ts";
-import {
-  foundingView,
-  incarnationIn,
-  nextView,
-  operationError,
-  proposalError,
-  proposalOps,
-  sameView,
-} from "./view.ts";
+import { compareViews, incarnationIn, nextView, operationError, proposalError, proposalOps } from "./view.ts";
 
-/** Messages only a peer in a group sends: they show a group exists. */
-const GROUP_MESSAGES: ReadonlySet<Message["type"]> = new Set([
-  "REDIRECT",
-  "REQ",
-  "NEWVIEW",
-  "NEWLEADER",
-  "HEARTBEAT",
+/**
+ * Messages outside the epoch rule: a JOIN (how a peer of any history, or of
+ * none, comes in) and forming anew, whose acceptors are the whole hostsfile.
+ */
+const ANY_EPOCH: ReadonlySet<Message["type"]> = new Set([
+  "JOIN",
+  "FORM",
+  "FORM_PROMISE",
+  "FORM_ACCEPT",
+  "FORM_OK",
 ]);
 
 /** Where a peer stands: outside the group, in it, leading it, or taking over. */
@@ -100,7 +97,8 @@ type RoleState =
   | { readonly name: "candidate"; readonly takeover: Takeover };
 
 /** A message without its envelope: the core adds sender and incarnation. */
-type Body = Message extends infer M ? M extends Message ? Omit<M, "from" | "incarnation"> : never : never;
+type Body = Message extends infer M ? M extends Message ? Omit<M, "from" | "incarnation" | "epoch"> : never
+  : never;
 
 /**
  * One peer's protocol state. Every method takes the current time in ms and
@@ -142,23 +140,17 @@ export class PeerCore {
   readonly #newestRun = new Map<PeerId, number>();
   /** When each peer was last heard from at all, member or not. */
   readonly #lastHeardAny = new Map<PeerId, number>();
-  /** Peer 1's founding view, installed but not yet reported: its probe may find a live group. */
-  #unannounced: View | null = null;
-  /** The id of the last view reported: none is ever reported twice. */
-  #lastAnnouncedId = 0;
-  /** When a peer last showed it is in a group (a member's message), and when this peer started. */
+  /** When a message of this peer's epoch or a later one last came (a group showed itself), and the start. */
   #groupSeenAt = -Infinity;
-  /** The view id the last REDIRECT named, and when: a joiner tells a founding peer 1 a group exists. */
-  #redirectedTo = { viewId: 0, at: -Infinity };
   #startedAt = 0;
+  /** Peers that asked this joining peer to join: when every other one has, no group is left to find. */
+  readonly #joinersHeard = new Set<PeerId>();
   /** When each peer was last sent a catch-up NEWVIEW. */
   readonly #caughtUpAt = new Map<PeerId, number>();
-  /** Until then peer 1 waits for a live group to answer before admitting joiners. */
-  #foundingUntil = 0;
   /**
    * The highest view id a joiner holds above this leader's view, and who: a
-   * history the group could not know (the joiner kept it on its data dir
-   * while the group was founded again). The next view change numbers above it.
+   * history the group could not know. The next view change numbers above it,
+   * so that nobody's printed view ids go backwards.
    */
   #above = { viewId: 0, peer: 0 };
   #nextRequestId = 1;
@@ -168,6 +160,15 @@ export class PeerCore {
   #deadSince: number | null = null;
   /** When this peer last saw another peer's attempt to form anew. */
   #formSeenAt = -Infinity;
+  /**
+   * Back on its data dir, or cut off from its view: the peers that answered
+   * since (their epoch no later than ours). Until a majority of the hostsfile
+   * has, this peer commits nothing in its epoch: a later one may have formed.
+   */
+  #probe: Set<PeerId> | null = null;
+  #probeSentAt = -Infinity;
+  /** The next peer outside the view that a leader heartbeats, so that separate histories meet. */
+  #outsideNext = 0;
   /** This peer is leaving the group on purpose; `#left` once it has. */
   #leaving = false;
   #left = false;
@@ -190,6 +191,7 @@ export class PeerCore {
       if (r.member && r.installed && incarnationIn(r.installed, config.id) === config.incarnation) {
         this.#view = r.installed;
         this.#role = { name: "member" };
+        this.#probe = new Set();
       }
     }
   }
@@ -227,6 +229,19 @@ export class PeerCore {
     return this.#detector.suspected;
   }
 
+  /**
+   * Whether this peer, back on its data dir or cut off from its view, waits
+   * to hear from a majority of the hostsfile before it acts in its epoch.
+   */
+  get probing(): boolean {
+    return this.#probe !== null;
+  }
+
+  /** The epoch of the last view this peer installed, if any. */
+  get epoch(): Epoch | undefined {
+    return this.#epoch();
+  }
+
   /** This peer's run. */
   get incarnation(): number {
     return this.#cfg.incarnation;
@@ -256,14 +271,17 @@ export class PeerCore {
       incarnation: this.#cfg.incarnation,
       promised: this.#acceptor.promised,
       accepted: this.#acceptor.accepted,
-      // Peer 1's founding view counts once reported: a restart before that founds afresh.
-      installed: this.#unannounced ? null : this.#lastInstalled,
-      member: this.#view !== null && !this.#unannounced,
+      installed: this.#lastInstalled,
+      member: this.#view !== null,
       formAccepted: this.#acceptor.formAccepted,
     };
   }
 
-  /** Starts the peer: peer 1 founds view 1; every other peer starts joining. */
+  /**
+   * Starts the peer: every peer asks to join (peer 1 founds the group by
+   * forming it once no group shows itself); a peer restored as a member first
+   * asks the hostsfile which epoch each peer is in.
+   */
   start(now: number): Effect[] {
     return this.#step(now, () => {
       this.#detector.start(now);
@@ -273,55 +291,9 @@ export class PeerCore {
         this.#detector.watch(null, this.#view, now);
         this.#lease.renew(now);
         this.#log("info", `restored view ${this.#view.id} from durable state`, "restored");
-      } else if (this.id === 1 && !this.#lastInstalled) {
-        this.#found();
-      }
-      this.#sendJoin();
+        this.#sendProbes();
+      } else this.#sendJoin();
     });
-  }
-
-  /**
-   * Peer 1 founds view 1 = [1]. A restarted peer 1 must not found a second
-   * group beside a live one (nor print a view below what that group knows):
-   * it asks the others first (a JOIN to each), and reports view 1 and admits
-   * joiners only once the probe is over ({@linkcode #foundingOver}).
-   */
-  #found(): void {
-    // Above every promise (a founding again must not reuse an attempt's ballot); 0/1 the first time.
-    const promised = this.#acceptor.promised;
-    const ballot = {
-      round: compareBallots(promised, NO_BALLOT) === 0 ? 0 : promised.round + 1,
-      leader: this.id,
-    };
-    this.#install(foundingView(this.id, this.#cfg.incarnation), ballot, false);
-    this.#becomeLeader(ballot);
-    this.#foundingUntil = this.#now + this.#detector.timeoutMs;
-  }
-
-  /**
-   * Whether peer 1's founding probe is over: every other peer asked to join,
-   * or, once the others had a failure timeout to answer, a majority of the
-   * hostsfile did (counting peer 1) and none answered from a group. A peer 1
-   * cut off with a minority never founds beside a live group it cannot see.
-   */
-  #foundingOver(): boolean {
-    const asked = (this.#leadership()?.joinersWaiting() ?? 0) + 1;
-    if (asked === this.#cfg.peerCount) return true;
-    return this.#now >= this.#foundingUntil && asked >= hostsfileMajority(this.#cfg.peerCount);
-  }
-
-  /**
-   * A joining peer 1 founds again when it was only ever in its own founding
-   * view (a stale message removed it) and nobody has shown a group for a
-   * failure timeout: a lone message must not leave the hostsfile without a group.
-   */
-  #mayFoundAgain(): boolean {
-    if (this.id !== 1 || this.#leaving) return false;
-    const last = this.#lastInstalled;
-    if (last && !sameView(last, foundingView(this.id, this.#cfg.incarnation))) return false;
-    const quiet = this.#detector.timeoutMs;
-    if (this.#groupLately() > 0) return false; // a group answered lately: it may be cut off, not gone
-    return this.#now - this.#groupSeenAt > quiet && this.#now - this.#startedAt > quiet;
   }
 
   /** Handles one decoded message from peer `message.from`. */
@@ -347,14 +319,20 @@ export class PeerCore {
       }
       this.#newestRun.set(from, Math.max(this.#newestRun.get(from) ?? 0, message.incarnation));
       this.#lastHeardAny.set(from, now);
-      const showsGroup = this.#showsGroup(message);
-      if (showsGroup) this.#groupSeenAt = now;
+      const theirs = message.type === "NEWVIEW" ? message.view.epoch : message.epoch;
+      const order = classifyEpoch(this.#epoch(), theirs);
+      if (order !== "newer") this.#answered(from);
+      if (!ANY_EPOCH.has(message.type)) {
+        // The one rule for group histories (epoch.ts).
+        if (order === "older") return this.#onOlder(message);
+        this.#groupSeenAt = now;
+        if (order === "newer") return this.#onNewer(message);
+      }
       this.#heardFrom(from, message.incarnation);
       switch (message.type) {
         case "JOIN":
           return this.#onJoin(message);
         case "REDIRECT":
-          if (showsGroup) this.#redirectedTo = { viewId: message.viewId, at: now };
           return this.#onRedirect(from, message.leader);
         case "REQ":
           return this.#onReq(message);
@@ -380,31 +358,64 @@ export class PeerCore {
           return this.#onFormOk(message);
         case "LEAVE":
           return this.#onLeave(message);
+        case "PROBE":
+          return this.#send(from, { type: "PROBE_ACK" });
+        case "PROBE_ACK":
+          return;
       }
     });
   }
 
+  /** This peer's epoch: that of the last view it installed (none before). */
+  #epoch(): Epoch | undefined {
+    return this.#lastInstalled?.epoch;
+  }
+
+  /** A message of an older history: its sender is behind; show it our view, and drop it. */
+  #onOlder(m: Message): void {
+    this.#catchUp(m.from, true);
+    this.#log(
+      "info",
+      `dropped ${m.type} from peer ${m.from}: its epoch ${formatEpoch(m.epoch)} is older than ours`,
+      "epoch-older",
+    );
+  }
+
   /**
-   * Whether `message` shows a group this peer could be in: a member's message
-   * about a view no older than the last this peer installed, or from a newer
-   * run of a member of that view (a group founded again since, whose ids may
-   * be lower). A peer stuck in an older view (a candidate nobody answers) is no
-   * group: it must not keep peers that a lone message removed from forming one.
+   * A message of a later history: this peer is behind. A view of it that
+   * names this very run is installed; any other view is joined; any other
+   * message is answered with a PROBE, which the sender answers (ours being
+   * older to it) with its view.
    */
-  #showsGroup(message: Message): boolean {
-    if (!GROUP_MESSAGES.has(message.type)) return false;
-    const last = this.#lastInstalled;
-    if (!last) return true;
-    const run = incarnationIn(last, message.from);
-    if (run !== undefined && message.incarnation > run) return true;
-    const viewId = message.type === "NEWVIEW"
-      ? message.view.id
-      : message.type === "REQ"
-      ? message.proposal.viewId
-      : "viewId" in message
-      ? message.viewId
-      : 0;
-    return viewId >= last.id;
+  #onNewer(m: Message): void {
+    if (this.#formation) this.#abandonFormation(`peer ${m.from} is in a later epoch`);
+    if (m.type !== "NEWVIEW") {
+      if (this.#now - (this.#caughtUpAt.get(m.from) ?? -Infinity) < this.#retryMs()) return;
+      this.#caughtUpAt.set(m.from, this.#now);
+      return this.#send(m.from, { type: "PROBE" });
+    }
+    this.#log("warning", `peer ${m.from} is in the later epoch ${formatEpoch(m.view.epoch)}: following it`, "epoch-newer");
+    this.#adopt(m.view, m.ballot);
+  }
+
+  /** Peer `from` answered in an epoch no later than ours: it counts toward the probe. */
+  #answered(from: PeerId): void {
+    const probe = this.#probe;
+    if (!probe) return;
+    probe.add(from);
+    if (probe.size + 1 < hostsfileMajority(this.#cfg.peerCount)) return;
+    this.#probe = null;
+    this.#log("info", `a majority of the hostsfile answered in no later epoch: acting in epoch ${formatEpoch(this.#epoch())}`, "probe");
+    if (this.#leadership()?.current) this.#maybeCommit();
+    this.#pump();
+  }
+
+  /** Asks every peer not yet heard since the probe started which epoch it is in. */
+  #sendProbes(): void {
+    this.#probe ??= new Set();
+    if (this.#now - this.#probeSentAt < this.#retryMs()) return;
+    this.#probeSentAt = this.#now;
+    for (const p of this.#everyOther()) if (!this.#probe.has(p)) this.#send(p, { type: "PROBE" });
   }
 
   /**
@@ -436,13 +447,9 @@ export class PeerCore {
         this.#log("info", `event loop stalled ${stall} ms; failure deadlines extended`, "stall");
       }
       this.#considerFormation();
-      if (!this.#view && this.#mayFoundAgain()) {
-        this.#log("warning", "no group has shown itself: founding view 1 again", "found");
-        this.#found();
-      }
-      // Joining, or probing for a live group before founding: ask again when due.
-      if ((!this.#view || this.#unannounced) && this.#joiner.due(now)) this.#sendJoin();
+      if (!this.#view && this.#joiner.due(now)) this.#sendJoin();
       if (!this.#view) return;
+      if (this.#probe) this.#sendProbes();
       this.#sendHeartbeats();
       this.#detectFailures();
       if (!this.#view) return;
@@ -454,20 +461,14 @@ export class PeerCore {
 
   // ---- roles ----
 
-  /** Drops out of the group (or the founding) and joins again, asking `hint` first. */
+  /** Drops out of the group and joins again, asking `hint` first. */
   #becomeJoining(hint: PeerId | null): void {
-    if (this.#unannounced) {
-      // A founding given up never happened: no view was installed.
-      if (this.#newest === this.#unannounced) this.#newest = null;
-      this.#lastInstalled = null;
-    }
     this.#role = { name: "joining" };
     this.#view = null;
-    this.#unannounced = null;
+    this.#probe = null;
     this.#ownVersion++;
     // What it accepted stays: it is still an acceptor of that view's instance, and a removal
     // that nobody confirmed may leave that value the only trace of a choice.
-    this.#foundingUntil = 0;
     this.#detector.clear();
     this.#watchedLast = null;
     this.#joiner.askNext(hint, true);
@@ -522,7 +523,8 @@ export class PeerCore {
   }
 
   #send(to: PeerId, body: Body, channel: Channel = "stream"): void {
-    const message = { ...body, from: this.id, incarnation: this.#cfg.incarnation } as Message;
+    const epoch = this.#epoch();
+    const message = { ...body, from: this.id, incarnation: this.#cfg.incarnation, ...(epoch ? { epoch } : {}) } as Message;
     this.#out.push({ kind: "send", channel, to, message });
   }
 
@@ -596,13 +598,13 @@ export class PeerCore {
   /**
    * Sends `to` the newest view this peer knows, at most once per retry
    * interval. Outside the group, a peer passes on the view that removed it
-   * only to the runs that view names: a lone view it cannot place must not
-   * spread and strand others.
+   * only to the runs that view names, or to a peer of an older epoch
+   * (`older`): a view it cannot place must not spread and strand others.
    */
-  #catchUp(to: PeerId): void {
+  #catchUp(to: PeerId, older = false): void {
     const view = this.#newest;
     if (!view) return;
-    if (!this.#view && incarnationIn(view, to) !== this.#newestRun.get(to)) return;
+    if (!this.#view && !older && incarnationIn(view, to) !== this.#newestRun.get(to)) return;
     if (this.#now - (this.#caughtUpAt.get(to) ?? -Infinity) < this.#retryMs()) return;
     this.#caughtUpAt.set(to, this.#now);
     this.#send(to, { type: "NEWVIEW", view, ballot: this.#lease.ballot });
@@ -610,18 +612,20 @@ export class PeerCore {
 
   // ---- views ----
 
-  /** Installs a committed view this peer belongs to, and reports it (peer 1's founding view later). */
-  #install(view: View, ballot: Ballot, announce = true): void {
+  /** Installs a committed view this peer belongs to, and reports it. */
+  #install(view: View, ballot: Ballot): void {
     const previous = this.#view;
     const leaderBefore = this.leader;
+    const epochChanged = compareEpochs(view.epoch, this.#epoch()) !== 0;
     // The history moved on: an attempt to form anew would now reuse a view id.
     if (this.#formation) this.#abandonFormation(`view ${view.id} installed meanwhile`);
     this.#view = view;
     this.#newest = view;
     this.#lastInstalled = view;
     this.#ownVersion++;
+    this.#joinersHeard.clear();
     if (this.#role.name === "joining") this.#becomeMember();
-    this.#acceptor.installed(view.id, ballot);
+    this.#acceptor.installed(view, ballot, epochChanged);
     // Beyond 8 peers a candidate that gave up tells only its observers so (its heartbeats
     // lead nothing now): a newer view committed under another ballot shows who leads.
     if (isLargeGroup(this.#cfg.peerCount) && this.#role.name === "member") {
@@ -630,10 +634,8 @@ export class PeerCore {
     if (!previous) this.#lease.renew(this.#now);
     this.#detector.watch(previous, view, this.#now);
     const cur = this.#leadership()?.current;
-    if (cur && cur.proposal.viewId < view.id) this.#leadership()!.current = null; // decided elsewhere
-    this.#unannounced = null;
-    if (announce) this.#announce(view);
-    else this.#unannounced = view;
+    if (cur && (epochChanged || cur.proposal.viewId < view.id)) this.#leadership()!.current = null; // decided elsewhere
+    this.#out.push({ kind: "event", event: { type: "view", peer: this.id, view } });
     // Members that left on purpose are reported as left, never as unreachable.
     for (const m of previous?.members ?? []) {
       if (incarnationIn(view, m) !== undefined || this.#leavers.get(m) !== incarnationIn(previous!, m)) {
@@ -648,22 +650,6 @@ export class PeerCore {
     }
   }
 
-  /**
-   * The view id of a group that answered this peer lately (a REDIRECT, or for
-   * peer 1 a joiner that knows one), within 20 failure timeouts; else 0.
-   */
-  #groupLately(): number {
-    const r = this.#redirectedTo;
-    return this.#now - r.at <= 20 * this.#detector.timeoutMs ? r.viewId : 0;
-  }
-
-  /** Reports an installed view, unless it was reported already (peer 1 founding again). */
-  #announce(view: View): void {
-    if (view.id <= this.#lastAnnouncedId) return;
-    this.#lastAnnouncedId = view.id;
-    this.#out.push({ kind: "event", event: { type: "view", peer: this.id, view } });
-  }
-
   /** This peer learned it is not in the group's view `view`: it joins again (or, leaving, is done). */
   #removed(view: View): void {
     if (this.#leaving) return this.#finishLeaving(view);
@@ -674,83 +660,17 @@ export class PeerCore {
 
   /** Installs `view` if it is newer; a view without this peer means removal. */
   #adopt(view: View, ballot: Ballot): void {
-    if (view.id <= this.#newestId()) return;
+    if (compareViews(view, this.#newest) <= 0) return;
     if (incarnationIn(view, this.id) === this.#cfg.incarnation) this.#install(view, ballot);
     else this.#removed(view);
   }
 
   #onNewView(m: NewViewMessage): void {
-    if (this.#mayRejoin(m)) return this.#rejoin(m.view, m.ballot);
-    if (this.#supersededBy(m)) {
-      // A group formed later (it holds a newer run of one of our members) while this
-      // view's runs slept on their data dirs: join it, never carry on beside it. The
-      // JOIN names this view, so that group numbers above it.
-      this.#log(
-        "warning",
-        `view ${m.view.id} of peer ${m.from} was formed after view ${this.#view!.id}: joining it`,
-        "later",
-      );
-      return this.#joinLater(m.view);
-    }
-    if (m.view.id <= this.#newestId()) return;
+    if (compareViews(m.view, this.#newest) <= 0) return;
     this.#adopt(m.view, m.ballot);
     this.#yieldTo(m.ballot);
     if (this.#role.name === "candidate") this.#evaluateTakeover(this.#role.takeover);
     else this.#pump();
-  }
-
-  /**
-   * Whether `m.view`, sent by one of its members and numbered no higher than
-   * this peer's view (a newer one is simply installed), belongs to a group
-   * formed after it: it holds a newer run of one of our members, and we hold
-   * no newer run of one of its own.
-   */
-  #supersededBy(m: NewViewMessage): boolean {
-    const view = this.#view;
-    if (!view || m.view.id > view.id || sameView(view, m.view)) return false;
-    if (incarnationIn(m.view, m.from) !== m.incarnation) return false;
-    return holdsNewerRun(m.view, view) && !holdsNewerRun(view, m.view);
-  }
-
-  /**
-   * Whether a peer outside the group should take `m.view` back although it
-   * knows a newer view: a member of the group sends it a view that names this
-   * very run, no older than the last it installed, so the newer view that
-   * removed it is one the group never confirmed (a lone or stale message).
-   */
-  #mayRejoin(m: NewViewMessage): boolean {
-    if (m.view.id > this.#newestId() || !this.#mayTakeBack(m.view)) return false;
-    // Sent by a member of that view, or by whoever committed it (the ballot's holder: a former
-    // whose re-proposed view left it out).
-    return incarnationIn(m.view, m.from) === m.incarnation || m.ballot.leader === m.from;
-  }
-
-  /**
-   * Whether a peer outside the group may take `view` back: it names this very
-   * run and is the last view this peer installed (or newer), so the view that
-   * removed it was never confirmed by that view's members.
-   */
-  #mayTakeBack(view: View): boolean {
-    const last = this.#lastInstalled;
-    if (this.#view || incarnationIn(view, this.id) !== this.#cfg.incarnation) return false;
-    return !last || view.id > last.id || sameView(view, last);
-  }
-
-  #rejoin(view: View, ballot: Ballot): void {
-    this.#log(
-      "warning",
-      `view ${this.#newestId()} that removed this peer is unconfirmed: peer ${view.leader}'s view ${view.id} ` +
-        `still names it; back in the group`,
-      "rejoin",
-    );
-    if (!this.#lastInstalled || view.id > this.#lastInstalled.id) return this.#install(view, ballot);
-    // The view it last installed and printed: back in it without printing it again.
-    this.#view = this.#newest = view;
-    this.#ownVersion++;
-    this.#becomeMember();
-    this.#detector.watch(null, view, this.#now);
-    this.#lease.observe(ballot, this.#now);
-    this.#lease.renew(this.#now);
   }
 
   // ---- leaving ----
@@ -781,7 +701,7 @@ export class PeerCore {
       return this.#pump();
     }
     // The leader hands over: the next in line takes over at once, without waiting for a timeout.
-    if (wasLeader && role.name === "member" && this.#lowestAlive() === this.id && !this.#barred()) {
+    if (wasLeader && role.name === "member" && this.#lowestAlive() === this.id && this.#mayAct()) {
       this.#startTakeover();
     }
   }
@@ -808,72 +728,46 @@ export class PeerCore {
   // ---- joining ----
 
   #sendJoin(): void {
-    // A group that redirected this joiner lately counts as known: it may be cut off
-    // from peer 1 right now, and peer 1 must not found a second group beside it.
-    const knownViewId = this.#unannounced ? 0 : Math.max(this.#lastInstalled?.id ?? 0, this.#groupLately());
+    // The JOIN names the last view this peer installed: a group of another history numbers above it.
+    const knownViewId = this.#lastInstalled?.id ?? 0;
     for (const p of this.#joiner.next(this.#now, this.#cfg.random)) {
       this.#send(p, { type: "JOIN", knownViewId });
     }
   }
 
   #onRedirect(from: PeerId, leader: PeerId): void {
-    if (leader > this.#cfg.peerCount) return;
-    if (this.#unannounced) {
-      // Our founding probe found a live group (that may still think our previous
-      // run leads it): join it rather than found another.
-      this.#log("warning", `peer ${from} belongs to a group led by ${leader}: joining it`, "found");
-      return this.#becomeJoining(leader === this.id ? null : leader);
-    }
-    if (this.#view || leader === this.id) return;
+    if (leader > this.#cfg.peerCount || this.#view || leader === this.id) return;
     if (leader === from) return; // it leads, or believes so: the retry will reach it
     this.#joiner.askNext(leader, false);
     this.#sendJoin();
   }
 
   #onJoin(m: JoinMessage): void {
-    // Peer 1 remembers that a joiner knows a group lately: it must not found beside it.
-    if (this.id === 1 && m.knownViewId > 0) {
-      this.#redirectedTo = { viewId: m.knownViewId, at: this.#now };
-    }
     if (!this.#view) {
-      // Peer 1's founding probe: it is up now, so ask it at once rather than
-      // at the end of our back-off. A peer that was in a group says so, lest
-      // peer 1 found a second one beside it.
-      if (m.from === 1) {
-        const last = this.#lastInstalled;
-        if (last) this.#send(1, { type: "REDIRECT", leader: last.leader, viewId: last.id });
-        this.#joiner.askNext(1, true);
-        this.#sendJoin();
-      }
-      return; // otherwise it retries; we cannot help yet
+      // Every other peer asking to join: no group is left to find (see #stuck).
+      this.#joinersHeard.add(m.from);
+      return; // it retries; we cannot help yet
     }
     const known = incarnationIn(this.#view, m.from);
     // A member that missed its NEWVIEW: any member can catch it up, and must,
     // since a candidate may need that member's answer to reach a majority.
     if (known === m.incarnation) return this.#catchUp(m.from);
-    const role = this.#role;
-    if (role.name === "candidate") {
-      // It retries; we cannot help yet, but peer 1's founding probe must learn a group is here.
-      if (m.from === 1) this.#send(1, { type: "REDIRECT", leader: this.id, viewId: this.#view.id });
-      return;
+    if (compareEpochs(m.epoch, this.#epoch()) > 0) {
+      // It comes from a later history: it finds that group, or shows it to us.
+      this.#send(m.from, { type: "PROBE" });
+      return this.#log("info", `not admitting peer ${m.from}: its epoch is later than ours`, "join-later");
     }
+    const role = this.#role;
+    if (role.name === "candidate") return; // it retries; we cannot help yet
     if (role.name !== "leader") {
       return this.#send(m.from, { type: "REDIRECT", leader: this.leader ?? 1, viewId: this.#view.id });
     }
     const leadership = role.leadership;
-    if (this.#unannounced && m.knownViewId > 0) {
-      // Founding, and a peer that was in a group asks to join: that group may be live.
-      this.#log("warning", `peer ${m.from} was in view ${m.knownViewId}: not founding; joining`, "found");
-      return this.#becomeJoining(null);
-    }
-    // A restarted peer 1 probing before it founds must learn that a group is here.
-    if (m.from === 1) this.#send(1, { type: "REDIRECT", leader: this.id, viewId: this.#view.id });
     if (m.knownViewId > Math.max(this.#view.id, this.#above.viewId)) {
       this.#above = { viewId: m.knownViewId, peer: m.from };
     }
     if (known !== undefined) leadership.enqueue({ kind: "DEL", peer: m.from, incarnation: known }, "restart");
     leadership.enqueue({ kind: "ADD", peer: m.from, incarnation: m.incarnation }, "join");
-    // Founding (see start()): when every other peer asks to join, no live group is left to find.
     this.#pump();
   }
 
@@ -888,13 +782,6 @@ export class PeerCore {
   }
 
   #onHeartbeat(m: HeartbeatMessage): void {
-    if (this.#unannounced) {
-      // Peer 1's founding probe: a member of a group heartbeats its previous run (its answer
-      // to our JOIN may be lost). Found nothing beside it: join, or let that group form anew.
-      this.#log("warning", `peer ${m.from} is in view ${m.viewId}: not founding; joining`, "found");
-      this.#redirectedTo = { viewId: m.viewId, at: this.#now };
-      return this.#becomeJoining(null);
-    }
     // A peer behind us (or, while we join again, behind the view that removed us): catch it up.
     if (m.viewId < this.#newestId()) return this.#catchUp(m.from);
     const view = this.#view;
@@ -946,6 +833,15 @@ export class PeerCore {
     const heard = !layout.allToAll && leads ? [] : this.#detector.ages(this.#watched(), this.#now);
     const heartbeat: Body = { type: "HEARTBEAT", viewId: view.id, leading: this.#myBallot(), heard };
     for (const m of to) this.#send(m, heartbeat, "datagram");
+    // A leader also heartbeats one peer outside its view per interval, in turn: two histories
+    // that formed apart (a partition, a restart without state) meet, and the older joins the later.
+    const outside = to.length === this.#cfg.peerCount - 1 || this.#role.name !== "leader"
+      ? []
+      : this.#everyOther().filter((p) => incarnationIn(view, p) === undefined);
+    if (outside.length > 0) {
+      this.#outsideNext = (this.#outsideNext + 1) % outside.length;
+      this.#send(outside[this.#outsideNext], heartbeat, "datagram");
+    }
   }
 
   #detectFailures(): void {
@@ -962,6 +858,13 @@ export class PeerCore {
     for (const m of this.#detector.expired(watched, this.#now)) {
       this.#suspect(m);
       this.#leadership()?.enqueue(this.#deletion(m), "failed");
+    }
+    // Cut off from a majority of its view for a failure timeout: before it commits anything
+    // there again, it learns whether a later epoch formed meanwhile.
+    const view = this.#view!;
+    if (!this.#probe && !isMajority(view, (m) => m === this.id || !this.#detector.suspected.has(m))) {
+      this.#log("info", "cut off from a majority of the view: asking the hostsfile for its epochs", "probe");
+      this.#sendProbes();
     }
     // The running operation may have been waiting only for the member that just failed.
     if (this.#leadership()?.current) this.#maybeCommit();
@@ -1000,14 +903,8 @@ export class PeerCore {
    * (see {@linkcode Leadership.take}).
    */
   #pump(): void {
-    if (this.#unannounced) {
-      if (!this.#foundingOver()) return; // see #found()
-      this.#announce(this.#unannounced);
-      this.#unannounced = null;
-      this.#ownVersion++;
-    }
     const leadership = this.#leadership();
-    if (this.#barred()) return;
+    if (!this.#mayAct()) return;
     while (
       leadership && leadership === this.#leadership() && !leadership.current && leadership.queue.length > 0
     ) {
@@ -1079,6 +976,7 @@ export class PeerCore {
 
   /** Commits once a majority and every member not held failed said OK. */
   #maybeCommit(): void {
+    if (this.#probe) return; // it commits once the probe is over (see #pump)
     const leadership = this.#leadership()!;
     const cur = leadership.current!;
     const view = this.#view!;
@@ -1120,7 +1018,7 @@ export class PeerCore {
       this.#catchUp(m.from);
       return this.#log("info", `dropped REQ for old view ${p.viewId} from ${m.from}`, "req-stale");
     }
-    if (this.#barred()) {
+    if (!this.#votes()) {
       return this.#log("info", `dropped REQ from ${m.from}: ${this.#barredWhy()}`, "barred");
     }
     if (this.#acceptor.refuses(p.ballot)) {
@@ -1159,7 +1057,7 @@ export class PeerCore {
     }
     const mine = this.#myBallot();
     if (!mine || compareBallots(ballot, mine) <= 0) return;
-    if (this.#lowestAlive() === this.id && !this.#barred()) {
+    if (this.#lowestAlive() === this.id && this.#mayAct()) {
       this.#log(
         "info",
         `${source} holds ballot ${ballot.round}/${ballot.leader}; taking over again`,
@@ -1208,7 +1106,7 @@ export class PeerCore {
       }
       return;
     }
-    if (lowest !== this.id || this.#barred()) return;
+    if (lowest !== this.id || !this.#mayAct()) return;
     if (!this.#lease.expired(this.#now, this.#detector.timeoutMs)) return;
     this.#startTakeover();
   }
@@ -1243,18 +1141,8 @@ export class PeerCore {
         "newleader-stale",
       );
     }
-    if (this.#barred()) {
+    if (!this.#votes()) {
       return this.#log("info", `dropped NEWLEADER from ${m.from}: ${this.#barredWhy()}`, "barred");
-    }
-    if (m.viewId === view.id && incarnationIn(view, m.from) !== m.incarnation) {
-      // Not a member of our view although it holds one of our id: another line of the
-      // history. Show it our view rather than promise (it may be the later group).
-      this.#catchUp(m.from);
-      return this.#log(
-        "info",
-        `dropped NEWLEADER from ${m.from}: not a member of view ${view.id}`,
-        "newleader-other",
-      );
     }
     if (this.#acceptor.refuses(m.ballot)) {
       return this.#send(m.from, { type: "REJECT", promised: this.#acceptor.promised });
@@ -1314,48 +1202,44 @@ export class PeerCore {
   // ---- forming anew ----
 
   /**
-   * Whether this peer accepted a view formed anew above its installed view: it
-   * votes in its installed view no more (no OK, no PENDING, no takeover), even
-   * under a higher ballot, or that view could commit a view whose id the formed
-   * one, perhaps chosen, holds. It finds out by forming anew itself, which
-   * proposes the view it accepted again (Paxos), or one above every view known.
+   * Whether this peer votes in its installed view: not once it accepted a
+   * view formed in a later epoch (see {@linkcode Acceptor.votesIn}).
    */
-  #barred(): boolean {
-    const accepted = this.#acceptor.formAccepted?.view;
-    const view = this.#view;
-    if (!accepted || !view || accepted.id <= view.id) return false;
-    // An acceptance from before this view (it holds an older run of one of its members) is stale.
-    return !holdsNewerRun(view, accepted);
+  #votes(): boolean {
+    return this.#view !== null && this.#acceptor.votesIn(this.#view.epoch);
+  }
+
+  /** Whether this peer may lead, or commit, in its view: it votes there and is not probing. */
+  #mayAct(): boolean {
+    return this.#votes() && this.#probe === null;
   }
 
   #barredWhy(): string {
-    return `it accepted view ${this.#acceptor.formAccepted?.view.id} formed anew above view ${this.#view?.id}`;
+    return `it accepted view ${this.#acceptor.formAccepted?.view.id} of a later epoch`;
   }
 
   /**
-   * Whether the last view this peer installed is stuck: the members whose run
-   * could vote in it and that were heard from lately are no majority of it
-   * (restarted without state, or silent). Only installed views count: a view
-   * merely heard of (a forged or stale one) never starts an attempt.
+   * Whether this peer should form the group: out of the group, when no group
+   * of its epoch or a later one has shown itself for a failure timeout (or
+   * every other peer asked it to join: none is left to find), and only peer 1
+   * founds where it knows no view; in the group, when its view can vote no
+   * more, or the members whose run could vote in it and that were heard from
+   * lately are no majority of it (restarted without state, or silent).
    */
   #stuck(): boolean {
     const view = this.#lastInstalled;
-    if (!view) return false;
-    // Out of the group (removed, or restored as no member): stuck when no group
-    // has shown itself for a failure timeout, so nobody can take it back. A group
-    // that answered lately is not gone: its leader may be busy (or deposed by an
-    // attempt to form anew) and admit this peer at its next JOIN.
     if (!this.#view) {
-      if (this.#groupLately() > 0) return false;
+      if (this.#leaving || (!view && this.id !== 1)) return false;
+      if (this.#joinersHeard.size === this.#cfg.peerCount - 1) return true;
       const quiet = this.#detector.timeoutMs;
       return this.#now - this.#groupSeenAt > quiet && this.#now - this.#startedAt > quiet;
     }
-    if (this.#barred()) return true; // it can vote in it no more: finish forming the view it accepted
+    if (!this.#votes()) return true; // it can vote in it no more: finish forming the view it accepted
     // Beyond 8 peers a member hears only those it watches: the silence of the
     // others says nothing, only a newer run heard of does (the leader watches all).
     const watched = this.#monitoring().allToAll ? null : new Set(this.#watched());
-    return isDead(view, (m) => {
-      const run = incarnationIn(view, m)!;
+    return isDead(this.#view, (m) => {
+      const run = incarnationIn(this.#view!, m)!;
       if (m === this.id) return run === this.#cfg.incarnation;
       const heard = this.#now - (this.#lastHeardAny.get(m) ?? -Infinity) <= this.#detector.timeoutMs;
       return (heard || (watched !== null && !watched.has(m))) && (this.#newestRun.get(m) ?? 0) <= run;
@@ -1363,12 +1247,15 @@ export class PeerCore {
   }
 
   /**
-   * Starts forming anew once the newest view has been dead for a failure
-   * timeout; lower IDs go first, and a peer that saw another's attempt waits.
+   * Starts forming once this peer is stuck: a view dead for a failure timeout
+   * (out of the group, the quiet timeout is the wait); lower IDs go first, and
+   * a peer that saw another's attempt waits. An attempt not yet proposed stops
+   * once the peer is stuck no more (it got back into a live group).
    */
   #considerFormation(): void {
     const f = this.#formation;
     if (f) {
+      if (!f.proposal && !this.#stuck()) return this.#abandonFormation("the group is live again");
       this.#evaluateFormation(f);
       if (this.#formation === f) this.#retransmitFormation(f);
       return;
@@ -1378,22 +1265,24 @@ export class PeerCore {
       return;
     }
     this.#deadSince ??= this.#now;
-    const wait = this.#detector.timeoutMs + (this.id - 1) * this.#retryMs();
+    const wait = (this.#view ? this.#detector.timeoutMs : 0) + (this.id - 1) * this.#retryMs();
     if (this.#now - this.#deadSince < wait || this.#now - this.#formSeenAt < wait) return;
     this.#startFormation();
   }
 
   #startFormation(): void {
+    // Above every promise, so above the round of every epoch this peer installed or accepted.
     const round = Math.max(this.#acceptor.promised.round, this.#lease.ballot.round) + 1;
     const f = new Formation({ round, leader: this.id }, this.#nextRequestId++, this.#now);
     this.#formation = f;
     this.#acceptor.promise(f.ballot);
+    const last = this.#lastInstalled;
     this.#log(
-      "warning",
-      `view ${
-        this.#lastInstalled!.id
-      } cannot gather its quorum (its members restarted without their state, ` +
-        `or are silent): asking the hostsfile to form the group anew, ballot ${f.ballot.round}/${this.id}`,
+      last ? "warning" : "info",
+      last
+        ? `view ${last.id} cannot gather its quorum (its members restarted without their state, ` +
+          `or are silent): asking the hostsfile to form the group anew, ballot ${f.ballot.round}/${this.id}`
+        : `no group has shown itself: asking the hostsfile to found one, ballot ${f.ballot.round}/${this.id}`,
       "formation",
     );
     for (const p of this.#everyOther()) {
@@ -1415,7 +1304,7 @@ export class PeerCore {
     const mine = this.#formation;
     if (mine && compareBallots(m.ballot, mine.ballot) > 0) this.#formation = null;
     this.#yieldTo(m.ballot);
-    const { newest, pending, accepted, knownViewId, inView } = this.#formKnowledge();
+    const { newest, pending, accepted, inView } = this.#formKnowledge();
     this.#send(m.from, {
       type: "FORM_PROMISE",
       requestId: m.requestId,
@@ -1423,7 +1312,6 @@ export class PeerCore {
       newest,
       pending,
       accepted,
-      knownViewId,
       inView,
     });
   }
@@ -1434,9 +1322,9 @@ export class PeerCore {
       return this.#log("debug", `dropped FORM_PROMISE from ${m.from}: no such attempt`, "stale-form");
     }
     if (f.proposal) {
-      // A late answer that knows a view as new as the one proposed: the proposal would reuse its id.
-      if (m.newest && m.newest.id >= f.proposal.id) {
-        this.#abandonFormation(`peer ${m.from} knows view ${m.newest.id}`);
+      // A late answer that knows a later history than the one proposed: that one goes on.
+      if (m.newest && compareEpochs(m.newest.epoch, f.proposal.epoch) > 0) {
+        this.#abandonFormation(`peer ${m.from} knows view ${m.newest.id} of a later epoch`);
       }
       return;
     }
@@ -1446,11 +1334,7 @@ export class PeerCore {
 
   /** Once a majority of the hostsfile promised: propose the view to form, or find the group live. */
   #evaluateFormation(f: Formation): void {
-    if (f.proposal) return;
-    if (!f.promised(this.#cfg.peerCount)) {
-      this.#takeBackFrom(f);
-      return;
-    }
+    if (f.proposal || !f.promised(this.#cfg.peerCount)) return;
     // A majority suffices, but peers heard from lately get a retry interval to answer
     // too, so that the new view holds every live peer it can.
     f.majorityAt ??= this.#now;
@@ -1459,26 +1343,16 @@ export class PeerCore {
     const waiting = this.#everyOther().some((p) => !f.promises.has(p) && live(p));
     if (waiting && this.#now - f.majorityAt < this.#retryMs()) return;
     const decision = f.decide(this.#formKnowledge(), this.#restartedSince);
-    if (!decision || decision.kind !== "propose") {
-      if (!decision) return this.#abandonFormation("nobody knows a view");
+    if (decision.kind !== "propose") {
       this.#abandonFormation(
         decision.kind === "live"
           ? `view ${decision.view.id} can carry on by itself`
-          : decision.kind === "later"
-          ? `the group of view ${decision.view.id}, founded after view ${this.#lastInstalled?.id}, is live`
           : `members of view ${decision.view.id} not heard from could still commit it`,
       );
-      if (decision.kind === "live" && decision.view.id > this.#newestId()) {
-        this.#adopt(decision.view, NO_BALLOT);
-      } else if (decision.kind === "live" && this.#mayTakeBack(decision.view)) {
-        // A majority of its members answered as its runs, yet none may send it back (a lone
-        // message removed this peer): take it back, as from a member's NEWVIEW.
-        this.#rejoin(decision.view, NO_BALLOT);
-      }
-      // Its JOIN names the view it holds, so that group numbers above it when it adds this peer.
-      if (decision.kind === "later" && incarnationIn(decision.view, this.id) !== this.#cfg.incarnation) {
-        this.#joinLater(decision.view);
-      }
+      if (decision.kind !== "live") return;
+      // Join the live group: install its view if it is newer and names this run, else ask its leader.
+      if (compareViews(decision.view, this.#newest) > 0) this.#adopt(decision.view, NO_BALLOT);
+      else if (!this.#view) this.#joiner.askNext(decision.view.leader === this.id ? null : decision.view.leader, true);
       return;
     }
     f.proposal = decision.view;
@@ -1497,40 +1371,12 @@ export class PeerCore {
       newest,
       pending: newest ? this.#acceptor.acceptedFor(newest.id) : null,
       accepted: this.#acceptor.formAccepted,
-      knownViewId: this.#groupLately(),
       inView: this.#view !== null,
     };
   }
 
   /** Whether a newer run than `run` of `member` has been heard from. */
   #restartedSince = (member: PeerId, run: number): boolean => (this.#newestRun.get(member) ?? 0) > run;
-
-  /**
-   * Before a majority of the hostsfile answered: a peer outside the group whose
-   * last installed view names this very run, and a majority of whose members
-   * (this peer among them) answered as its runs, takes that view back, as from
-   * a member's NEWVIEW (a lone message removed them all, and the peers down may
-   * never answer). Nothing is formed, so no majority of the hostsfile is needed.
-   */
-  #takeBackFrom(f: Formation): void {
-    if (this.#view || f.promises.size === 0) return;
-    const decision = f.decide(this.#formKnowledge(), this.#restartedSince, true);
-    if (decision?.kind !== "live" || !this.#mayTakeBack(decision.view)) return;
-    this.#abandonFormation(
-      `view ${decision.view.id} names this peer and a majority of it answered as its runs`,
-    );
-    this.#rejoin(decision.view, NO_BALLOT);
-  }
-
-  /**
-   * Joins the group of `view`, formed after this peer's view: that group is
-   * there (it showed itself), and the JOIN names the view this peer holds, so
-   * the group numbers above it.
-   */
-  #joinLater(view: View): void {
-    this.#redirectedTo = { viewId: view.id, at: this.#now };
-    this.#becomeJoining(view.leader === this.id ? null : view.leader);
-  }
 
   /** Gives up this attempt; another may start after a full wait. */
   #abandonFormation(why: string): void {
@@ -1576,7 +1422,8 @@ export class PeerCore {
     const above = this.#newestId();
     const newView: Body = { type: "NEWVIEW", view, ballot: f.ballot };
     for (const m of view.members) if (m !== this.id) this.#send(m, newView);
-    this.#out.push({ kind: "event", event: { type: "formed", peer: this.id, view, above } });
+    // (founding, where nobody knew a view, is reported by the view event alone, as the seed prints it)
+    if (above > 0) this.#out.push({ kind: "event", event: { type: "formed", peer: this.id, view, above } });
     if (incarnationIn(view, this.id) !== this.#cfg.incarnation) return this.#removed(view);
     this.#install(view, f.ballot);
     const leadership = this.#becomeLeader(f.ballot);

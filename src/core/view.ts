@@ -4,6 +4,7 @@
  * @module
  */
 
+import { compareEpochs } from "./epoch.ts";
 import {
   MAX_PROPOSAL_OPERATIONS,
   type Operation,
@@ -13,16 +14,39 @@ import {
 } from "./messages.ts";
 
 /**
- * The founding view: peer 1 alone, leading view 1.
+ * The founding view: the founder alone, as run `incarnation`, leading view 1
+ * of the epoch it formed under ballot round `round`.
  *
  * @example
  * ```ts
  * import { foundingView } from "./view.ts";
- * foundingView(1, 42); // { id: 1, leader: 1, members: [1], incarnations: [42] }
+ * foundingView(1, 42);
+ * // { epoch: { round: 1, former: 1, run: 42 }, id: 1, leader: 1, members: [1], incarnations: [42] }
  * ```
  */
-export function foundingView(founder: PeerId, incarnation: number): View {
-  return { id: 1, leader: founder, members: [founder], incarnations: [incarnation] };
+export function foundingView(founder: PeerId, incarnation: number, round = 1): View {
+  return {
+    epoch: { round, former: founder, run: incarnation },
+    id: 1,
+    leader: founder,
+    members: [founder],
+    incarnations: [incarnation],
+  };
+}
+
+/**
+ * Orders views by epoch, then id: the newer of two views of different
+ * histories belongs to the later one.
+ *
+ * @example
+ * ```ts
+ * import { compareViews, foundingView } from "./view.ts";
+ * compareViews(foundingView(1, 42, 2), { ...foundingView(1, 42), id: 9 }); // > 0: a later epoch
+ * ```
+ */
+export function compareViews(a: View | null, b: View | null): number {
+  if (!a || !b) return (a ? 1 : 0) - (b ? 1 : 0);
+  return compareEpochs(a.epoch, b.epoch) || a.id - b.id;
 }
 
 /**
@@ -122,7 +146,7 @@ export function proposalError(view: View, proposal: Proposal): string | null {
  *   leader: 1,
  *   ballot: { round: 0, leader: 1 },
  * });
- * // v2: { id: 2, leader: 1, members: [1, 2], incarnations: [0, 9] }
+ * // v2: { epoch: { round: 1, former: 1, run: 0 }, id: 2, leader: 1, members: [1, 2], incarnations: [0, 9] }
  * ```
  */
 export function nextView(view: View, proposal: Proposal): View {
@@ -133,6 +157,7 @@ export function nextView(view: View, proposal: Proposal): View {
   for (const op of ops) if (op.kind === "ADD") pairs.push([op.peer, op.incarnation]);
   pairs.sort((a, b) => a[0] - b[0]);
   return {
+    epoch: view.epoch,
     id: proposal.nextViewId ?? view.id + 1,
     leader: proposal.leader,
     members: pairs.map(([m]) => m),
@@ -141,7 +166,7 @@ export function nextView(view: View, proposal: Proposal): View {
 }
 
 /**
- * Whether two views are the same: same id, leader, members and incarnations.
+ * Whether two views are the same: same epoch, id, leader, members and incarnations.
  *
  * @example
  * ```ts
@@ -150,7 +175,7 @@ export function nextView(view: View, proposal: Proposal): View {
  * ```
  */
 export function sameView(a: View, b: View): boolean {
-  return a.id === b.id && a.leader === b.leader &&
+  return a.id === b.id && compareEpochs(a.epoch, b.epoch) === 0 && a.leader === b.leader &&
     a.members.length === b.members.length &&
     a.members.every((m, i) => m === b.members[i] && a.incarnations[i] === b.incarnations[i]);
 }

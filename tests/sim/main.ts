@@ -191,8 +191,7 @@ const totals = {
   redeliverySeeds: 0,
   staleViewSeeds: 0,
   formedAnewSeeds: 0,
-  historyEndSeeds: 0,
-  newLineSeeds: 0,
+  newEpochSeeds: 0,
   faultFreeSeeds: 0,
   livenessSeeds: 0,
   violations: 0,
@@ -217,8 +216,7 @@ const record = (r: SimResult) => {
   if (r.stats.redeliveries > 0) totals.redeliverySeeds++;
   if (r.stats.staleViews > 0) totals.staleViewSeeds++;
   if (r.stats.formedAnew > 0) totals.formedAnewSeeds++;
-  if (r.stats.historiesEnded > 0) totals.historyEndSeeds++;
-  if (r.stats.newLines > 0) totals.newLineSeeds++;
+  if (r.stats.epochs > 1) totals.newEpochSeeds++;
   if (r.scenario.faultFree) totals.faultFreeSeeds++;
   if (r.stats.livenessDemanded) totals.livenessSeeds++;
   totals.slowestConvergenceMs = Math.max(totals.slowestConvergenceMs, r.stats.convergedAfterMs ?? 0);
@@ -245,8 +243,8 @@ console.log(
     `restarts: ${totals.restartsWithState} with state (in ${totals.withStateSeeds} seeds), ` +
     `${totals.restartsWithoutState} without (in ${totals.withoutStateSeeds}), a majority at once in ` +
     `${totals.majorityRestartSeeds}, the whole group with state in ${totals.wholeWithStateSeeds} and without in ` +
-    `${totals.wholeWithoutStateSeeds}, formed anew in ${totals.formedAnewSeeds}, history ended in ` +
-    `${totals.historyEndSeeds}, founded again beside a sleeping history in ${totals.newLineSeeds}; crash between persist and send in ${totals.persistCrashSeeds}, duplicates in ` +
+    `${totals.wholeWithoutStateSeeds}, formed anew in ${totals.formedAnewSeeds}, more than one epoch in ` +
+    `${totals.newEpochSeeds}; crash between persist and send in ${totals.persistCrashSeeds}, duplicates in ` +
     `${totals.duplicateSeeds}, re-deliveries in ${totals.redeliverySeeds}, stale views in ${totals.staleViewSeeds}; ` +
     `liveness demanded in ${totals.livenessSeeds}, slowest convergence ${totals.slowestConvergenceMs} ms ` +
     `after faults stopped; ${seconds} s`,

@@ -235,9 +235,7 @@ export class Simulation {
   readonly #crashWhy: string[];
   readonly #crashPlan: (RestartPlan | null)[];
   /** When each peer's current run started. */
-  readonly #upSince: number[];
   /** Since when each pair of peers ("a,b", a < b) has been able to talk, while it can. */
-  readonly #linkedSince = new Map<string, number>();
   /** Who listens where now (the key is the address), for re-deliveries and forged messages. */
   readonly #listeners = new Map<string, TransportHandlers>();
   readonly #checker: Checker;
@@ -271,8 +269,7 @@ export class Simulation {
     installs: 0,
     highestViewId: 0,
     formedAnew: 0,
-    historiesEnded: 0,
-    newLines: 0,
+    epochs: 0,
     convergedAfterMs: null,
     livenessDemanded: false,
     downAtEnd: [],
@@ -310,10 +307,6 @@ export class Simulation {
     this.#incarnation = new Array(n).fill(1);
     this.#highestIncarnation = new Array(n).fill(1);
     this.#runs = new Array(n).fill(0);
-    this.#upSince = new Array(n).fill(0);
-    for (let a = 1; a <= this.#peers; a++) {
-      for (let b = a + 1; b <= this.#peers; b++) this.#linkedSince.set(`${a},${b}`, 0);
-    }
     this.#comesBack = new Array(n).fill(null);
     this.#crashWhy = new Array(n).fill("");
     this.#crashPlan = new Array(n).fill(null);
@@ -327,7 +320,6 @@ export class Simulation {
       stats: this.stats,
       core: (p) => this.#cores[p],
       crashed: (p) => this.#crashed[p],
-      settled: (a, b) => this.#settled(a, b),
       incarnation: (p) => this.#incarnation[p],
       note: (text) => this.#note(text),
     });
@@ -538,13 +530,11 @@ export class Simulation {
         this.#fault(() => {
           this.stats.partitions++;
           this.#net.partition(part.groups.map((g) => g.map((p) => this.#address(p))));
-          this.#relink();
           this.#note(`partition ${part.groups.map((g) => `[${g.join(",")}]`).join(" | ")}`);
         }));
       this.#clock.schedule(part.untilMs, () =>
         this.#fault(() => {
           this.#net.heal();
-          this.#relink();
           this.#note("partition healed");
         }));
     }
@@ -556,7 +546,6 @@ export class Simulation {
   #startQuietPhase(): void {
     this.#quiet = true;
     this.#net.heal();
-    this.#relink();
     Object.assign(this.#net.faults, { minDelayMs: 1, maxDelayMs: 5, datagramLoss: 0, streamBreak: 0 });
     this.#note("quiet phase: healed, no loss, no duplicates, 1-5 ms delays");
   }
@@ -583,26 +572,6 @@ export class Simulation {
     this.#checker.end(convergedSince !== null, this.#quietPhaseMs);
   }
 
-  /** Notes which pairs of peers can talk since now, after the network's partition changed. */
-  #relink(): void {
-    for (let a = 1; a <= this.#peers; a++) {
-      for (let b = a + 1; b <= this.#peers; b++) {
-        const key = `${a},${b}`;
-        if (!this.#net.connected(this.#address(a), this.#address(b))) this.#linkedSince.delete(key);
-        else if (!this.#linkedSince.has(key)) this.#linkedSince.set(key, this.#clock.now());
-      }
-    }
-  }
-
-  /** Whether peer `b` has been up, and able to reach peer `a`, for at least a failure timeout. */
-  #settled(a: PeerId, b: PeerId): boolean {
-    const now = this.#clock.now();
-    const grace = this.#heartbeatMs * (this.#options.failAfter ?? SIM_FAIL_AFTER);
-    const key = a < b ? `${a},${b}` : `${b},${a}`;
-    const linked = this.#linkedSince.get(key);
-    return linked !== undefined && now - linked >= grace && now - this.#upSince[b] >= grace;
-  }
-
   // ---- peers and steps ----
 
   /** Starts peer `p` for the first time, unless a restart already did (or it is down). */
@@ -616,7 +585,7 @@ export class Simulation {
     const first = !this.#started[p];
     this.#started[p] = true;
     this.#incarnation[p] = incarnation;
-    this.#upSince[p] = this.#clock.now();
+
     this.#highestIncarnation[p] = Math.max(this.#highestIncarnation[p], incarnation);
     const run = this.#runs[p]++;
     const core = (this.#options.coreFactory ?? defaultFactory)({
@@ -771,7 +740,6 @@ export class Simulation {
       const at = Math.min(this.#clock.now() + plan.afterMs, this.#faultPhaseMs);
       this.#clock.schedule(at - this.#clock.now(), () => this.#fault(() => this.#restart(p, plan.withState)));
     }
-    this.#forgetWhatNobodyKnows();
     return true;
   }
 
@@ -808,20 +776,6 @@ export class Simulation {
     if (this.#started[p]) this.#checker.restarted(p, stored !== undefined);
     this.#launch(p, incarnation, stored);
     this.#comesBack[p] = null;
-    this.#forgetWhatNobodyKnows();
-  }
-
-  /**
-   * Lets the checker forget the views nobody knows any more: every run that
-   * installed one is down for good or will restart without state (its
-   * storage goes), or restarted as a new run. Once every view is forgotten,
-   * the group history has ended. (A NEWVIEW of a forgotten view may still be
-   * on its way to a peer it names; the checker knows it again if installed.)
-   */
-  #forgetWhatNobodyKnows(): void {
-    this.#checker.forget((p, run) =>
-      this.#incarnation[p] === run && (!this.#crashed[p] || this.#comesBack[p]?.withState === true)
-    );
   }
 
   // ---- the wire ----
@@ -862,7 +816,9 @@ export class Simulation {
   #injectStaleView(stale: StaleView): void {
     const newest = this.#checker.newestView?.id ?? 0;
     const id = stale.above ? newest + stale.offset : Math.max(1, newest - stale.offset);
+    // Of an earlier history: its epoch is below every epoch forming makes (their rounds start at 1).
     const view: View = {
+      epoch: { round: 0, former: stale.members[0], run: 0 },
       id,
       leader: stale.members[0],
       members: stale.members,
@@ -877,6 +833,7 @@ export class Simulation {
       type: "NEWVIEW",
       from,
       incarnation,
+      epoch: view.epoch,
       view,
       ballot: { round: 1 + (id % 3), leader: view.leader },
     };
