@@ -3,7 +3,7 @@ import { test } from "node:test";
 import { Acceptor } from "../src/core/acceptor.ts";
 import { NO_BALLOT } from "../src/core/ballot.ts";
 import type { Ballot, Proposal } from "../src/core/messages.ts";
-import { b } from "./support/fixtures.ts";
+import { b, E1, viewOf } from "./support/fixtures.ts";
 
 const proposal = (viewId: number, ballot: Ballot): Proposal => ({
   viewId,
@@ -63,13 +63,27 @@ test("installing a view settles what was accepted below it, and promises its bal
   const a = new Acceptor();
   const p = proposal(3, b(0, 1));
   a.accept(p);
-  a.installed(3, b(0, 1)); // the view it applies to: still pending
+  a.installed(viewOf(3, [1, 2]), b(0, 1), false); // the view it applies to: still pending
   assert.equal(a.accepted, p);
-  a.installed(4, b(1, 2)); // the view it led to: settled
+  a.installed(viewOf(4, [1, 2]), b(1, 2), false); // the view it led to: settled
   assert.equal(a.accepted, null);
   assert.deepEqual(a.promised, b(1, 2));
-  a.installed(5, b(0, 1)); // an older ballot never lowers the promise
+  a.installed(viewOf(5, [1, 2]), b(0, 1), false); // an older ballot never lowers the promise
   assert.deepEqual(a.promised, b(1, 2));
+  a.accept(proposal(5, b(1, 2)));
+  a.installed(viewOf(2, [1, 2], 1, undefined, { round: 9, former: 2, run: 20 }), b(9, 2), true);
+  assert.equal(a.accepted, null, "a view of another epoch settles what was accepted in the old one");
+});
+
+test("an acceptor that accepted a view formed in a later epoch votes in the older one no more", () => {
+  const a = new Acceptor();
+  const later = { round: 3, former: 2, run: 20 };
+  assert.equal(a.votesIn(E1), true);
+  a.acceptForm({ ballot: b(3, 2), view: viewOf(6, [2, 3], 2, undefined, later) });
+  assert.equal(a.votesIn(E1), false);
+  assert.equal(a.votesIn(later), true);
+  a.installed(viewOf(6, [2, 3], 2, undefined, later), b(3, 2), true);
+  assert.equal(a.formAccepted, null, "installing the formed view settles the acceptance");
 });
 
 test("forget drops the pending proposal but keeps the promise", () => {

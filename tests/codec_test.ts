@@ -11,7 +11,7 @@ import {
   type Message,
 } from "../mod.ts";
 
-const view = { id: 4, leader: 1, members: [1, 2, 4], incarnations: [10, 20, 40] };
+const view = { epoch: { round: 1, former: 1, run: 1 }, id: 4, leader: 1, members: [1, 2, 4], incarnations: [10, 20, 40] };
 const ballot = { round: 2, leader: 3 };
 const proposal = { viewId: 4, op: { kind: "ADD" as const, peer: 3, incarnation: 30 }, leader: 1, ballot };
 
@@ -27,7 +27,8 @@ const samples: Message[] = [
     proposal: { ...proposal, op: { kind: "DEL", peer: 4, incarnation: 40 } },
   },
   { type: "OK", from: 2, incarnation: 20, requestId: 9, viewId: 4, ballot },
-  { type: "NEWVIEW", from: 1, incarnation: 10, view, ballot },
+  // (a NEWVIEW's epoch is its view's: one field on the wire)
+  { type: "NEWVIEW", from: 1, incarnation: 10, epoch: view.epoch, view, ballot },
   { type: "NEWLEADER", from: 2, incarnation: 20, requestId: 11, viewId: 4, ballot },
   {
     type: "PENDING",
@@ -52,7 +53,6 @@ const samples: Message[] = [
     newest: view,
     pending: proposal,
     accepted: null,
-    knownViewId: 0,
     inView: true,
   },
   {
@@ -64,12 +64,13 @@ const samples: Message[] = [
     newest: null,
     pending: null,
     accepted: { ballot, view },
-    knownViewId: 9,
     inView: false,
   },
   { type: "FORM_ACCEPT", from: 4, incarnation: 40, requestId: 12, ballot, view },
   { type: "FORM_OK", from: 2, incarnation: 20, requestId: 12, ballot },
-  { type: "JOIN", from: 2, incarnation: 21, knownViewId: 4 },
+  { type: "PROBE", from: 5, incarnation: 50, epoch: view.epoch },
+  { type: "PROBE_ACK", from: 2, incarnation: 20, epoch: { round: 3, former: 2, run: 20 } },
+  { type: "JOIN", from: 2, incarnation: 21, epoch: view.epoch, knownViewId: 4 },
 ];
 
 test("every message type survives a round trip", () => {
@@ -83,7 +84,7 @@ test("every message type survives a round trip", () => {
 test("every message names its type, its sender, the sender's run and the protocol version", () => {
   for (const message of samples) {
     const wire = JSON.parse(encodeMessage(message));
-    assert.equal(wire.v, 1);
+    assert.equal(wire.v, 2);
     assert.equal(wire.type, message.type);
     assert.equal(wire.from, message.from);
     assert.equal(wire.inc, message.incarnation);
@@ -93,7 +94,7 @@ test("every message names its type, its sender, the sender's run and the protoco
 test("a JOIN carries view_id only when the joiner installed a view", () => {
   assert.equal("view_id" in JSON.parse(encodeMessage(samples[0])), false);
   assert.equal(JSON.parse(encodeMessage(samples[samples.length - 1])).view_id, 4);
-  const wire = { v: 1, type: "JOIN", from: 3, inc: 30 };
+  const wire = { v: 2, type: "JOIN", from: 3, inc: 30 };
   assert.deepEqual(decodeMessage(JSON.stringify(wire)), {
     ok: true,
     message: { type: "JOIN", from: 3, incarnation: 30, knownViewId: 0 },
@@ -189,7 +190,11 @@ test("malformed input is rejected with a reason, never thrown", () => {
     ["not JSON", "{nope"],
     ["not an object", [1, 2]],
     ["null", null],
-    ["wrong version", { ...good, v: 2 }],
+    ["an older version", { ...good, v: 1 }],
+    ["wrong version", { ...good, v: 3 }],
+    ["epoch malformed", { ...good, epoch: [1, 2] }],
+    ["epoch of former 0", { ...good, epoch: [1, 0, 5] }],
+    ["view without an epoch", { ...good, epoch: undefined }],
     ["unknown type", { ...good, type: "HELLO" }],
     ["missing sender", { ...good, from: undefined }],
     ["sender 0", { ...good, from: 0 }],
@@ -201,10 +206,10 @@ test("malformed input is rejected with a reason, never thrown", () => {
     ["leader not a member", { ...good, leader: 3 }],
     ["ballot malformed", { ...good, ballot: [1] }],
     ["missing incarnation", { ...good, inc: undefined }],
-    ["op unknown", { v: 1, type: "REQ", from: 1, inc: 1, request_id: 1, view_id: 1, op: "MOVE", peer: 2 }],
-    ["PENDING without a view", { v: 1, type: "PENDING", from: 2, inc: 1, request_id: 1, op: "NOTHING" }],
+    ["op unknown", { v: 2, type: "REQ", from: 1, inc: 1, request_id: 1, view_id: 1, op: "MOVE", peer: 2 }],
+    ["PENDING without a view", { v: 2, type: "PENDING", from: 2, inc: 1, request_id: 1, op: "NOTHING" }],
     ["NEWLEADER without op PENDING", {
-      v: 1,
+      v: 2,
       type: "NEWLEADER",
       from: 2,
       inc: 1,
@@ -219,6 +224,21 @@ test("malformed input is rejected with a reason, never thrown", () => {
     assert.equal(result.ok, false, why);
     if (!result.ok) assert.ok(result.error.length > 0, why);
   }
+});
+
+test("a peer of protocol version 1 is refused with a diagnostic that says so", () => {
+  const result = decodeMessage('{"v":1,"type":"LEAVE","from":4,"inc":1732400000004}');
+  assert.equal(result.ok, false);
+  if (!result.ok) assert.match(result.error, /protocol version 1, not 2: a peer of another version/);
+});
+
+test("the envelope carries the sender's epoch, absent when it has none; a view always carries its own", () => {
+  const withEpoch = JSON.parse(encodeMessage(samples.find((m) => m.type === "PROBE")!));
+  assert.deepEqual(withEpoch.epoch, [1, 1, 1]);
+  assert.equal("epoch" in JSON.parse(encodeMessage(samples[0])), false);
+  const newView = JSON.parse(encodeMessage(samples[5]));
+  assert.equal(newView.type, "NEWVIEW");
+  assert.deepEqual(newView.epoch, [1, 1, 1]);
 });
 
 test("an over-long message is rejected before parsing", () => {

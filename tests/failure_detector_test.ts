@@ -4,6 +4,7 @@ import { FailureDetector } from "../src/core/failure_detector.ts";
 import type { PeerId, View } from "../src/core/messages.ts";
 
 const viewOf = (id: number, members: PeerId[], incarnations = members.map((m) => m * 10)): View => ({
+  epoch: { round: 1, former: 1, run: 1 },
   id,
   leader: 1,
   members,

@@ -5,7 +5,7 @@ import { formatEvent, formatEventJson, formatEventText } from "../mod.ts";
 const view = {
   type: "view" as const,
   peer: 2,
-  view: { id: 3, leader: 1, members: [1, 2, 3], incarnations: [0, 0, 0] },
+  view: { epoch: { round: 1, former: 1, run: 1 }, id: 3, leader: 1, members: [1, 2, 3], incarnations: [0, 0, 0] },
 };
 const unreachable = (member: number, isLeader: boolean) => ({
   type: "unreachable" as const,
@@ -49,6 +49,7 @@ test("forming anew has no stdout line in text, and a JSON event", () => {
     view: 7,
     leader: 4,
     members: [1, 2, 3],
+    epoch: [1, 1, 1],
     above: 5,
     at: "1970-01-01T00:00:00.000Z",
   });
@@ -62,6 +63,7 @@ test("JSON lines carry the same facts and a timestamp", () => {
     view: 3,
     leader: 1,
     members: [1, 2, 3],
+    epoch: [1, 1, 1],
     at: "2026-01-02T03:04:05.678Z",
   });
   const u = JSON.parse(formatEvent(unreachable(4, false), "json", at)!);

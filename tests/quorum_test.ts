@@ -4,6 +4,7 @@ import type { Operation, PeerId, View } from "../src/core/messages.ts";
 import { canCommit, isMajority, majorityOf } from "../src/core/quorum.ts";
 
 const viewOf = (members: PeerId[]): View => ({
+  epoch: { round: 1, former: 1, run: 1 },
   id: 7,
   leader: members[0],
   members,

@@ -334,7 +334,7 @@ function decodeFields(f: Fields): Message {
         viewId: int(f, "view_id", 1),
         ballot: ballot(f, "ballot"),
       };
-    case "NEWVIEW":
+    case "NEWVIEW": // (its `epoch` is the view's, and so the envelope's)
       return { type: "NEWVIEW", ...envelope, view: view(f), ballot: ballot(f, "ballot") };
     case "NEWLEADER":
       if (f.op !== "PENDING") throw new WireError("NEWLEADER must ask for op PENDING");

@@ -25,7 +25,7 @@ function noticeText(e: MemberNotice): string {
  * formatEventText({
  *   type: "view",
  *   peer: 2,
- *   view: { id: 3, leader: 1, members: [1, 2, 3], incarnations: [1, 1, 1] },
+ *   view: { epoch: { round: 1, former: 1, run: 1 }, id: 3, leader: 1, members: [1, 2, 3], incarnations: [1, 1, 1] },
  * }); // "{peer_id: 2, view_id: 3, leader: 1, memb_list: [1,2,3]}"
  * ```
  */
@@ -49,9 +49,13 @@ export function formatEventText(event: PeerEvent): string | null {
  * ```ts
  * import { formatEventJson } from "./format.ts";
  * formatEventJson(
- *   { type: "view", peer: 2, view: { id: 3, leader: 1, members: [1, 2, 3], incarnations: [1, 1, 1] } },
+ *   {
+ *     type: "view",
+ *     peer: 2,
+ *     view: { epoch: { round: 1, former: 1, run: 1 }, id: 3, leader: 1, members: [1, 2, 3], incarnations: [1, 1, 1] },
+ *   },
  *   new Date(0),
- * ); // '{"event":"view","peer":2,"view":3,"leader":1,"members":[1,2,3],"at":"1970-01-01T00:00:00.000Z"}'
+ * ); // '{"event":"view","peer":2,"view":3,"leader":1,"members":[1,2,3],"epoch":[1,1,1],"at":"1970-01-01T00:00:00.000Z"}'
  * ```
  */
 export function formatEventJson(event: PeerEvent, at: Date): string {
@@ -63,6 +67,8 @@ export function formatEventJson(event: PeerEvent, at: Date): string {
       view: view.id,
       leader: view.leader,
       members: view.members,
+      // the group history: (epoch, view) names one view; [round, former, former's run]
+      epoch: [view.epoch.round, view.epoch.former, view.epoch.run],
       ...(event.type === "formed" ? { above: event.above } : {}),
       at: at.toISOString(),
     });
@@ -86,7 +92,7 @@ export function formatEventJson(event: PeerEvent, at: Date): string {
  * ```ts
  * import { formatEvent } from "./format.ts";
  * const line = formatEvent(
- *   { type: "view", peer: 1, view: { id: 1, leader: 1, members: [1], incarnations: [1] } },
+ *   { type: "view", peer: 1, view: { epoch: { round: 1, former: 1, run: 1 }, id: 1, leader: 1, members: [1], incarnations: [1] } },
  *   "text",
  *   new Date(),
  * );

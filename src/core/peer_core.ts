@@ -523,7 +523,8 @@ export class PeerCore {
   }
 
   #send(to: PeerId, body: Body, channel: Channel = "stream"): void {
-    const epoch = this.#epoch();
+    // (a NEWVIEW's envelope epoch is its view's: the wire has one field for both)
+    const epoch = body.type === "NEWVIEW" ? body.view.epoch : this.#epoch();
     const message = { ...body, from: this.id, incarnation: this.#cfg.incarnation, ...(epoch ? { epoch } : {}) } as Message;
     this.#out.push({ kind: "send", channel, to, message });
   }
@@ -658,16 +659,28 @@ export class PeerCore {
     this.#becomeJoining(view.leader);
   }
 
-  /** Installs `view` if it is newer; a view without this peer means removal. */
-  #adopt(view: View, ballot: Ballot): void {
-    if (compareViews(view, this.#newest) <= 0) return;
-    if (incarnationIn(view, this.id) === this.#cfg.incarnation) this.#install(view, ballot);
-    else this.#removed(view);
+  /**
+   * Installs `view` if it names this run and is newer than the last view this
+   * peer installed; a newer view without this peer means removal. Within the
+   * epoch of the newest view known, only a view newer than that one counts
+   * (the order of one history is agreed); a view of another epoch that names
+   * this run outweighs a mere report of another history.
+   */
+  #adopt(view: View, ballot: Ballot): boolean {
+    const newest = this.#newest;
+    const sameHistory = newest !== null && compareEpochs(view.epoch, newest.epoch) === 0;
+    if (incarnationIn(view, this.id) === this.#cfg.incarnation) {
+      if (compareViews(view, this.#lastInstalled) <= 0 || (sameHistory && compareViews(view, newest) <= 0)) {
+        return false;
+      }
+      this.#install(view, ballot);
+    } else if (compareViews(view, newest) > 0) this.#removed(view);
+    else return false;
+    return true;
   }
 
   #onNewView(m: NewViewMessage): void {
-    if (compareViews(m.view, this.#newest) <= 0) return;
-    this.#adopt(m.view, m.ballot);
+    if (!this.#adopt(m.view, m.ballot)) return;
     this.#yieldTo(m.ballot);
     if (this.#role.name === "candidate") this.#evaluateTakeover(this.#role.takeover);
     else this.#pump();
@@ -1414,12 +1427,14 @@ export class PeerCore {
     const view = f.proposal!;
     this.#formation = null;
     this.#deadSince = null;
+    const above = this.#newestId();
     this.#log(
-      "warning",
-      `formed the group anew as view ${view.id} [${view.members.join(",")}] above view ${this.#newestId()}`,
+      above > 0 ? "warning" : "info",
+      above > 0
+        ? `formed the group anew as view ${view.id} [${view.members.join(",")}] above view ${above}`
+        : `founded the group as view ${view.id} of epoch ${formatEpoch(view.epoch)}`,
       "formed",
     );
-    const above = this.#newestId();
     const newView: Body = { type: "NEWVIEW", view, ballot: f.ballot };
     for (const m of view.members) if (m !== this.id) this.#send(m, newView);
     // (founding, where nobody knew a view, is reported by the view event alone, as the seed prints it)

@@ -247,7 +247,7 @@ export class PeerMetrics {
    * ```ts
    * import { PeerMetrics } from "../../mod.ts";
    * const metrics = new PeerMetrics();
-   * metrics.observeEvent({ type: "view", peer: 1, view: { id: 1, leader: 1, members: [1], incarnations: [7] } });
+   * metrics.observeEvent({ type: "view", peer: 1, view: { epoch: { round: 1, former: 1, run: 1 }, id: 1, leader: 1, members: [1], incarnations: [7] } });
    * ```
    */
   observeEvent(event: PeerEvent): void {

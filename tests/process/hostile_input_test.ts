@@ -29,7 +29,7 @@ test("garbage over TCP and UDP is dropped; the peer keeps its view and the group
           type: "NEWVIEW",
           from: 1,
           incarnation: 1,
-          view: { id: 2, leader: 1, members: [1], incarnations: [1] }, // stale: peer 2 is at view 3
+          view: { epoch: { round: 1, former: 1, run: 1 }, id: 2, leader: 1, members: [1], incarnations: [1] }, // stale: peer 2 is at view 3
           ballot: { round: 0, leader: 1 },
         }),
         encodeMessage({

@@ -300,7 +300,7 @@ async function forgeNewView(c: Cluster, incarnation: number): Promise<void> {
       type: "NEWVIEW",
       from,
       incarnation,
-      view: { id: 99, leader: 1, members: [1], incarnations: [1] },
+      view: { epoch: { round: 1, former: 1, run: 1 }, id: 99, leader: 1, members: [1], incarnations: [1] },
       ballot: { round: 0, leader: 1 },
     }) + "\n";
   await Promise.all([[2, 4], [3, 4], [4, 3]].map(async ([to, from]) => {
