@@ -5,7 +5,13 @@ import { formatEvent, formatEventJson, formatEventText } from "../mod.ts";
 const view = {
   type: "view" as const,
   peer: 2,
-  view: { epoch: { round: 1, former: 1, run: 1 }, id: 3, leader: 1, members: [1, 2, 3], incarnations: [0, 0, 0] },
+  view: {
+    epoch: { round: 1, former: 1, run: 1 },
+    id: 3,
+    leader: 1,
+    members: [1, 2, 3],
+    incarnations: [0, 0, 0],
+  },
 };
 const unreachable = (member: number, isLeader: boolean) => ({
   type: "unreachable" as const,

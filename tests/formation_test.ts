@@ -3,11 +3,30 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Formation, type FormKnowledge, hostsfileMajority, isDead } from "../src/core/formation.ts";
-import type { FormAcceptance, FormPromiseMessage, PeerId, Proposal, View } from "../src/core/messages.ts";
+import type {
+  Epoch,
+  FormAcceptance,
+  FormPromiseMessage,
+  PeerId,
+  Proposal,
+  View,
+} from "../src/core/messages.ts";
 import { b, run, viewOf } from "./support/fixtures.ts";
 
 const v5 = viewOf(5, [1, 2, 3, 4, 5]);
 const ATTEMPT = b(3, 1);
+
+/** The epoch an attempt under `ballot` makes when it proposes a fresh view: its ballot and the former's run. */
+const epochOf = (ballot = ATTEMPT, run = 10): Epoch => ({ round: ballot.round, former: ballot.leader, run });
+
+/** A fresh view proposed by the attempt under `ballot`, the former as run `formerRun`. */
+const formed = (
+  id: number,
+  members: PeerId[],
+  incarnations = members.map(run),
+  ballot = ATTEMPT,
+  formerRun = run(ballot.leader),
+): View => viewOf(id, members, ballot.leader, incarnations, epochOf(ballot, formerRun));
 
 /** What peer `from` (as run `incarnation`) knows. */
 function knows(
@@ -17,7 +36,6 @@ function knows(
   extra: {
     pending?: Proposal | null;
     accepted?: FormAcceptance | null;
-    knownViewId?: number;
     inView?: boolean;
   } = {},
 ): FormKnowledge {
@@ -27,7 +45,6 @@ function knows(
     newest,
     pending: extra.pending ?? null,
     accepted: extra.accepted ?? null,
-    knownViewId: extra.knownViewId ?? 0,
     inView: extra.inView ?? true,
   };
 }
@@ -89,7 +106,7 @@ test("decide: an earlier acceptance no newer than the newest view is ignored (th
   // Newest view 5 is dead (3, 4, 5 answered as new runs): a fresh view is proposed, not the old one.
   const f = attempt(knows(3, 31, v5), knows(4, 41, null, { accepted: old }), knows(5, 51, null));
   const decision = f.decide(knows(1, 10, v5), noneRestarted);
-  assert.deepEqual(decision, { kind: "propose", view: viewOf(6, [1, 3, 4, 5], 1, [10, 31, 41, 51]) });
+  assert.deepEqual(decision, { kind: "propose", view: formed(6, [1, 3, 4, 5], [10, 31, 41, 51]) });
   // And with the newest view live (1, 2 and 3 up in view 5), 'live' wins over it just the same.
   const g = attempt(knows(2, 20, v5), knows(3, 30, v5), knows(4, 41, null, { accepted: old }));
   assert.deepEqual(g.decide(knows(1, 10, v5), noneRestarted), { kind: "live", view: v5 });
@@ -103,7 +120,7 @@ test("decide: 'live' when a majority of the newest view answered as its runs", (
   // 4 and 5 alone could never commit view 5 again.
   assert.deepEqual(f.decide(knows(1, 10, v5, { inView: false }), noneRestarted), {
     kind: "propose",
-    view: viewOf(6, [1, 2, 3]),
+    view: formed(6, [1, 2, 3]),
   });
   // Only 2 answered: 1 and 2 are no majority, but 3, 4 and 5 (not heard from) could be: undecided.
   const g = attempt(knows(2, 20, v5));
@@ -124,37 +141,22 @@ test("decide: 'live' when a majority of the newest view answered as its runs", (
   assert.deepEqual(i.decide(knows(1, 10, v5, { inView: false }), noneRestarted), { kind: "live", view: v7 });
 });
 
-test("decide: a member out of the group (joining) is not up in its last view, unless the former takes it back", () => {
-  // Soak seed 1171723: peer 1 left view 5 = [1] on a forged NEWVIEW and joins; peer 3 (removed by
-  // view 5) found view 5 'live' on peer 1's answer and waited for it, while peer 1 waited for 3.
+test("decide: a member out of the group (joining) is not up in its last view", () => {
+  // Soak seed 1171723: peer 1 left view 5 = [1] and joins; peer 3 (removed by view 5) found view 5
+  // 'live' on peer 1's answer and waited for it, while peer 1 waited for 3.
   const v5of1 = viewOf(5, [1], 1);
   const f = new Formation(b(3, 3), 7, 0);
   const p1 = knows(1, 10, v5of1, { inView: false });
   f.promises.set(1, { type: "FORM_PROMISE", requestId: 7, ballot: b(3, 3), ...p1 });
   const own = knows(3, 30, viewOf(4, [1, 3], 1), { inView: false });
-  assert.deepEqual(f.decide(own, noneRestarted), { kind: "propose", view: viewOf(6, [1, 3], 3) });
+  assert.deepEqual(f.decide(own, noneRestarted), {
+    kind: "propose",
+    view: formed(6, [1, 3], undefined, b(3, 3)),
+  });
   // In a group, the same answer makes view 5 live.
   const g = new Formation(b(3, 3), 7, 0);
   g.promises.set(1, { type: "FORM_PROMISE", requestId: 7, ballot: b(3, 3), ...p1, inView: true });
   assert.deepEqual(g.decide(own, noneRestarted), { kind: "live", view: v5of1 });
-  // Taking back (a lone message removed every member): holding the view is enough.
-  assert.deepEqual(f.decide(own, noneRestarted, true), { kind: "live", view: v5of1 });
-  // So is answering as its run without holding it (soak seed 1220556: peer 2 never got view 2 =
-  // [1, 2], and accepted nothing since; peer 1, its leader, was put out by a forged view). No change
-  // of view 2 can have been chosen without peer 2, so peer 1 takes it back.
-  const v2 = viewOf(2, [1, 2], 1);
-  const h = new Formation(b(1, 1), 7, 0);
-  h.promises.set(2, {
-    type: "FORM_PROMISE",
-    requestId: 7,
-    ballot: b(1, 1),
-    ...knows(2, 20, null, { inView: false }),
-  });
-  assert.deepEqual(h.decide(knows(1, 10, v2, { inView: false }), noneRestarted, true), {
-    kind: "live",
-    view: v2,
-  });
-  assert.notEqual(h.decide(knows(1, 10, v2, { inView: false }), noneRestarted)?.kind, "live");
 });
 
 test("decide: an earlier attempt's view whose runs are mostly gone is not proposed again; the new view numbers above it", () => {
@@ -169,7 +171,7 @@ test("decide: an earlier attempt's view whose runs are mostly gone is not propos
   }
   assert.deepEqual(f.decide(knows(3, 30, v4, { accepted: v6, inView: false }), noneRestarted), {
     kind: "propose",
-    view: viewOf(7, [1, 2, 3, 4, 5], 3, [11, 21, 30, 41, 51]),
+    view: formed(7, [1, 2, 3, 4, 5], [11, 21, 30, 41, 51], b(5, 3)),
   });
   // Soak seed 1048628: peer 3 accepted view 5 = [2, 3] from former 2, which then restarted without
   // state; view 5 may have been chosen, so view 4 = [1, 3] (1 and 3 up in it) is not 'live': the new
@@ -182,7 +184,7 @@ test("decide: an earlier attempt's view whose runs are mostly gone is not propos
   }
   assert.deepEqual(h.decide(knows(3, 30, v4of2, { accepted: v5 }), noneRestarted), {
     kind: "propose",
-    view: viewOf(6, [1, 2, 3], 3, [10, 21, 30]),
+    view: formed(6, [1, 2, 3], [10, 21, 30], b(4, 3)),
   });
   assert.deepEqual(h.overridden.map((v) => v.id), [5, 4]);
   // While a majority of view 6's runs may still be up, it is proposed again, as Paxos demands.
@@ -202,7 +204,7 @@ test("decide: a member heard as a newer run, or that answered as another run, ca
   const restarted = (m: PeerId, r: number) => m >= 3 && r === run(m);
   assert.deepEqual(heard.decide(knows(1, 10, v5), restarted), {
     kind: "propose",
-    view: viewOf(6, [1, 2], 1, [10, 20]),
+    view: formed(6, [1, 2], [10, 20]),
   });
   // Not known restarted, 3, 4 and 5 could still be a majority of view 5: undecided, not live.
   assert.deepEqual(heard.decide(knows(1, 10, v5), noneRestarted), { kind: "undecided", view: v5 });
@@ -210,7 +212,7 @@ test("decide: a member heard as a newer run, or that answered as another run, ca
   const answered = attempt(knows(3, 31, null), knows(4, 41, null), knows(5, 51, null));
   assert.deepEqual(answered.decide(knows(1, 10, v5), noneRestarted), {
     kind: "propose",
-    view: viewOf(6, [1, 3, 4, 5], 1, [10, 31, 41, 51]),
+    view: formed(6, [1, 3, 4, 5], [10, 31, 41, 51]),
   });
   // The same peers answering as the runs the view holds: live.
   const same = attempt(knows(3, 30, v5), knows(4, 40, v5), knows(5, 50, v5));
@@ -229,7 +231,7 @@ test("decide: the new view skips an id when a pending proposal for the newest vi
   const f = attempt(knows(2, 20, v5, { pending: del3 }), knows(3, 31, null), knows(4, 41, null));
   assert.deepEqual(f.decide(knows(1, 10, v5), fiveRestarted), {
     kind: "propose",
-    view: viewOf(7, [1, 2, 3, 4], 1, [10, 20, 31, 41]),
+    view: formed(7, [1, 2, 3, 4], [10, 20, 31, 41]),
   });
   // The former's own pending proposal counts the same.
   const g = attempt(knows(3, 31, null), knows(4, 41, null));
@@ -249,18 +251,40 @@ test("decide: the new view holds the answerers, sorted, each with its run, led b
   const restarted = (m: PeerId, r: number) => m === 4 && r === 40; // the former itself is a new run
   assert.deepEqual(f.decide(knows(4, 41, null), restarted), {
     kind: "propose",
-    view: viewOf(6, [2, 3, 4, 5], 4, [20, 31, 41, 51]),
+    view: formed(6, [2, 3, 4, 5], [20, 31, 41, 51], b(1, 4), 41),
   });
 });
 
-test("decide: null when nobody knows any view", () => {
+test("decide: founding, when nobody knows any view: view 1 of the former alone, in an epoch of its own", () => {
   const f = attempt(knows(2, 21, null), knows(3, 31, null));
-  assert.equal(f.decide(knows(1, 11, null), noneRestarted), null);
+  assert.deepEqual(f.decide(knows(1, 11, null), noneRestarted), {
+    kind: "propose",
+    view: formed(1, [1], [11], ATTEMPT, 11),
+  });
+  assert.deepEqual(f.overridden, []);
+  // The same ballot from another run of the former makes another epoch: the run is part of it.
+  const g = attempt(knows(2, 21, null), knows(3, 31, null));
+  assert.notDeepEqual(g.decide(knows(1, 12, null), noneRestarted).view.epoch, epochOf(ATTEMPT, 11));
 });
 
-test("decide: undecided while a peer was answered lately by a group newer than the newest view reported", () => {
-  const f = attempt(knows(2, 21, null, { knownViewId: 7 }), knows(3, 31, null), knows(4, 41, null));
-  assert.equal(f.decide(knows(1, 10, v5, { inView: false }), () => false)?.kind, "undecided");
+test("decide: a view of a later epoch is the newest, whatever its id", () => {
+  // Peer 5 kept view 6 of epoch E1 on its data dir; meanwhile 1, 2, 3, 4 and 6 restarted without
+  // state and formed epoch 2/1/11, now at view 3. That view is newer than view 6, and is live.
+  const v6 = viewOf(6, [1, 2, 3, 4, 5, 6], 1);
+  const later = { round: 2, former: 1, run: 11 };
+  const v3 = viewOf(3, [1, 2, 6], 1, [11, 21, 61], later);
+  const restarted = (m: PeerId, r: number) => m !== 5 && r === run(m);
+  const f = attempt(knows(1, 11, v3), knows(2, 21, v3), knows(6, 61, v3));
+  assert.deepEqual(f.decide(knows(5, 50, v6), restarted), { kind: "live", view: v3 });
+  // Only 1 of it answered: 2 and 6, not heard from as other runs, could still commit view 3 by
+  // themselves; forming beside it could make two groups: undecided.
+  const g = attempt(knows(1, 11, v3), knows(3, 31, null), knows(4, 41, null));
+  const sixOld = (m: PeerId, r: number) => (m === 3 || m === 4) && r === run(m);
+  assert.deepEqual(g.decide(knows(5, 50, v6), sixOld), { kind: "undecided", view: v3 });
+  // A fresh view numbers above every id reported, the older epoch's view 6 included.
+  const h = attempt(knows(1, 11, v3), knows(3, 31, null), knows(4, 41, null));
+  const allButFive = (m: PeerId, r: number) => m !== 5 && r <= run(m) + 1;
+  assert.deepEqual(h.decide(knows(5, 50, v6), allButFive).view.id, 7);
 });
 
 test("decide: undecided while the view a reported pending proposal makes could carry on without the lost runs", () => {
@@ -278,26 +302,6 @@ test("decide: undecided while the view a reported pending proposal makes could c
   assert.equal(decision?.kind, "undecided");
   // Without that pending proposal view 2 is dead (only peer 1 could still vote), and it would be replaced.
   assert.equal(f.decide(knows(9, 90, v2), () => false)?.kind, "propose");
-});
-
-test("decide: 'later' when a group founded after the newest view, numbered no higher, answered as its runs", () => {
-  // Peer 5 kept view 6 on its data dir; meanwhile 1, 2, 3, 4 and 6 restarted without state and
-  // founded again: their view 3 holds newer runs of 1, 2 and 6 than view 6 does.
-  const v6 = viewOf(6, [1, 2, 3, 4, 5, 6], 1);
-  const v3 = viewOf(3, [1, 2, 6], 1, [11, 21, 61]);
-  const restarted = (m: PeerId, r: number) => m !== 5 && r === run(m);
-  const f = attempt(knows(1, 11, v3), knows(2, 21, v3), knows(6, 61, v3));
-  assert.deepEqual(f.decide(knows(5, 50, v6), restarted), { kind: "later", view: v3 });
-  // Only 1 of it answered: 2 and 6, not heard from as other runs, could still commit view 3 by
-  // themselves; forming beside it could make two groups: undecided.
-  const g = attempt(knows(1, 11, v3), knows(3, 31, null), knows(4, 41, null));
-  const sixOld = (m: PeerId, r: number) => (m === 3 || m === 4) && r === run(m);
-  assert.deepEqual(g.decide(knows(5, 50, v6), sixOld), { kind: "undecided", view: v3 });
-  // A view of the same history, older than the newest, holds no newer run: it never counts as later.
-  const v5 = viewOf(5, [1, 2, 3, 4, 5], 1);
-  const h = attempt(knows(1, 10, v5), knows(2, 20, v5), knows(3, 31, null));
-  const threeOn = (m: PeerId, r: number) => m >= 3 && r === run(m);
-  assert.deepEqual(h.decide(knows(6, 60, v6), threeOn)?.kind, "propose");
 });
 
 test("decide: a reported pending proposal that numbers its view above the next id is skipped past too", () => {

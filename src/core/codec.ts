@@ -307,7 +307,9 @@ function nullable<T>(f: Fields, key: string, decode: (x: Fields) => T): T | null
 function decodeFields(f: Fields): Message {
   if (f.v !== PROTOCOL_VERSION) {
     throw new WireError(
-      `protocol version ${JSON.stringify(f.v)}, not ${PROTOCOL_VERSION}: a peer of another version (upgrade every peer)`,
+      `protocol version ${
+        JSON.stringify(f.v)
+      }, not ${PROTOCOL_VERSION}: a peer of another version (upgrade every peer)`,
     );
   }
   const envelope = {

@@ -394,7 +394,14 @@ export class PeerCore {
       this.#caughtUpAt.set(m.from, this.#now);
       return this.#send(m.from, { type: "PROBE" });
     }
-    this.#log("warning", `peer ${m.from} is in the later epoch ${formatEpoch(m.view.epoch)}: following it`, "epoch-newer");
+    // (a joiner that never installed a view is simply admitted: no news there)
+    if (this.#epoch()) {
+      this.#log(
+        "warning",
+        `peer ${m.from} is in the later epoch ${formatEpoch(m.view.epoch)}: following it`,
+        "epoch-newer",
+      );
+    }
     this.#adopt(m.view, m.ballot);
   }
 
@@ -405,7 +412,11 @@ export class PeerCore {
     probe.add(from);
     if (probe.size + 1 < hostsfileMajority(this.#cfg.peerCount)) return;
     this.#probe = null;
-    this.#log("info", `a majority of the hostsfile answered in no later epoch: acting in epoch ${formatEpoch(this.#epoch())}`, "probe");
+    this.#log(
+      "info",
+      `a majority of the hostsfile answered in no later epoch: acting in epoch ${formatEpoch(this.#epoch())}`,
+      "probe",
+    );
     if (this.#leadership()?.current) this.#maybeCommit();
     this.#pump();
   }
@@ -525,7 +536,12 @@ export class PeerCore {
   #send(to: PeerId, body: Body, channel: Channel = "stream"): void {
     // (a NEWVIEW's envelope epoch is its view's: the wire has one field for both)
     const epoch = body.type === "NEWVIEW" ? body.view.epoch : this.#epoch();
-    const message = { ...body, from: this.id, incarnation: this.#cfg.incarnation, ...(epoch ? { epoch } : {}) } as Message;
+    const message = {
+      ...body,
+      from: this.id,
+      incarnation: this.#cfg.incarnation,
+      ...(epoch ? { epoch } : {}),
+    } as Message;
     this.#out.push({ kind: "send", channel, to, message });
   }
 
@@ -1365,7 +1381,9 @@ export class PeerCore {
       if (decision.kind !== "live") return;
       // Join the live group: install its view if it is newer and names this run, else ask its leader.
       if (compareViews(decision.view, this.#newest) > 0) this.#adopt(decision.view, NO_BALLOT);
-      else if (!this.#view) this.#joiner.askNext(decision.view.leader === this.id ? null : decision.view.leader, true);
+      else if (!this.#view) {
+        this.#joiner.askNext(decision.view.leader === this.id ? null : decision.view.leader, true);
+      }
       return;
     }
     f.proposal = decision.view;

@@ -334,7 +334,9 @@ export class Checker {
     const formers = this.#formAcceptors.get(key);
     if (formers !== undefined && formers.size >= hostsfileMajority(this.#o.peers)) {
       if (view.id > 1) stats.formedAnew++;
-      return note(`${formatView(view, true)} was formed, accepted by [${[...formers].sort((a, b) => a - b)}]`);
+      return note(
+        `${formatView(view, true)} was formed, accepted by [${[...formers].sort((a, b) => a - b)}]`,
+      );
     }
     // (3) quorum: a majority of view v of the same epoch accepted this very view v+1 (or the id
     // it was numbered with, above a peer's view from another history)
@@ -443,7 +445,8 @@ export class Checker {
       const view = this.#lastDurable[p];
       if (compareViews(view, last) > 0) last = view;
     }
-    const basis = last ?? { epoch: { round: 0, former: 1, run: 0 }, id: 0, leader: 1, members: [1], incarnations: [0] };
+    const basis = last ??
+      { epoch: { round: 0, former: 1, run: 0 }, id: 0, leader: 1, members: [1], incarnations: [0] };
     const up = basis.members.filter((m) => !crashed(m)).length;
     // Runs of that view still up as themselves: fewer than a majority, and the group
     // must form anew, which takes answers from a majority of the hostsfile.
@@ -480,7 +483,9 @@ export class Checker {
     const views = live.map((p) => core(p).view);
     const oneView = views.every((v) => v && views[0] && sameView(v, views[0]));
     const holdsCrashed = oneView && views[0]!.members.some((m) => crashed(m));
-    const what = last ? `${up} of ${formatView(last, true)} up` : "peer 1 up and no view of this history installed";
+    const what = last
+      ? `${up} of ${formatView(last, true)} up`
+      : "peer 1 up and no view of this history installed";
     throw new ViolationFound(
       holdsCrashed ? "completeness" : "liveness",
       `${quietPhaseMs} ms after faults stopped, with ${what}, ` +

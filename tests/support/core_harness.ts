@@ -214,15 +214,18 @@ export function found(core: PeerCore, peerCount: number, at = 0): Effect[] {
   assert.equal(forms.length, peerCount - 1, "peer 1 asks the hostsfile to form");
   const { requestId, ballot } = forms[0].message as Extract<Message, { type: "FORM" }>;
   for (const p of others) {
-    core.receive(at, fresh(p, {
-      type: "FORM_PROMISE",
-      requestId,
-      ballot,
-      newest: null,
-      pending: null,
-      accepted: null,
-      inView: false,
-    }));
+    core.receive(
+      at,
+      fresh(p, {
+        type: "FORM_PROMISE",
+        requestId,
+        ballot,
+        newest: null,
+        pending: null,
+        accepted: null,
+        inView: false,
+      }),
+    );
   }
   let installed: Effect[] = [];
   for (const p of others) {
@@ -252,3 +255,160 @@ export function leaderOf(members: PeerId[], peerCount: number): PeerCore {
   assert.equal(core.role, "leader");
   return core;
 }
+
+// ---- several cores wired together ----
+
+/** One message the router carried (or dropped), when, and what its delivery made the addressee persist. */
+export interface Carried {
+  readonly at: number;
+  readonly to: PeerId;
+  readonly message: Message;
+  readonly delivered: boolean;
+  /** The durable state the addressee persisted handling it (before anything it sent), if any. */
+  readonly persisted?: DurableState;
+}
+
+/**
+ * The cores of one hostsfile, wired together: every `send` effect is
+ * delivered at once, in order; a crashed peer (no core) or a cut link drops
+ * it. Every step is checked to persist, if at all, once and first.
+ */
+export class Router {
+  readonly peerCount: number;
+  now = 0;
+  readonly cores = new Map<PeerId, PeerCore>();
+  /** Every message sent, in order. */
+  readonly carried: Carried[] = [];
+  /** Events of each peer's current run. */
+  readonly events = new Map<PeerId, PeerEvent[]>();
+  /** Diagnostics of each peer's current run, as "level key". */
+  readonly logs = new Map<PeerId, string[]>();
+  /** Links that drop what they carry, as "from>to". */
+  readonly cut = new Set<string>();
+  readonly #queue: { to: PeerId; message: Message }[] = [];
+
+  constructor(peerCount: number) {
+    this.peerCount = peerCount;
+  }
+
+  /** Starts peer `id` as run `incarnation`, a fresh core that kept nothing (or `restored`), now. */
+  start(id: PeerId, incarnation = run(id), restored?: DurableState): PeerCore {
+    const core = new PeerCore({
+      id,
+      peerCount: this.peerCount,
+      incarnation,
+      heartbeatMs: HEARTBEAT_MS,
+      failAfter: FAIL_AFTER,
+      random: () => 0.5,
+      restored,
+    });
+    this.cores.set(id, core);
+    this.events.set(id, []);
+    this.logs.set(id, []);
+    this.#apply(id, core.start(this.now));
+    this.flush();
+    return core;
+  }
+
+  /** Peer `id` stops at once, keeping nothing. */
+  crash(id: PeerId): void {
+    this.cores.delete(id);
+  }
+
+  core(id: PeerId): PeerCore {
+    return this.cores.get(id)!;
+  }
+
+  /** Hands `message` to its addressee as if it came off the network, then delivers what follows. */
+  inject(to: PeerId, message: Message): void {
+    this.#queue.push({ to, message });
+    this.flush();
+  }
+
+  /** Delivers every queued message, and what each causes, in order. */
+  flush(): void {
+    for (let item = this.#queue.shift(); item; item = this.#queue.shift()) {
+      const { to, message } = item;
+      const core = this.cores.get(to);
+      if (!core || this.cut.has(`${message.from}>${to}`)) {
+        this.carried.push({ at: this.now, to, message, delivered: false });
+        continue;
+      }
+      const persisted = this.#apply(to, core.receive(this.now, message));
+      this.carried.push({ at: this.now, to, message, delivered: true, persisted });
+    }
+  }
+
+  /** One heartbeat interval on: every core ticks, in ID order, each tick's messages delivered at once. */
+  tick(): void {
+    this.now += HEARTBEAT_MS;
+    for (const id of [...this.cores.keys()].sort((a, b) => a - b)) {
+      this.#apply(id, this.cores.get(id)!.tick(this.now));
+      this.flush();
+    }
+  }
+
+  /** Ticks for `ms`. */
+  run(ms: number): void {
+    for (const end = this.now + ms; this.now < end;) this.tick();
+  }
+
+  /** Ticks until `done` holds (checked after every tick), for at most `ms`; returns whether it did. */
+  runUntil(done: () => boolean, ms: number): boolean {
+    for (const end = this.now + ms; this.now < end;) {
+      this.tick();
+      if (done()) return true;
+    }
+    return false;
+  }
+
+  /** Messages of one type sent from `since` on. */
+  sent(type: MessageType, since: number): Carried[] {
+    return this.carried.filter((c) => c.message.type === type && c.at >= since);
+  }
+
+  /** The views peer `id`'s current run installed (printed), in order. */
+  views(id: PeerId): View[] {
+    return (this.events.get(id) ?? []).flatMap((e) => e.type === "view" ? [e.view] : []);
+  }
+
+  /** Forgets the events and diagnostics so far. */
+  clearOutput(): void {
+    for (const id of this.cores.keys()) {
+      this.events.set(id, []);
+      this.logs.set(id, []);
+    }
+  }
+
+  /** Carries out one step's effects; returns what it persisted. */
+  #apply(id: PeerId, effects: Effect[]): DurableState | undefined {
+    const persists = effects.flatMap((e, i) => e.kind === "persist" ? [i] : []);
+    assert.ok(
+      persists.length === 0 || (persists.length === 1 && persists[0] === 0),
+      `peer ${id}: one persist a step, at its head`,
+    );
+    let persisted: DurableState | undefined;
+    for (const e of effects) {
+      if (e.kind === "persist") persisted = e.state;
+      else if (e.kind === "send") this.#queue.push({ to: e.to, message: e.message });
+      else if (e.kind === "event") this.events.get(id)!.push(e.event);
+      else if (e.kind === "log") this.logs.get(id)!.push(`${e.level} ${e.key}`);
+    }
+    return persisted;
+  }
+}
+
+/** Peers 1..n started together at 0: they found view 1 and admit the others, ending in view n = [1..n]. */
+export function groupOf(n: number): Router {
+  const net = new Router(n);
+  for (let id = 1; id <= n; id++) net.start(id);
+  const everyone = Array.from({ length: n }, (_, i) => i + 1);
+  assert.ok(net.runUntil(() => [...net.cores.values()].every((c) => c.view?.id === n), 3_000));
+  for (const c of net.cores.values()) assert.deepEqual(c.view, viewOf(n, everyone));
+  net.run(300); // past every catch-up's retry interval: what follows starts afresh
+  net.clearOutput();
+  return net;
+}
+
+/** Who sent messages of a type, to whom, as "from>to". */
+export const links = (carried: Carried[]) => carried.map((c) => `${c.message.from}>${c.to}`);
