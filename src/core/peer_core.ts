@@ -32,11 +32,12 @@ import { type CoreConfig, isLargeGroup } from "./config.ts";
 import type { Channel, DurableState, Effect, LogLevel } from "./effects.ts";
 import { classifyEpoch, compareEpochs, formatEpoch } from "./epoch.ts";
 import { FailureDetector } from "./failure_detector.ts";
-import { Formation, type FormKnowledge, hostsfileMajority, isDead } from "./formation.ts";
+import { Formation, type FormKnowledge, isDead } from "./formation.ts";
 import { Joiner } from "./joiner.ts";
 import { Leadership, type Reason } from "./leadership.ts";
 import { LeaderLease } from "./lease.ts";
 import { Monitoring } from "./monitoring.ts";
+import { Probe } from "./probe.ts";
 import type {
   Ballot,
   Epoch,
@@ -160,13 +161,8 @@ export class PeerCore {
   #deadSince: number | null = null;
   /** When this peer last saw another peer's attempt to form anew. */
   #formSeenAt = -Infinity;
-  /**
-   * Back on its data dir, or cut off from its view: the peers that answered
-   * since (their epoch no later than ours). Until a majority of the hostsfile
-   * has, this peer commits nothing in its epoch: a later one may have formed.
-   */
-  #probe: Set<PeerId> | null = null;
-  #probeSentAt = -Infinity;
+  /** Back on its data dir, or cut off from its view: it learns the hostsfile's epochs before it acts (probe.ts). */
+  #probe: Probe | null = null;
   /** The next peer outside the view that a leader heartbeats, so that separate histories meet. */
   #outsideNext = 0;
   /** This peer is leaving the group on purpose; `#left` once it has. */
@@ -191,7 +187,7 @@ export class PeerCore {
       if (r.member && r.installed && incarnationIn(r.installed, config.id) === config.incarnation) {
         this.#view = r.installed;
         this.#role = { name: "member" };
-        this.#probe = new Set();
+        this.#probe = new Probe(0);
       }
     }
   }
@@ -291,6 +287,7 @@ export class PeerCore {
         this.#detector.watch(null, this.#view, now);
         this.#lease.renew(now);
         this.#log("info", `restored view ${this.#view.id} from durable state`, "restored");
+        this.#probe = new Probe(now);
         this.#sendProbes();
       } else this.#sendJoin();
     });
@@ -407,26 +404,28 @@ export class PeerCore {
 
   /** Peer `from` answered in an epoch no later than ours: it counts toward the probe. */
   #answered(from: PeerId): void {
+    this.#probe?.answered.add(from);
+    this.#endProbe();
+  }
+
+  /** Ends the probe once it is over (see {@linkcode Probe.over}), and acts on what waited for it. */
+  #endProbe(): void {
     const probe = this.#probe;
-    if (!probe) return;
-    probe.add(from);
-    if (probe.size + 1 < hostsfileMajority(this.#cfg.peerCount)) return;
+    const view = this.#view;
+    if (!probe || !view) return;
+    if (!probe.over(this.#now, this.#cfg.peerCount, view, this.id, this.#detector.timeoutMs)) return;
     this.#probe = null;
-    this.#log(
-      "info",
-      `a majority of the hostsfile answered in no later epoch: acting in epoch ${formatEpoch(this.#epoch())}`,
-      "probe",
-    );
+    this.#log("info", `no later epoch answered: acting in epoch ${formatEpoch(this.#epoch())}`, "probe");
     if (this.#leadership()?.current) this.#maybeCommit();
     this.#pump();
   }
 
   /** Asks every peer not yet heard since the probe started which epoch it is in. */
   #sendProbes(): void {
-    this.#probe ??= new Set();
-    if (this.#now - this.#probeSentAt < this.#retryMs()) return;
-    this.#probeSentAt = this.#now;
-    for (const p of this.#everyOther()) if (!this.#probe.has(p)) this.#send(p, { type: "PROBE" });
+    const probe = this.#probe ??= new Probe(this.#now);
+    if (this.#now - probe.sentAt < this.#retryMs()) return;
+    probe.sentAt = this.#now;
+    for (const p of this.#everyOther()) if (!probe.answered.has(p)) this.#send(p, { type: "PROBE" });
   }
 
   /**
@@ -460,7 +459,10 @@ export class PeerCore {
       this.#considerFormation();
       if (!this.#view && this.#joiner.due(now)) this.#sendJoin();
       if (!this.#view) return;
-      if (this.#probe) this.#sendProbes();
+      if (this.#probe) {
+        this.#endProbe();
+        if (this.#probe) this.#sendProbes();
+      }
       this.#sendHeartbeats();
       this.#detectFailures();
       if (!this.#view) return;

@@ -431,8 +431,7 @@ export class Checker {
    * installed any view, that is the founding view [1]: demanded if peer 1 is
    * up. Where a majority of that view restarted without state, the group must
    * form anew, which needs a majority of the hostsfile up too; so does
-   * founding, and so does a peer that waits to hear the hostsfile's epochs
-   * (back on its data dir, or cut off). A change of that view a live peer
+   * founding. A change of that view a live peer
    * accepted may have been chosen: where a majority of the view it would make
    * is down for good, that view holds the group still.
    */
@@ -453,8 +452,7 @@ export class Checker {
     const same = basis.members.filter((m, i) =>
       !crashed(m) && this.#o.incarnation(m) === basis.incarnations[i]
     );
-    const mustForm = last === null || same.length < majorityOf(basis) ||
-      live.some((p) => core(p).probing);
+    const mustForm = last === null || same.length < majorityOf(basis);
     const hostsfileUp = live.length >= hostsfileMajority(this.#o.peers);
     // A change of that view that a live peer accepted may have been chosen (nobody
     // can tell once the runs that could have voted for it are gone): a majority of the
@@ -462,7 +460,9 @@ export class Checker {
     const heldStill = live.some((p) => {
       const pending = core(p).pending;
       const view = core(p).view;
-      if (!last || !view || !sameView(view, last) || pending?.viewId !== last.id) return false;
+      // (its pending applies to its view, or, while it joins, to the last it installed)
+      if (!last || pending?.viewId !== last.id) return false;
+      if (view && compareEpochs(view.epoch, last.epoch) !== 0) return false;
       const next = nextView(last, pending);
       return next.members.filter((m) => !crashed(m)).length < majorityOf(next);
     });

@@ -94,6 +94,10 @@ class SilentCore implements SimCore {
     return this.#core.suspected;
   }
 
+  get probing(): boolean {
+    return this.#core.probing;
+  }
+
   #mute(effects: Effect[]): Effect[] {
     return effects.filter((e) => !(e.kind === "send" && e.channel === "datagram"));
   }
