@@ -1,0 +1,106 @@
+/**
+ * Taking over from a failed leader: who is next in line, NEWLEADER to the
+ * members of the view, and leading once a majority answered, finishing the
+ * highest-ballot pending proposal (Paxos' prepare phase).
+ *
+ * @module
+ */
+
+import { compareBallots, NO_BALLOT } from "./ballot.ts";
+import type { PeerId, PendingMessage } from "./messages.ts";
+import type { Node } from "./node.ts";
+import type { Takeover } from "./takeover.ts";
+import { proposalError, proposalOps } from "./view.ts";
+import { adopt } from "./history.ts";
+import { propose, pump } from "./leader.ts";
+import { becomeCandidate, becomeLeader, becomeMember } from "./roles.ts";
+
+/** Takes over when nobody has led for a failure timeout and we are next in line. */
+export function considerTakeover(n: Node): void {
+  const role = n.role.name;
+  if (role === "leader") return;
+  const lowest = n.lowestAlive();
+  if (role === "candidate") {
+    // Beyond 8 peers a candidate watches members it did not before: it yields only to one
+    // that someone heard lately, not to one merely not yet timed out (a restarted run).
+    const yields = lowest !== n.id &&
+      (n.monitoring().allToAll ||
+        (lowest !== undefined && n.detector.vouchedFor(lowest, n.now)));
+    if (yields) {
+      n.log("info", `giving up takeover: peer ${lowest} is reachable and comes first`, "abandon");
+      becomeMember(n);
+      // It leads nothing: follow whoever shows itself next, not its own ballot (seed 1175774).
+      if (n.lease.ballot.leader === n.id) n.lease.forget();
+      n.lease.renew(n.now);
+    }
+    return;
+  }
+  if (lowest !== n.id || !n.mayAct()) return;
+  if (!n.lease.expired(n.now, n.detector.timeoutMs)) return;
+  startTakeover(n);
+}
+
+export function startTakeover(n: Node): void {
+  const view = n.view!;
+  const takeover = becomeCandidate(n);
+  const { round } = takeover.ballot;
+  n.log(
+    "warning",
+    `taking over as leader of view ${view.id} with ballot ${round}/${n.id}`,
+    "takeover",
+  );
+  sendNewLeader(n, takeover, n.others(view));
+  evaluateTakeover(n, takeover);
+}
+
+export function sendNewLeader(n: Node, takeover: Takeover, to: PeerId[]): void {
+  const { requestId, ballot } = takeover;
+  for (const m of to) n.send(m, { type: "NEWLEADER", requestId, viewId: n.view!.id, ballot });
+  takeover.sentAt = n.now;
+}
+
+export function onPending(n: Node, m: PendingMessage): void {
+  const role = n.role;
+  if (
+    role.name !== "candidate" || role.takeover.requestId !== m.requestId ||
+    compareBallots(m.ballot, role.takeover.ballot) !== 0
+  ) {
+    return n.log(
+      "debug",
+      `dropped PENDING ${m.requestId} from ${m.from}: no such takeover`,
+      "stale-pending",
+    );
+  }
+  role.takeover.replies.set(m.from, m);
+  evaluateTakeover(n, role.takeover);
+}
+
+/** Leads once a majority of the view has answered NEWLEADER. */
+export function evaluateTakeover(n: Node, takeover: Takeover): void {
+  const newest = takeover.newestView(n.view!);
+  if (newest !== n.view) {
+    adopt(n, newest, NO_BALLOT);
+    if (n.role.name !== "candidate" || n.role.takeover !== takeover) return;
+  }
+  const view = n.view!;
+  if (!takeover.answeredBy(view, n.id)) return;
+  const recovered = takeover.recovered(n.acceptor.accepted, view.id);
+  const leadership = becomeLeader(n, takeover.ballot);
+  n.log(
+    "warning",
+    `leading view ${view.id} with ballot ${takeover.ballot.round}/${n.id}` +
+      (recovered
+        ? `; finishing pending ${proposalOps(recovered).map((o) => `${o.kind} ${o.peer}`).join(", ")}`
+        : ""),
+    "leading",
+  );
+  for (const s of n.detector.suspected) leadership.enqueue(n.deletion(s), "failed");
+  for (const m of view.members) {
+    if (n.isLeaving(m)) leadership.enqueue({ ...n.deletion(m), left: true }, "left");
+  }
+  if (recovered && !proposalError(view, recovered)) {
+    propose(n, { ...recovered, ballot: takeover.ballot });
+  } else {
+    pump(n);
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * The joiner's side: JOINs to whom the joiner asks next (joiner.ts), following
+ * a REDIRECT, and what a JOIN gets from each role: a joining peer counts it
+ * (every other peer asking means no group is left to find), a member
+ * redirects it, a leader admits it.
+ *
+ * @module
+ */
+
+import { compareEpochs } from "./epoch.ts";
+import type { JoinMessage, PeerId } from "./messages.ts";
+import type { Node } from "./node.ts";
+import { incarnationIn } from "./view.ts";
+import { catchUp } from "./history.ts";
+import { pump } from "./leader.ts";
+
+export function sendJoin(n: Node): void {
+  // The JOIN names the last view this peer installed: a group of another history numbers above it.
+  const knownViewId = n.lastInstalled?.id ?? 0;
+  for (const p of n.joiner.next(n.now, n.cfg.random)) {
+    n.send(p, { type: "JOIN", knownViewId });
+  }
+}
+
+export function onRedirect(n: Node, from: PeerId, leader: PeerId): void {
+  if (leader > n.cfg.peerCount || n.view || leader === n.id) return;
+  if (leader === from) return; // it leads, or believes so: the retry will reach it
+  n.joiner.askNext(leader, false);
+  sendJoin(n);
+}
+
+export function onJoin(n: Node, m: JoinMessage): void {
+  if (!n.view) {
+    // Every other peer asking to join: no group is left to find (see #stuck).
+    n.joinersHeard.add(m.from);
+    return; // it retries; we cannot help yet
+  }
+  const known = incarnationIn(n.view, m.from);
+  // A member that missed its NEWVIEW: any member can catch it up, and must,
+  // since a candidate may need that member's answer to reach a majority.
+  if (known === m.incarnation) return catchUp(n, m.from);
+  if (compareEpochs(m.epoch, n.epoch()) > 0) {
+    // It comes from a later history: it finds that group, or shows it to us.
+    n.send(m.from, { type: "PROBE" });
+    return n.log("info", `not admitting peer ${m.from}: its epoch is later than ours`, "join-later");
+  }
+  const role = n.role;
+  if (role.name === "candidate") return; // it retries; we cannot help yet
+  if (role.name !== "leader") {
+    return n.send(m.from, { type: "REDIRECT", leader: n.leader ?? 1, viewId: n.view.id });
+  }
+  const leadership = role.leadership;
+  if (m.knownViewId > Math.max(n.view.id, n.above.viewId)) {
+    n.above = { viewId: m.knownViewId, peer: m.from };
+  }
+  if (known !== undefined) leadership.enqueue({ kind: "DEL", peer: m.from, incarnation: known }, "restart");
+  leadership.enqueue({ kind: "ADD", peer: m.from, incarnation: m.incarnation }, "join");
+  pump(n);
+}
