@@ -21,15 +21,17 @@ test("garbage over TCP and UDP is dropped; the peer keeps its view and the group
         "not json at all",
         "[1,2,3]",
         '{"v":9,"type":"JOIN","from":3,"inc":1}',
-        '{"v":1,"type":"HELLO","from":3,"inc":1}',
-        '{"v":1,"type":"OK","from":3,"inc":1}',
+        '{"v":2,"type":"HELLO","from":3,"inc":1}',
+        '{"v":2,"type":"OK","from":3,"inc":1}',
+        '{"v":1,"type":"LEAVE","from":3,"inc":1}', // a peer of version 1, which had no epochs
         encodeMessage({ type: "JOIN", from: 42, incarnation: 1, knownViewId: 0 }), // no such peer
         encodeMessage({ type: "REDIRECT", from: 2, incarnation: 1, leader: 1, viewId: 1 }), // claims to be peer 2 itself
         encodeMessage({
           type: "NEWVIEW",
           from: 1,
           incarnation: 1,
-          view: { epoch: { round: 1, former: 1, run: 1 }, id: 2, leader: 1, members: [1], incarnations: [1] }, // stale: peer 2 is at view 3
+          // of an older epoch than the group's (its former's run is long gone): answered and dropped
+          view: { epoch: { round: 1, former: 1, run: 1 }, id: 2, leader: 1, members: [1], incarnations: [1] },
           ballot: { round: 0, leader: 1 },
         }),
         encodeMessage({
@@ -64,7 +66,7 @@ test("garbage over TCP and UDP is dropped; the peer keeps its view and the group
       const victim = peers[1];
       // The diagnostic names the sender's address.
       assert.match(victim.stderr, /dropped a message from 127\.0\.0\.1:\d+: not JSON/);
-      assert.match(victim.stderr, /dropped a message from 127\.0\.0\.1:\d+: unsupported protocol version/);
+      assert.match(victim.stderr, /dropped a message from 127\.0\.0\.1:\d+: protocol version 9, not 2/);
       assert.match(victim.stderr, /unknown message type/);
       assert.match(victim.stderr, /sender 42 is not another peer/);
       assert.match(victim.stderr, /over-long frame/);
