@@ -10,14 +10,9 @@ import {
   MAX_MESSAGE_BYTES,
   type Message,
 } from "../mod.ts";
+import { viewOf } from "./support/fixtures.ts";
 
-const view = {
-  epoch: { round: 1, former: 1, run: 1 },
-  id: 4,
-  leader: 1,
-  members: [1, 2, 4],
-  incarnations: [10, 20, 40],
-};
+const view = viewOf(4, [1, 2, 4], 1, [10, 20, 40], { round: 1, former: 1, run: 1 });
 const ballot = { round: 2, leader: 3 };
 const proposal = { viewId: 4, op: { kind: "ADD" as const, peer: 3, incarnation: 30 }, leader: 1, ballot };
 

@@ -104,7 +104,11 @@ test("effects are carried out in order, each send on the channel it names", asyn
     { kind: "reset", peer: 2 },
     {
       kind: "event",
-      event: { type: "view", peer: 1, view: { epoch: { round: 1, former: 1, run: 1 }, id: 1, leader: 1, members: [1], incarnations: [1] } },
+      event: {
+        type: "view",
+        peer: 1,
+        view: { epoch: { round: 1, former: 1, run: 1 }, id: 1, leader: 1, members: [1], incarnations: [1] },
+      },
     },
     { kind: "log", level: "info", text: "hello", key: "k" },
   ]);

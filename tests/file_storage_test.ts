@@ -15,9 +15,10 @@ import {
   StorageError,
 } from "../mod.ts";
 import { leakFree } from "./support/leak_free.ts";
+import { viewOf } from "./support/fixtures.ts";
 
 const hosts: HostAddress[] = [7601, 7602, 7603].map((port) => ({ hostname: "127.0.0.1", port }));
-const view = { epoch: { round: 1, former: 1, run: 1 }, id: 4, leader: 1, members: [1, 2, 3], incarnations: [10, 20, 30] };
+const view = viewOf(4, [1, 2, 3]);
 const ballot = { round: 2, leader: 3 };
 const state: DurableState = {
   incarnation: 20,

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Ballot, Message, PeerId, PendingMessage, Proposal, View } from "../src/core/messages.ts";
 import { Takeover } from "../src/core/takeover.ts";
-import { b } from "./support/fixtures.ts";
+import { b, viewOf } from "./support/fixtures.ts";
 
-const view5: View = { epoch: { round: 1, former: 1, run: 1 }, id: 5, leader: 1, members: [1, 2, 3, 4, 5], incarnations: [10, 20, 30, 40, 50] };
+const view5: View = viewOf(5, [1, 2, 3, 4, 5]);
 
 /** PENDING from `from`, as run `incarnation` (its usual `from × 10` unless told). */
 function pending(
@@ -56,7 +56,7 @@ test("answeredBy counts only replies from the run the view holds", () => {
   t.replies.set(5, pending(5, null));
   assert.equal(t.answeredBy(view5, 2), true);
   // A reply from a peer outside the view counts for nothing.
-  const small: View = { epoch: { round: 1, former: 1, run: 1 }, id: 5, leader: 1, members: [1, 2, 3], incarnations: [10, 20, 30] };
+  const small = viewOf(5, [1, 2, 3]);
   const u = new Takeover(b(1, 2), 7, 0);
   u.replies.set(4, pending(4, null));
   assert.equal(u.answeredBy(small, 2), false);
@@ -100,8 +100,8 @@ test("recovered: of equal ballots, the one found first stays", () => {
 test("newestView: the newest view among its own and the replies'", () => {
   const t = new Takeover(b(1, 2), 7, 0);
   assert.equal(t.newestView(view5), view5);
-  const view6: View = { epoch: { round: 1, former: 1, run: 1 }, id: 6, leader: 1, members: [1, 2, 3, 4], incarnations: [10, 20, 30, 40] };
-  const view4: View = { epoch: { round: 1, former: 1, run: 1 }, id: 4, leader: 1, members: [1, 2, 3, 4], incarnations: [10, 20, 30, 40] };
+  const view6 = viewOf(6, [1, 2, 3, 4]);
+  const view4 = viewOf(4, [1, 2, 3, 4]);
   t.replies.set(3, pending(3, null, { view: view4 }));
   assert.equal(t.newestView(view5), view5);
   t.replies.set(4, pending(4, null, { view: view6 }));

@@ -6,7 +6,13 @@ import { test } from "node:test";
 import type { Effect, Message, View } from "../mod.ts";
 import { test4Filter } from "../src/runtime/test4.ts";
 
-const view = (members: number[]): View => ({ epoch: { round: 1, former: 1, run: 1 }, id: members.length, leader: 1, members, incarnations: members });
+const view = (members: number[]): View => ({
+  epoch: { round: 1, former: 1, run: 1 },
+  id: members.length,
+  leader: 1,
+  members,
+  incarnations: members,
+});
 const installed = (members: number[]): Effect => ({
   kind: "event",
   event: { type: "view", peer: 1, view: view(members) },

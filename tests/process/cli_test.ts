@@ -172,7 +172,13 @@ test("a data dir that cannot be used or trusted exits 2 with one line naming it"
       incarnation: 5,
       promised: { round: 0, leader: 1 },
       accepted: null,
-      installed: { epoch: { round: 1, former: 1, run: 1 }, id: 2, leader: 1, members: [1, 2], incarnations: [4, 5] },
+      installed: {
+        epoch: { round: 1, former: 1, run: 1 },
+        id: 2,
+        leader: 1,
+        members: [1, 2],
+        incarnations: [4, 5],
+      },
       member: true,
       formAccepted: null,
     });

@@ -128,7 +128,13 @@ test("a forged plain-text NEWVIEW over TCP and UDP to a keyed peer changes nothi
           type: "NEWVIEW",
           from: view.leader,
           incarnation: 1,
-          view: { epoch: { round: 1, former: 1, run: 1 }, id: view.view + 1, leader: view.leader, members: [view.leader], incarnations: [1] },
+          view: {
+            epoch: { round: 1, former: 1, run: 1 },
+            id: view.view + 1,
+            leader: view.leader,
+            members: [view.leader],
+            incarnations: [1],
+          },
           ballot: { round: 99, leader: view.leader },
         });
         for (const port of ports.slice(0, 3)) {
