@@ -77,7 +77,10 @@ const acceptanceWire = (a: FormAcceptance): Fields => ({
 function wireFields(message: Message): Fields {
   switch (message.type) {
     case "JOIN":
-      return message.knownViewId > 0 ? { view_id: message.knownViewId } : {};
+      return {
+        ...(message.knownViewId > 0 ? { view_id: message.knownViewId } : {}),
+        ...(message.probation ? { probation: true } : {}),
+      };
     case "LEAVE":
     case "PROBE":
     case "PROBE_ACK":
@@ -319,7 +322,12 @@ function decodeFields(f: Fields): Message {
   };
   switch (f.type) {
     case "JOIN":
-      return { type: "JOIN", ...envelope, knownViewId: f.view_id === undefined ? 0 : int(f, "view_id", 1) };
+      return {
+        type: "JOIN",
+        ...envelope,
+        knownViewId: f.view_id === undefined ? 0 : int(f, "view_id", 1),
+        ...(f.probation === undefined ? {} : bool(f, "probation") ? { probation: true } : {}),
+      };
     case "LEAVE":
     case "PROBE":
     case "PROBE_ACK":

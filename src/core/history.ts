@@ -18,6 +18,7 @@ import { compareViews, incarnationIn } from "./view.ts";
 import { evaluateTakeover } from "./candidate.ts";
 import { abandonFormation } from "./forming.ts";
 import { maybeCommit, pump } from "./leader.ts";
+import { onRedirect } from "./joining.ts";
 import { finishLeaving } from "./leaving.ts";
 import { becomeJoining, becomeMember, yieldTo } from "./roles.ts";
 
@@ -39,7 +40,11 @@ export function onOlder(n: Node, m: Message): void {
  */
 export function onNewer(n: Node, m: Message): void {
   if (n.formation) abandonFormation(n, `peer ${m.from} is in a later epoch`);
+  // A joiner follows a REDIRECT of a later group like any: that is how it joins it.
+  if (m.type === "REDIRECT") return onRedirect(n, m.from, m.leader);
   if (m.type !== "NEWVIEW") {
+    // A peer that never installed a view is joining already: only a view that names it is news.
+    if (!n.epoch()) return;
     if (n.now - (n.caughtUpAt.get(m.from) ?? -Infinity) < n.retryMs()) return;
     n.caughtUpAt.set(m.from, n.now);
     return n.send(m.from, { type: "PROBE" });
@@ -108,6 +113,7 @@ export function install(n: Node, view: View, ballot: Ballot): void {
   n.lastInstalled = view;
   n.ownVersion++;
   n.joinersHeard.clear();
+  n.joinTarget = null; // admitted: its probation is over
   if (n.role.name === "joining") becomeMember(n);
   n.acceptor.installed(view, ballot, epochChanged);
   // Beyond 8 peers a candidate that gave up tells only its observers so (its heartbeats
@@ -120,9 +126,13 @@ export function install(n: Node, view: View, ballot: Ballot): void {
   const cur = n.leadership()?.current;
   if (cur && (epochChanged || cur.proposal.viewId < view.id)) n.leadership()!.current = null; // decided elsewhere
   n.out.push({ kind: "event", event: { type: "view", peer: n.id, view } });
-  // Members that left on purpose are reported as left, never as unreachable.
+  // Members that left on purpose are reported as left, never as unreachable; any other member
+  // removed is on probation should that run ask back (damping.ts).
   for (const m of previous?.members ?? []) {
-    if (incarnationIn(view, m) !== undefined || n.leavers.get(m) !== incarnationIn(previous!, m)) {
+    if (incarnationIn(view, m) !== undefined) continue;
+    const run = incarnationIn(previous!, m)!;
+    if (n.leavers.get(m) !== run) {
+      n.damping.removed(m, run, n.now);
       continue;
     }
     n.leavers.delete(m);
@@ -138,8 +148,20 @@ export function install(n: Node, view: View, ballot: Ballot): void {
 export function removed(n: Node, view: View): void {
   if (n.leaving) return finishLeaving(n, view);
   n.log("warning", `not a member of view ${view.id}: joining again`, "removed");
+  if (n.view && incarnationIn(n.view, n.id) === n.cfg.incarnation) {
+    // Removed while alive: others could not hear it. Lifeguard's local health: it is the likely
+    // sick one, and it proves otherwise to the leader before it is admitted again.
+    n.selfRemovals++;
+    n.log(
+      "warning",
+      `removed from the group while alive (${n.selfRemovals} time${n.selfRemovals === 1 ? "" : "s"}): ` +
+        `its packets may be getting lost; on probation until the leader hears it steadily`,
+      "health",
+    );
+  }
   n.newest = view;
   becomeJoining(n, view.leader);
+  n.joinTarget = view.leader === n.id ? null : view.leader;
 }
 
 /**

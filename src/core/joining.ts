@@ -24,12 +24,14 @@ export function sendJoin(n: Node): void {
 
 export function onRedirect(n: Node, from: PeerId, leader: PeerId): void {
   if (leader > n.cfg.peerCount || n.view || leader === n.id) return;
+  n.joinTarget = leader;
   if (leader === from) return; // it leads, or believes so: the retry will reach it
   n.joiner.askNext(leader, false);
   sendJoin(n);
 }
 
 export function onJoin(n: Node, m: JoinMessage): void {
+  if (m.probation && n.role.name !== "leader") return; // for the leader alone; the joiner's JOINs are answered
   if (!n.view) {
     // Every other peer asking to join: no group is left to find (see #stuck).
     n.joinersHeard.add(m.from);
@@ -50,10 +52,26 @@ export function onJoin(n: Node, m: JoinMessage): void {
     return n.send(m.from, { type: "REDIRECT", leader: n.leader ?? 1, viewId: n.view.id });
   }
   const leadership = role.leadership;
+  // A run removed while alive proves its health first (damping.ts).
+  if (m.probation) n.damping.arrived(m.from, m.incarnation, n.now);
+  if (!n.damping.admits(m.from, m.incarnation, n.now)) {
+    return n.log("info", `peer ${m.from} is on probation: not admitted yet`, "probation");
+  }
   if (m.knownViewId > Math.max(n.view.id, n.above.viewId)) {
     n.above = { viewId: m.knownViewId, peer: m.from };
   }
   if (known !== undefined) leadership.enqueue({ kind: "DEL", peer: m.from, incarnation: known }, "restart");
   leadership.enqueue({ kind: "ADD", peer: m.from, incarnation: m.incarnation }, "join");
   pump(n);
+}
+
+/**
+ * A joining peer tells the leader it was pointed at that it is here every
+ * heartbeat interval, by datagram: a run removed while alive is admitted once
+ * enough of them arrive (damping.ts), any other at the first.
+ */
+export function sendProbation(n: Node): void {
+  const to = n.joinTarget;
+  if (to === null || n.view) return;
+  n.send(to, { type: "JOIN", knownViewId: n.lastInstalled?.id ?? 0, probation: true }, "datagram");
 }

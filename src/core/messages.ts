@@ -130,8 +130,13 @@ export interface Envelope {
 export interface JoinMessage extends Envelope {
   /** Message type. */
   readonly type: "JOIN";
-  /** The id of the last view the joiner installed (0 if none): a peer 1 about to found learns a group exists. */
+  /** The id of the last view the joiner installed (0 if none): a group numbers above it. */
   readonly knownViewId: number;
+  /**
+   * A probation datagram: a peer removed while alive asks its leader every
+   * heartbeat interval, and is admitted once enough of them arrive (damping.ts).
+   */
+  readonly probation?: boolean;
 }
 
 /** A member that does not lead answers a JOIN with the leader it follows. */

@@ -14,6 +14,7 @@
 
 import { Acceptor } from "./acceptor.ts";
 import type { CoreConfig } from "./config.ts";
+import { Damping } from "./damping.ts";
 import type { Channel, Effect, LogLevel } from "./effects.ts";
 import { FailureDetector } from "./failure_detector.ts";
 import type { Formation } from "./formation.ts";
@@ -97,6 +98,16 @@ export class Node {
   left = false;
   /** Members known to be leaving on purpose, with the run that leaves. */
   readonly leavers = new Map<PeerId, number>();
+  /** Removals of live peers, and their probation (damping.ts). */
+  readonly damping: Damping;
+  /** How often this very run was removed from a view while alive: its own health (Lifeguard's). */
+  selfRemovals = 0;
+  /**
+   * While joining, the leader it was last pointed at (a REDIRECT, or the view
+   * that removed it): it sends it a JOIN datagram every interval, which proves
+   * its health where it was removed while alive (damping.ts).
+   */
+  joinTarget: PeerId | null = null;
   /** Who watches whom in the installed view (computed once per view). */
   layout: Monitoring | null = null;
   /** The members this peer watched at its last check. */
@@ -107,6 +118,7 @@ export class Node {
     this.cfg = config;
     this.detector = new FailureDetector(config.heartbeatMs, config.failAfter);
     this.joiner = new Joiner(config.id, config.peerCount);
+    this.damping = new Damping(config.heartbeatMs, this.detector.timeoutMs);
   }
 
   /** This peer's ID. */

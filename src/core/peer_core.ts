@@ -42,7 +42,7 @@ import type { DurableState, Effect } from "./effects.ts";
 import { classifyEpoch } from "./epoch.ts";
 import { considerFormation, onForm, onFormAccept, onFormOk, onFormPromise } from "./forming.ts";
 import { answered, endProbe, onNewer, onNewView, onOlder, sendProbes } from "./history.ts";
-import { onJoin, onRedirect, sendJoin } from "./joining.ts";
+import { onJoin, onRedirect, sendJoin, sendProbation } from "./joining.ts";
 import { onOk, retransmit } from "./leader.ts";
 import { askToLeave, finishLeaving, onLeave } from "./leaving.ts";
 import { detectFailures, heardFrom, onHeartbeat, onNewLeader, onReq, sendHeartbeats } from "./member.ts";
@@ -308,7 +308,7 @@ export class PeerCore {
       }
       considerFormation(n);
       if (!n.view && n.joiner.due(now)) sendJoin(n);
-      if (!n.view) return;
+      if (!n.view) return sendProbation(n);
       if (n.probe) {
         endProbe(n);
         if (n.probe) sendProbes(n);
