@@ -17,8 +17,8 @@ import { Probe } from "./probe.ts";
 import { compareViews, incarnationIn } from "./view.ts";
 import { evaluateTakeover } from "./candidate.ts";
 import { abandonFormation } from "./forming.ts";
-import { maybeCommit, pump } from "./leader.ts";
 import { onRedirect } from "./joining.ts";
+import { pump } from "./leader.ts";
 import { finishLeaving } from "./leaving.ts";
 import { becomeJoining, becomeMember, yieldTo } from "./roles.ts";
 
@@ -73,9 +73,9 @@ export function endProbe(n: Node): void {
   if (!probe || !view) return;
   if (!probe.over(n.now, n.cfg.peerCount, view, n.id, n.detector.timeoutMs)) return;
   n.probe = null;
+  // What waited for it goes on at the next tick, once failure detection has seen who else is
+  // back: a view change started at the first answer would remove peers back a moment later.
   n.log("info", `no later epoch answered: acting in epoch ${formatEpoch(n.epoch())}`, "probe");
-  if (n.leadership()?.current) maybeCommit(n);
-  pump(n);
 }
 
 /** Asks every peer not yet heard since the probe started which epoch it is in. */
