@@ -92,6 +92,8 @@ export interface CheckerOptions {
   readonly crashesOnly?: boolean;
   /** Whether peers `a` and `b` are the two ends of a cut link now: they may report each other. */
   readonly acrossCutLink?: (a: PeerId, b: PeerId) => boolean;
+  /** Whether peer `p` loses what it sends now (a flaky host): it may be reported and removed. */
+  readonly faulty?: (p: PeerId) => boolean;
   /** Whether every install and report goes into the trace (default true; large groups leave them out). */
   readonly traceViews?: boolean;
   /** Where the checker counts. */
@@ -265,7 +267,8 @@ export class Checker {
         );
       }
       if (
-        this.#o.crashesOnly && !this.#o.crashed(event.member) && !this.#o.acrossCutLink?.(p, event.member)
+        this.#o.crashesOnly && !this.#o.crashed(event.member) && !this.#o.acrossCutLink?.(p, event.member) &&
+        !this.#o.faulty?.(event.member) && !this.#o.faulty?.(p)
       ) {
         throw new ViolationFound(
           "accuracy",
@@ -377,7 +380,7 @@ export class Checker {
           `peer ${p} installed ${formatView(view)}, removing [${removed}] in a fault-free run`,
         );
       }
-      const live = removed.filter((m) => !this.#o.crashed(m));
+      const live = removed.filter((m) => !this.#o.crashed(m) && !this.#o.faulty?.(m));
       if (live.length > 0) {
         throw new ViolationFound(
           "accuracy",

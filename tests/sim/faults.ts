@@ -58,6 +58,8 @@ export interface WireHooks {
   listening(address: string, handlers: TransportHandlers): void;
   /** A message was handed to the network; `again(...)` sends the same bytes once more. */
   sent(to: HostAddress, bytes: Uint8Array, via: "stream" | "datagram", again: () => void): void;
+  /** Whether the sender loses this message on its way out (a flaky host); none by default. */
+  lost?(via: "stream" | "datagram"): boolean;
 }
 
 /**
@@ -81,10 +83,12 @@ export function observedTransport(inner: Transport, hooks: WireHooks): Transport
       return listening;
     },
     sendStream: (to, bytes) => {
+      if (hooks.lost?.("stream")) return;
       inner.sendStream(to, bytes);
       hooks.sent(to, bytes, "stream", () => inner.sendStream(to, bytes));
     },
     sendDatagram: (to, bytes) => {
+      if (hooks.lost?.("datagram")) return;
       inner.sendDatagram(to, bytes);
       hooks.sent(to, bytes, "datagram", () => inner.sendDatagram(to, bytes));
     },

@@ -52,6 +52,8 @@ export interface ScaleOptions {
   readonly onPhase?: (text: string) => void;
   /** One bad link through the idle window (see `ScalePlan.cutLink`). */
   readonly cutLink?: "leader" | "members";
+  /** One flaky peer through the idle window (see `ScalePlan.flaky`). */
+  readonly flaky?: { readonly who: "leader" | "member"; readonly loss: number };
 }
 
 /** The outcome of one scale run. */
@@ -140,6 +142,7 @@ export function runScale(options: ScaleOptions): ScaleResult {
     removeLimitMs: options.removeLimitMs ?? 20_000,
     onPhase: options.onPhase,
     cutLink: options.cutLink,
+    flaky: options.flaky,
   };
   const { violation, outcome } = sim.runScale(plan);
   const idleSent = Object.values(outcome.idleSentByType).reduce((a, b) => a + b, 0);

@@ -96,6 +96,24 @@ export interface ScalePlan {
    * only the two ends may report each other unreachable.
    */
   readonly cutLink?: "leader" | "members";
+  /**
+   * One flaky peer through the idle window: the leader, or a member, loses
+   * this share of everything it sends (its stream messages as well as its
+   * datagrams). It may be reported and removed, once; it must not be admitted
+   * again while the fault holds, and must be back soon after it ends.
+   */
+  readonly flaky?: { readonly who: "leader" | "member"; readonly loss: number };
+}
+
+/** What a flaky peer went through (the scale scenario's `flaky`). */
+export interface FlakyOutcome {
+  /** The flaky peer. */
+  readonly peer: PeerId;
+  /** Views that removed it, and that added it back, while the fault held. */
+  removals: number;
+  readmissions: number;
+  /** Virtual ms from the end of the fault until every peer, it included, held one view; or null. */
+  backAfterMs: number | null;
 }
 
 /** What the scale scenario measured. */
@@ -112,6 +130,8 @@ export interface ScaleOutcome {
   crashed: PeerId[];
   /** The leader when the crash came. */
   leader: PeerId | null;
+  /** What the flaky peer went through, if there was one. */
+  flaky?: FlakyOutcome;
   /** Virtual ms from the crash until every survivor held one view of exactly the survivors, or null. */
   removedAfterMs: number | null;
 }
@@ -222,6 +242,13 @@ export class Simulation {
   readonly #sentByPeer: number[];
   /** The two ends of the link cut in the scale scenario, while it is cut. */
   #cutPair: [PeerId, PeerId] | null = null;
+  /** The scale scenario's flaky peer while its fault holds: how much it loses, and what its views did. */
+  #flaky: { peer: PeerId; loss: number; member: boolean; removals?: number; readmissions?: number } | null =
+    null;
+  /** The flaky peer until it is back in the view: it may be reported and removed. */
+  #faulty: PeerId | null = null;
+  /** The (epoch, view id)s installed so far, while a flaky peer's views are counted. */
+  readonly #seenViews = new Set<string>();
   /** Each peer's storage: it survives crashes, and a restart without state wipes it. */
   readonly #storage: MemoryStorage[];
   /** The incarnation of each peer's current (or last) run, and the highest one it or a forger used. */
@@ -316,6 +343,7 @@ export class Simulation {
       crashesOnly: options.crashesOnly,
       acrossCutLink: (a, b) =>
         this.#cutPair !== null && this.#cutPair.includes(a) && this.#cutPair.includes(b),
+      faulty: (p) => this.#faulty === p,
       traceViews: !options.lean,
       stats: this.stats,
       core: (p) => this.#cores[p],
@@ -412,7 +440,26 @@ export class Simulation {
         this.#net.cutLink(this.#address(this.#cutPair[0]), this.#address(this.#cutPair[1]));
         this.#phase(plan, `the link between peers ${this.#cutPair.join(" and ")} cut`);
       }
+      if (plan.flaky) {
+        const [leader, ...others] = this.#linkToCut("leader");
+        const peer = plan.flaky.who === "leader" ? leader : others[0];
+        this.#flaky = { peer, loss: plan.flaky.loss, member: true };
+        this.#faulty = peer;
+        outcome.flaky = { peer, removals: 0, readmissions: 0, backAfterMs: null };
+        this.#phase(plan, `peer ${peer} loses ${plan.flaky.loss * 100} % of what it sends`);
+      }
       this.#clock.advance(plan.idleMs);
+      if (plan.flaky && outcome.flaky) {
+        outcome.flaky.removals = this.#flaky!.removals ?? 0;
+        outcome.flaky.readmissions = this.#flaky!.readmissions ?? 0;
+        this.#flaky = null;
+        outcome.flaky.backAfterMs = this.#awaitConverged(plan.removeLimitMs, this.#peers);
+        this.#faulty = null;
+        this.#phase(
+          plan,
+          `the fault ends; peer ${outcome.flaky.peer} back after ${outcome.flaky.backAfterMs} ms`,
+        );
+      }
       for (const [type, n] of Object.entries(this.stats.sentByType)) {
         const idle = n - (before[type] ?? 0);
         if (idle > 0) outcome.idleSentByType[type] = idle;
@@ -458,6 +505,19 @@ export class Simulation {
     } catch (e) {
       return { violation: this.#violation(e), outcome };
     }
+  }
+
+  /** A view installed: while a flaky peer's fault holds, counts the views that drop it or add it back. */
+  #countFlaky(view: View): void {
+    const f = this.#flaky;
+    if (!f) return;
+    const key = `${view.epoch.round}/${view.epoch.former}/${view.epoch.run}|${view.id}`;
+    if (this.#seenViews.has(key)) return;
+    this.#seenViews.add(key);
+    const member = view.members.includes(f.peer);
+    if (f.member && !member) f.removals = (f.removals ?? 0) + 1;
+    if (!f.member && member) f.readmissions = (f.readmissions ?? 0) + 1;
+    f.member = member;
   }
 
   /** The two peers whose link the scale scenario cuts. */
@@ -604,6 +664,7 @@ export class Simulation {
     const transport = observedTransport(this.#net.transport(), {
       listening: (address, handlers) => this.#listeners.set(address, handlers),
       sent: (to, bytes, via, again) => this.#sent(p, to, bytes, via, again),
+      lost: () => this.#flaky?.peer === p && this.#wire() < this.#flaky.loss,
     });
     const runner = new EffectRunner({
       core,
@@ -613,7 +674,10 @@ export class Simulation {
       tickMs: this.#heartbeatMs,
       storage: this.#storage[p],
       filters,
-      onEvent: (event) => this.#checker.event(p, event),
+      onEvent: (event) => {
+        this.#checker.event(p, event);
+        if (event.type === "view") this.#countFlaky(event.view);
+      },
       onLog: (_level, text, key) => {
         if (key === "malformed") this.#checker.undecodable(p, text);
       },
