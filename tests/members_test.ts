@@ -15,7 +15,7 @@ const STATUS: StatusReport = {
   id: 2,
   role: "member",
   leader: 1,
-  view: { id: 4 },
+  view: { id: 4, epoch: { round: 2, former: 1, run: 1795545774221 } },
   members: [
     { id: 1, address: "127.0.0.1:7601", incarnation: 3, silentMs: 120, state: "alive" },
     { id: 2, address: "127.0.0.1:7602", incarnation: 1, silentMs: 0, state: "alive" },
@@ -24,10 +24,11 @@ const STATUS: StatusReport = {
   ],
 };
 
-test("the table: a header and one aligned row per member, the leader's role is leader", () => {
+test("the table: a header and one aligned row per member, the leader's role is leader; then the view and its epoch", () => {
   const lines = formatMembers(STATUS, "text").split("\n");
   assert.equal(lines.at(-1), "", "ends with a newline");
   lines.pop();
+  assert.equal(lines.pop(), "view 4, epoch 2/1/1795545774221");
   assert.equal(lines.length, 5);
   assert.match(lines[0], /^ID +ADDRESS +STATE +ROLE +INCARNATION +LAST HEARD$/);
   const cells = lines.slice(1).map((l) => l.split(/ {2,}/));
@@ -55,6 +56,8 @@ test("--format json: the rows as a JSON array", () => {
     role: "leader",
     incarnation: 3,
     last_heard_ms: 120,
+    view: 4,
+    epoch: [2, 1, 1795545774221],
   });
   assert.equal(rows[3].last_heard_ms, 16);
 });

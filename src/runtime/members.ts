@@ -7,6 +7,8 @@
  * @module
  */
 
+import type { Epoch } from "../core/messages.ts";
+
 /** How long `members` waits for a peer's answer. */
 export const MEMBERS_TIMEOUT_MS = 3_000;
 
@@ -32,8 +34,8 @@ export interface StatusReport {
   readonly role: string;
   /** The leader it follows, or null while joining. */
   readonly leader: number | null;
-  /** Its installed view, or null while joining. */
-  readonly view: { readonly id: number } | null;
+  /** Its installed view (its id, and the epoch of its group history), or null while joining. */
+  readonly view: { readonly id: number; readonly epoch?: Epoch } | null;
   /** Each member of the view. */
   readonly members: readonly StatusMember[];
 }
@@ -52,6 +54,10 @@ export interface MemberRow {
   readonly incarnation: number;
   /** Milliseconds since the reporting peer last heard from it. */
   readonly last_heard_ms: number;
+  /** The reporting peer's view id. */
+  readonly view: number;
+  /** That view's epoch, `[round, former, run]`: (epoch, view) names one member list. */
+  readonly epoch: [number, number, number] | null;
 }
 
 /** The URL that answered was not a peer's status endpoint, or nothing answered. */
@@ -85,12 +91,19 @@ export function formatSince(ms: number): string {
  * ```ts
  * import { memberRows } from "./members.ts";
  * memberRows({
- *   id: 2, role: "member", leader: 1, view: { id: 2 },
+ *   id: 2, role: "member", leader: 1, view: { id: 2, epoch: { round: 1, former: 1, run: 7 } },
  *   members: [{ id: 1, address: "127.0.0.1:7601", incarnation: 1, silentMs: 40, state: "alive" }],
- * }); // [{ id: 1, address: "127.0.0.1:7601", state: "alive", role: "leader", incarnation: 1, last_heard_ms: 40 }]
+ * });
+ * // [{ id: 1, address: "127.0.0.1:7601", state: "alive", role: "leader", incarnation: 1, last_heard_ms: 40,
+ * //    view: 2, epoch: [1, 1, 7] }]
  * ```
  */
 export function memberRows(status: StatusReport): MemberRow[] {
+  const e = status.view?.epoch;
+  const where = {
+    view: status.view?.id ?? 0,
+    epoch: e ? [e.round, e.former, e.run] as [number, number, number] : null,
+  };
   return status.members.map((m) => ({
     id: m.id,
     address: m.address,
@@ -98,6 +111,7 @@ export function memberRows(status: StatusReport): MemberRow[] {
     role: m.id === status.leader ? "leader" : "member",
     incarnation: m.incarnation,
     last_heard_ms: Math.max(0, Math.round(m.silentMs)),
+    ...where,
   }));
 }
 
@@ -113,11 +127,12 @@ const COLUMNS = ["ID", "ADDRESS", "STATE", "ROLE", "INCARNATION", "LAST HEARD"] 
  * ```ts
  * import { formatMembers } from "./members.ts";
  * const text = formatMembers({
- *   id: 1, role: "leader", leader: 1, view: { id: 1 },
+ *   id: 1, role: "leader", leader: 1, view: { id: 1, epoch: { round: 1, former: 1, run: 1 } },
  *   members: [{ id: 1, address: "127.0.0.1:7601", incarnation: 1, silentMs: 0, state: "alive" }],
  * }, "text");
  * // ID  ADDRESS         STATE  ROLE    INCARNATION  LAST HEARD
  * // 1   127.0.0.1:7601  alive  leader  1            0ms
+ * // view 1, epoch 1/1/1
  * ```
  */
 export function formatMembers(status: StatusReport, format: "text" | "json"): string {
@@ -135,8 +150,11 @@ export function formatMembers(status: StatusReport, format: "text" | "json"): st
     ]),
   ];
   const widths = COLUMNS.map((_, c) => Math.max(...cells.map((row) => row[c].length)));
-  return cells.map((row) => row.map((cell, c) => cell.padEnd(widths[c])).join("  ").trimEnd() + "\n")
+  const table = cells.map((row) => row.map((cell, c) => cell.padEnd(widths[c])).join("  ").trimEnd() + "\n")
     .join("");
+  const e = status.view?.epoch;
+  // The group history the view belongs to: (epoch, view) names one member list.
+  return status.view && e ? `${table}view ${status.view.id}, epoch ${e.round}/${e.former}/${e.run}\n` : table;
 }
 
 /** What is wrong with `value` as a status report, or null if it is one. */
