@@ -55,7 +55,8 @@ export {
 } from "./src/core/effects.ts";
 export type * from "./src/core/messages.ts";
 export { PROTOCOL_VERSION } from "./src/core/messages.ts";
-export { type MemberState, PeerCore, type Role } from "./src/core/peer_core.ts";
+export { type MemberState, PeerCore, type PeerHealth, type Role } from "./src/core/peer_core.ts";
+export type { Probation } from "./src/core/damping.ts";
 export { type CoreConfig, DEFAULT_FAIL_AFTER, DEFAULT_HEARTBEAT_MS } from "./src/core/config.ts";
 export {
   decodeDurableState,

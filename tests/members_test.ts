@@ -116,3 +116,21 @@ test("an answer that is not a status report is refused with one line naming the 
     }, JSON.stringify(bad));
   }
 });
+
+test("health: peers on probation, and this peer removed while alive, under the table", () => {
+  const text = formatMembers({
+    ...STATUS,
+    health: {
+      removedWhileAlive: 1,
+      probation: [{ peer: 3, run: 30, removals: 2, windowMs: 4_000, arrived: 7 }],
+    },
+  }, "text");
+  const lines = text.trimEnd().split("\n");
+  assert.equal(
+    lines.at(-2),
+    "peer 3 on probation: removed 2 times while alive; 7 of its datagrams in the last 4.0s",
+  );
+  assert.equal(lines.at(-1), "this peer was removed while alive 1 time(s): its packets may be lost");
+  // A report without health (an older peer) prints none.
+  assert.equal(formatMembers(STATUS, "text").includes("probation"), false);
+});

@@ -31,6 +31,34 @@ export const PROBATION_MAX_DOUBLINGS = 3;
 /** One removal is forgotten every this many ms. */
 export const PENALTY_DECAY_MS = 120_000;
 
+/** A peer on probation, as its leader sees it. */
+export interface Probation {
+  /** The peer. */
+  readonly peer: PeerId;
+  /** Its run that was removed. */
+  readonly run: number;
+  /** Its removals while alive that still count. */
+  readonly removals: number;
+  /** The window over which it must prove its health, in ms. */
+  readonly windowMs: number;
+  /** Its probation datagrams that arrived within the window (the watermark asks 80 % of one an interval). */
+  readonly arrived: number;
+}
+
+/** A peer on probation, as its leader sees it. */
+export interface Probation {
+  /** The peer. */
+  readonly peer: PeerId;
+  /** Its run that was removed. */
+  readonly run: number;
+  /** Its removals while alive that still count. */
+  readonly removals: number;
+  /** The window over which it must prove its health, in ms. */
+  readonly windowMs: number;
+  /** Its probation datagrams that arrived within the window (the watermark asks 80 % of one an interval). */
+  readonly arrived: number;
+}
+
 /** What is known of one peer's removals while alive. */
 interface Penalty {
   /** The run that was removed. */
@@ -86,9 +114,7 @@ export class Damping {
   }
 
   /** Each peer on probation at `now`: its removals, window, and the datagrams that arrived in it. */
-  probations(
-    now: number,
-  ): { peer: PeerId; run: number; removals: number; windowMs: number; arrived: number }[] {
+  probations(now: number): Probation[] {
     return [...this.#penalties.keys()].flatMap((peer) => {
       const p = this.#current(peer, this.#penalties.get(peer)!.run, now);
       if (!p) return [];

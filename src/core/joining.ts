@@ -57,6 +57,16 @@ export function onJoin(n: Node, m: JoinMessage): void {
   if (!n.damping.admits(m.from, m.incarnation, n.now)) {
     return n.log("info", `peer ${m.from} is on probation: not admitted yet`, "probation");
   }
+  if (
+    n.damping.removals(m.from, m.incarnation, n.now) > 0 &&
+    !n.leadership()?.queue.some((q) => q.op.peer === m.from)
+  ) {
+    n.log(
+      "warning",
+      `peer ${m.from}, removed while alive, proved its health: admitting it again`,
+      "readmitted",
+    );
+  }
   if (m.knownViewId > Math.max(n.view.id, n.above.viewId)) {
     n.above = { viewId: m.knownViewId, peer: m.from };
   }

@@ -46,6 +46,7 @@ import { onJoin, onRedirect, sendJoin, sendProbation } from "./joining.ts";
 import { onOk, retransmit } from "./leader.ts";
 import { askToLeave, finishLeaving, onLeave } from "./leaving.ts";
 import { detectFailures, heardFrom, onHeartbeat, onNewLeader, onReq, sendHeartbeats } from "./member.ts";
+import type { Probation } from "./damping.ts";
 import type { Epoch, Message, PeerId, Proposal, View } from "./messages.ts";
 import { Node, type Role } from "./node.ts";
 import { Probe } from "./probe.ts";
@@ -65,6 +66,14 @@ const ANY_EPOCH: ReadonlySet<Message["type"]> = new Set([
   "FORM_ACCEPT",
   "FORM_OK",
 ]);
+
+/** A peer's health, and the peers on probation with it (see {@linkcode PeerCore.health}). */
+export interface PeerHealth {
+  /** How often this run was removed from a view while alive: its packets may be the ones lost. */
+  readonly removedWhileAlive: number;
+  /** Runs removed while alive that asked back: each proves its health over a window before it is admitted. */
+  readonly probation: readonly Probation[];
+}
 
 /** A member of the view as one peer sees it. */
 export interface MemberState {
@@ -145,6 +154,16 @@ export class PeerCore {
    */
   get probing(): boolean {
     return this.#n.probe !== null;
+  }
+
+  /**
+   * This peer's health as it sees it at `now` (Lifeguard's local health: how
+   * often it was removed while alive), and the peers on probation with it, as
+   * their leader sees them (damping.ts).
+   */
+  health(now: number): PeerHealth {
+    const n = this.#n;
+    return { removedWhileAlive: n.selfRemovals, probation: n.damping.probations(now) };
   }
 
   /** The epoch of the last view this peer installed, if any. */

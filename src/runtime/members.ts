@@ -8,6 +8,7 @@
  */
 
 import type { Epoch } from "../core/messages.ts";
+import type { PeerHealth } from "../core/peer_core.ts";
 
 /** How long `members` waits for a peer's answer. */
 export const MEMBERS_TIMEOUT_MS = 3_000;
@@ -38,6 +39,8 @@ export interface StatusReport {
   readonly view: { readonly id: number; readonly epoch?: Epoch } | null;
   /** Each member of the view. */
   readonly members: readonly StatusMember[];
+  /** Its own health, and the peers on probation with it (a peer of an older version sends none). */
+  readonly health?: PeerHealth;
 }
 
 /** One row of the `members` table, as `--format json` prints it. */
@@ -154,7 +157,23 @@ export function formatMembers(status: StatusReport, format: "text" | "json"): st
     .join("");
   const e = status.view?.epoch;
   // The group history the view belongs to: (epoch, view) names one member list.
-  return status.view && e ? `${table}view ${status.view.id}, epoch ${e.round}/${e.former}/${e.run}\n` : table;
+  const view = status.view && e ? `view ${status.view.id}, epoch ${e.round}/${e.former}/${e.run}\n` : "";
+  return table + view + healthLines(status.health);
+}
+
+/** What `members` says of health: peers on probation, and this peer removed while alive. */
+function healthLines(health: PeerHealth | undefined): string {
+  if (!health) return "";
+  const lines = health.probation.map((p) =>
+    `peer ${p.peer} on probation: removed ${p.removals} time${p.removals === 1 ? "" : "s"} while alive; ` +
+    `${p.arrived} of its datagrams in the last ${formatSince(p.windowMs)}\n`
+  );
+  if (health.removedWhileAlive > 0) {
+    lines.push(
+      `this peer was removed while alive ${health.removedWhileAlive} time(s): its packets may be lost\n`,
+    );
+  }
+  return lines.join("");
 }
 
 /** What is wrong with `value` as a status report, or null if it is one. */

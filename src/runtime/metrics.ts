@@ -105,6 +105,8 @@ export class PeerMetrics {
   #unreachable = 0;
   #left = 0;
   #takeovers = 0;
+  #flaps = 0;
+  #removedWhileAlive = 0;
   /** Detection times not yet handed to the histogram. */
   readonly #detections: number[] = [];
   #registry: Promise<Registry> | null = null;
@@ -200,6 +202,16 @@ export class PeerMetrics {
       "Takeovers won: this peer leads a view after its leader failed or left.",
       () => this.#takeovers,
     );
+    counter(
+      "membership_flaps_total",
+      "Members removed while alive and admitted again once they proved their health (counted by the leader).",
+      () => this.#flaps,
+    );
+    counter(
+      "membership_removed_while_alive_total",
+      "Times this peer found itself removed from the view while alive: its packets may be the ones lost.",
+      () => this.#removedWhileAlive,
+    );
     new Histogram({
       name: "membership_detection_seconds",
       help: "Time from a member's last message to its unreachable report.",
@@ -269,8 +281,8 @@ export class PeerMetrics {
   }
 
   /**
-   * Counts one of the peer's diagnostics by its key: drops ({@linkcode DROP_REASONS})
-   * and won takeovers (`leading`).
+   * Counts one of the peer's diagnostics by its key: drops ({@linkcode DROP_REASONS}),
+   * won takeovers (`leading`), flaps re-admitted (`readmitted`) and this peer removed while alive (`health`).
    *
    * @example
    * ```ts
@@ -280,6 +292,8 @@ export class PeerMetrics {
    */
   observeLog(key: string): void {
     if (key === "leading") this.#takeovers++;
+    else if (key === "readmitted") this.#flaps++;
+    else if (key === "health") this.#removedWhileAlive++;
     else if (this.#dropped.has(key)) increment(this.#dropped, key);
   }
 }

@@ -10,7 +10,7 @@ import { DEFAULT_FAIL_AFTER, DEFAULT_HEARTBEAT_MS } from "../core/config.ts";
 import type { DurableState, LogLevel, PeerEvent } from "../core/effects.ts";
 import type { HostAddress } from "../core/hostsfile.ts";
 import type { PeerId, View } from "../core/messages.ts";
-import { type MemberState, PeerCore, type Role } from "../core/peer_core.ts";
+import { type MemberState, PeerCore, type PeerHealth, type Role } from "../core/peer_core.ts";
 import type { Transport } from "../transport/transport.ts";
 import { RealTimeScheduler, type Scheduler } from "../scheduler.ts";
 import { socketTransport } from "../transport/socket_transport.ts";
@@ -86,6 +86,8 @@ export interface PeerStatus {
   readonly view: View | null;
   /** Each member of the view, with its address. */
   readonly members: readonly (MemberState & { readonly address: HostAddress })[];
+  /** Its own health (removals while alive), and the peers on probation with it. */
+  readonly health: PeerHealth;
 }
 
 /** A function that receives a peer's events. */
@@ -226,6 +228,7 @@ export class Peer {
       leader: this.leader,
       view: this.view,
       members: this.#core.members(now).map((m) => ({ ...m, address: this.#options.hosts[m.id - 1] })),
+      health: this.#core.health(now),
     };
   }
 
