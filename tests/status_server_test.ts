@@ -173,7 +173,7 @@ leakFree(
         assert.ok((m.get(`membership_messages_received_total{type="${type}"}`) ?? 0) > 0, `received ${type}`);
       }
       // Every label value is there from the start, at 0.
-      assert.equal(m.get('membership_messages_received_total{type="FORM_OK"}'), 0);
+      assert.equal(m.get('membership_messages_received_total{type="NEWLEADER"}'), 0);
       assert.equal(m.get('membership_messages_dropped_total{reason="malformed"}'), 0);
       assert.equal(m.get("membership_unreachable_reports_total"), 0);
       assert.equal(m.get("membership_takeovers_total"), 0);

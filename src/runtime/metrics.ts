@@ -27,13 +27,16 @@ const MESSAGE_TYPES: readonly MessageType[] = [
   "FORM_ACCEPT",
   "FORM_OK",
   "LEAVE",
+  "PROBE",
+  "PROBE_ACK",
 ];
 
 /**
  * The diagnostic keys that mean "a received message was dropped", each the
  * `reason` label of `membership_messages_dropped_total`: it could not be
  * decoded (`malformed`); its sender is not another peer of the hostsfile
- * (`sender`) or an older run of it (`old-incarnation`); or it came too late,
+ * (`sender`) or an older run of it (`old-incarnation`); it belongs to an
+ * older group history (`epoch-older`: its sender is sent our view); or it came too late,
  * too early or from the wrong peer for the protocol to use (an OK, PENDING,
  * NEWLEADER, FORM_PROMISE or FORM_OK for an operation no longer running; a
  * REQ from a non-member, for an old or a future view, refused from a replaced
@@ -46,6 +49,7 @@ export const DROP_REASONS: readonly string[] = [
   "malformed",
   "sender",
   "old-incarnation",
+  "epoch-older",
   "stale-ok",
   "stale-pending",
   "stale-form",
@@ -64,8 +68,7 @@ const DETECTION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30];
 /**
  * One peer's metrics. Hand it to the peer as {@linkcode PeerOptions.metrics};
  * the peer feeds it every step, event and diagnostic. Use one per peer.
- * The view metrics follow the peer's `view` events (what it prints), so peer
- * 1's founding view counts once it is reported.
+ * The view metrics follow the peer's `view` events (what it prints).
  *
  * | metric | type | what |
  * |---|---|---|
