@@ -4,324 +4,199 @@
 // Every precondition is reached through real messages, never private fields.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { DurableState, Effect, PeerEvent } from "../src/core/effects.ts";
-import type {
-  Ballot,
-  Message,
-  MessageType,
-  PeerId,
-  Proposal,
-  ReqMessage,
-  View,
-} from "../src/core/messages.ts";
+import type { DurableState, Effect } from "../src/core/effects.ts";
+import type { Ballot, Message, PeerId, Proposal, View } from "../src/core/messages.ts";
 import { Monitoring } from "../src/core/monitoring.ts";
 import { PeerCore } from "../src/core/peer_core.ts";
-import { run, viewOf } from "./support/fixtures.ts";
+import {
+  E1,
+  events,
+  FAIL_AFTER,
+  FOUNDER,
+  fresh,
+  heartbeat,
+  HEARTBEAT_MS,
+  leaderOf,
+  log,
+  memberOf,
+  msg,
+  newCore,
+  noPersist,
+  okFor,
+  persistedState,
+  persistFirst,
+  reset,
+  run,
+  runTicks,
+  send,
+  sendAll,
+  sends,
+  shape,
+  unreachable,
+  viewEvent,
+  viewOf,
+  withoutEvidence,
+} from "./support/core_harness.ts";
 
-// ---- the script helpers ----
-
-const HEARTBEAT_MS = 100;
-const FAIL_AFTER = 5;
-/** Peer 1's founding ballot. */
-const FOUNDER: Ballot = { round: 0, leader: 1 };
-
-function newCore(id: PeerId, peerCount: number, random = () => 0.5): PeerCore {
-  return new PeerCore({
-    id,
-    peerCount,
-    incarnation: run(id),
-    heartbeatMs: HEARTBEAT_MS,
-    failAfter: FAIL_AFTER,
-    random,
-  });
-}
-
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-/** A message without its envelope. */
-type Body = DistributiveOmit<Message, "from" | "incarnation">;
-type Send = Extract<Effect, { kind: "send" }>;
-
-/** A message from `from`, as its usual run unless `incarnation` says otherwise. */
-function msg(from: PeerId, body: Body, incarnation = run(from)): Message {
-  return { ...body, from, incarnation } as Message;
-}
-
-const heartbeat = (
-  viewId: number,
-  leading: Ballot | null = null,
-  heard: [PeerId, number][] = [],
-): Body => ({ type: "HEARTBEAT", viewId, leading, heard });
-
-/** The send effects, of one message type if given. */
-function sends(effects: Effect[], type?: MessageType): Send[] {
-  return effects.filter((e): e is Send => e.kind === "send" && (!type || e.message.type === type));
-}
-
-/** The events reported. */
-function events(effects: Effect[]): PeerEvent[] {
-  return effects.flatMap((e) => e.kind === "event" ? [e.event] : []);
-}
-
-type Persist = Extract<Effect, { kind: "persist" }>;
-
-/**
- * A step that changed the durable state: its first effect, and only that one,
- * is the persist (written before any message or output of the step). Returns
- * the effects after it.
- */
-function persistFirst(effects: Effect[], what = "the step"): Effect[] {
-  assert.equal(effects[0]?.kind, "persist", `${what} persists first`);
-  assert.equal(effects.filter((e) => e.kind === "persist").length, 1, `${what} persists once`);
-  return effects.slice(1);
-}
-
-/** The durable state a step persisted (it must have). */
-function persistedState(effects: Effect[]): DurableState {
-  persistFirst(effects);
-  return (effects[0] as Persist).state;
-}
-
-/** A step that must not touch the durable state; returns its effects. */
-function noPersist(effects: Effect[], what = "the step"): Effect[] {
-  assert.deepEqual(effects.filter((e) => e.kind === "persist"), [], `${what} persists nothing`);
-  return effects;
-}
-
-/** Effects with each log reduced to its level and key: the key is the contract, the text is for people. */
-function shape(effects: Effect[]): unknown[] {
-  return effects.map((e) => e.kind === "log" ? { kind: "log", level: e.level, key: e.key } : e);
-}
-
-// Expected effects.
-const send = (from: PeerId, to: PeerId, body: Body, channel: "stream" | "datagram" = "stream"): Effect => ({
-  kind: "send",
-  channel,
-  to,
-  message: msg(from, body),
-});
-const sendAll = (from: PeerId, to: PeerId[], body: Body, channel: "stream" | "datagram" = "stream") =>
-  to.map((p) => send(from, p, body, channel));
-const viewEvent = (peer: PeerId, view: View): Effect => ({
-  kind: "event",
-  event: { type: "view", peer, view },
-});
-const unreachable = (peer: PeerId, view: View, member: PeerId, isLeader = false): Effect => ({
-  kind: "event",
-  event: { type: "unreachable", peer, viewId: view.id, leader: view.leader, member, isLeader },
-});
-const reset = (peer: PeerId): Effect => ({ kind: "reset", peer });
-const log = (level: string, key: string) => ({ kind: "log", level, key });
-
-/** The OK a member sends for a REQ the core sent it. */
-function okFor(req: Send): Message {
-  const { requestId, proposal } = req.message as ReqMessage;
-  return msg(req.to, { type: "OK", requestId, viewId: proposal.viewId, ballot: proposal.ballot });
-}
-
-/**
- * Ticks `core` every heartbeat interval over (`from`, `to`], each tick after
- * `chatter` arrives (which must change nothing visible); each tick's effects by time.
- */
-function runTicks(core: PeerCore, from: number, to: number, chatter: Message[] = []): Map<number, Effect[]> {
-  const out = new Map<number, Effect[]>();
-  for (let t = from + HEARTBEAT_MS; t <= to; t += HEARTBEAT_MS) {
-    for (const m of chatter) assert.deepEqual(core.receive(t, m), [], `${m.type} from ${m.from} at ${t}`);
-    out.set(t, withoutEvidence(core.tick(t)));
-  }
-  return out;
-}
-
-/**
- * The effects with each heartbeat's `heard` list emptied: what a heartbeat vouches
- * for has its own tests (section 5), the others compare the rest exactly.
- */
-function withoutEvidence(effects: Effect[]): Effect[] {
-  return effects.map((e) =>
-    e.kind === "send" && e.message.type === "HEARTBEAT" ? { ...e, message: { ...e.message, heard: [] } } : e
-  );
-}
-
-/** Peer `id` (of `peerCount`), started at 0 and made a member of `view` by its leader's NEWVIEW at 0. */
-function memberOf(view: View, id: PeerId, peerCount: number): PeerCore {
-  const core = newCore(id, peerCount);
-  core.start(0);
-  const fx = core.receive(0, msg(view.leader, { type: "NEWVIEW", view, ballot: FOUNDER }));
-  assert.deepEqual(persistFirst(fx, "installing a view"), [viewEvent(id, view)]);
-  assert.equal(core.role, "member");
-  return core;
-}
-
-/**
- * Peer 1 (of `peerCount`) leading `members`, each admitted in turn: JOINs at
- * 0, every REQ answered OK at once, ticks every 100 up to 500. With every
- * other peer of the hostsfile asking, the group forms at 0; otherwise (the
- * members being a majority of the hostsfile) when the founding probe ends, a
- * failure timeout after the start, at 500.
- */
-function leaderOf(members: PeerId[], peerCount: number): PeerCore {
-  const core = newCore(1, peerCount);
-  const answer = (t: number, fx: Effect[]) => {
-    for (const r of sends(fx, "REQ")) answer(t, core.receive(t, okFor(r)));
-  };
-  core.start(0);
-  for (const p of members.slice(1)) answer(0, core.receive(0, msg(p, { type: "JOIN", knownViewId: 0 })));
-  for (let t = 100; t <= 500; t += 100) answer(t, core.tick(t));
-  // One view change per joiner up to 8 peers; beyond, the joiners asking together go in one.
-  assert.deepEqual(core.view, viewOf(peerCount <= 8 ? members.length : 2, members));
-  assert.equal(core.role, "leader");
-  return core;
-}
+// ---- the script helpers: the shared harness (tests/support/core_harness.ts) ----
 
 // ---- 1. founding ----
 
-test("peer 1 founds view 1, probes every other peer, and admits nobody until the probe ends", () => {
-  const core = newCore(1, 3);
-  const started = core.start(0);
-  // Founding installs view 1 but neither reports it nor counts it durable until the probe is over:
-  // a restart before then founds afresh. Only the founder's promise is durable.
-  assert.deepEqual(persistedState(started), {
-    incarnation: 10,
-    promised: FOUNDER,
+/** A FORM_PROMISE answering `form` from `from`, knowing `newest` (none by default), out of a group. */
+function promiseTo(form: Effect, from: PeerId, newest: View | null = null, inView = false): Message {
+  const { requestId, ballot } = (form as Extract<Effect, { kind: "send" }>).message as Extract<
+    Message,
+    { type: "FORM" }
+  >;
+  const body = {
+    type: "FORM_PROMISE" as const,
+    requestId,
+    ballot,
+    newest,
+    pending: null,
     accepted: null,
-    installed: null,
-    member: false,
-    formAccepted: null,
-  });
-  assert.deepEqual(persistFirst(started), sendAll(1, [2, 3], { type: "JOIN", knownViewId: 0 }));
+    inView,
+  };
+  return newest ? msg(from, body) : fresh(from, body);
+}
+
+test("peer 1 asks to join like every peer, and founds once every other peer has asked it to join: FORM, view 1", () => {
+  const core = newCore(1, 3);
+  // Nobody installed anything yet: no epoch on what it sends, nothing durable to write.
+  assert.deepEqual(core.start(0), sendAll(1, [2, 3], { type: "JOIN", knownViewId: 0 }, "stream", null));
+  assert.equal(core.role, "joining");
+  assert.equal(core.view, null);
+  assert.deepEqual(core.receive(10, fresh(2, { type: "JOIN", knownViewId: 0 })), []);
+  assert.deepEqual(core.receive(20, fresh(3, { type: "JOIN", knownViewId: 0 })), []);
+  // Every other peer asked: no group is left to find. At its next tick peer 1 asks the hostsfile to
+  // form, under ballot 1/1, promising it itself first.
+  const fx = core.tick(100);
+  assert.deepEqual(persistedState(fx).promised, FOUNDER);
+  const forms = sends(fx, "FORM");
+  assert.deepEqual(
+    forms,
+    sendAll(1, [2, 3], { type: "FORM", requestId: 1, ballot: FOUNDER }, "stream", null),
+  );
+  // 2 promises knowing no view: with peer 1 a majority of 3; peer 3, heard lately, gets a retry interval.
+  assert.deepEqual(noPersist(core.receive(110, promiseTo(forms[0], 2))), []);
+  const v1 = viewOf(1, [1]);
+  const accept = core.receive(120, promiseTo(forms[0], 3));
+  assert.deepEqual(persistedState(accept).formAccepted, { ballot: FOUNDER, view: v1 });
+  assert.deepEqual(
+    sends(accept, "FORM_ACCEPT"),
+    sendAll(1, [2, 3], { type: "FORM_ACCEPT", requestId: 1, ballot: FOUNDER, view: v1 }, "stream", null),
+  );
+  // One FORM_OK is a majority with peer 1's own acceptance: view 1 is founded, in epoch E1, and printed.
+  const formed = core.receive(130, fresh(2, { type: "FORM_OK", requestId: 1, ballot: FOUNDER }));
+  // (a view of peer 1 alone: no NEWVIEW to send; the joiners come in by ADD, one view each)
+  assert.deepEqual(shape(persistFirst(formed)), [log("info", "formed"), viewEvent(1, v1)]);
   assert.equal(core.role, "leader");
-  assert.equal(core.leader, 1);
-  assert.deepEqual(core.view, viewOf(1, [1]));
-
-  // A joiner during the founding probe waits in the queue: 1 and 2 are a majority of the
-  // hostsfile, but the others get a failure timeout (500) to answer from a live group.
-  assert.deepEqual(core.receive(10, msg(2, { type: "JOIN", knownViewId: 0 })), []);
-  // The probe JOIN is resent when the joiner's back-off is due (100, then 300); nobody to heartbeat.
-  assert.deepEqual(core.tick(100), sendAll(1, [2, 3], { type: "JOIN", knownViewId: 0 }));
-  assert.deepEqual(core.tick(150), []);
-  assert.deepEqual(core.tick(300), sendAll(1, [2, 3], { type: "JOIN", knownViewId: 0 }));
-  assert.deepEqual(core.tick(499), []);
-  assert.deepEqual(core.view, viewOf(1, [1]));
-
-  // The probe is over: view 1 is reported, then the queued ADD commits at once:
-  // view 1 has no other member to ask, so there is no REQ, only the NEWVIEW.
-  const v2 = viewOf(2, [1, 2]);
-  assert.deepEqual(persistFirst(core.tick(500)), [
-    viewEvent(1, viewOf(1, [1])),
-    viewEvent(1, v2),
-    send(1, 2, { type: "NEWVIEW", view: v2, ballot: FOUNDER }),
-  ]);
+  assert.deepEqual(core.epoch, E1);
 });
 
-test("the founding probe does not end on a minority of the hostsfile, however long it lasts", () => {
+test("peer 1 does not form on a minority of the hostsfile, however long it waits", () => {
   const core = newCore(1, 5);
   core.start(0);
-  // 1 and 2 are no majority of 5: peer 1 keeps probing, and reports no view.
-  assert.deepEqual(core.receive(10, msg(2, { type: "JOIN", knownViewId: 0 })), []);
-  for (let t = 100; t <= 3_000; t += 100) {
-    assert.deepEqual(events(core.tick(t)), [], `at ${t}`);
+  assert.deepEqual(core.receive(10, fresh(2, { type: "JOIN", knownViewId: 0 })), []);
+  // No group shows itself for a failure timeout: it asks the hostsfile; only peer 2 answers, every
+  // attempt (one gives up after ten retries, and the next starts).
+  let attempts = 0;
+  for (let t = 100; t <= 8_000; t += 100) {
+    const fx = core.tick(t);
+    assert.deepEqual(events(fx), [], `at ${t}`);
+    assert.deepEqual(sends(fx, "FORM_ACCEPT"), [], `no FORM_ACCEPT at ${t}`);
+    const forms = sends(fx, "FORM");
+    if (forms.some((f) => f.to === 2)) {
+      attempts++;
+      assert.deepEqual(
+        sends(core.receive(t + 10, promiseTo(forms.find((f) => f.to === 2)!, 2)), "FORM_ACCEPT"),
+        [],
+      );
+    }
   }
+  assert.ok(attempts > 0, "it tried");
+  assert.equal(core.view, null);
   assert.equal(core.durableState.installed, null);
-  // A third peer asks: a majority, and the failure timeout is long past: view 1, then ADD 2.
-  const fx = core.receive(3_010, msg(3, { type: "JOIN", knownViewId: 0 }));
-  assert.deepEqual(events(persistFirst(fx)), [
-    { type: "view", peer: 1, view: viewOf(1, [1]) },
-    { type: "view", peer: 1, view: viewOf(2, [1, 2]) },
-  ]);
 });
 
-test("the founding probe ends at once when every other peer has asked to join", () => {
+test("a promise that reports a live group: peer 1 joins it instead of founding beside it", () => {
   const core = newCore(1, 3);
   core.start(0);
-  assert.deepEqual(core.receive(10, msg(2, { type: "JOIN", knownViewId: 0 })), []);
-  const v2 = viewOf(2, [1, 2]);
-  const add3: Proposal = {
-    viewId: 2,
-    op: { kind: "ADD", peer: 3, incarnation: 30 },
-    leader: 1,
-    ballot: FOUNDER,
-  };
-  // Nobody is left to answer from a live group: view 1 is reported, ADD 2 commits, ADD 3 starts
-  // (its REQ to 2).
-  assert.deepEqual(persistFirst(core.receive(20, msg(3, { type: "JOIN", knownViewId: 0 }))), [
-    viewEvent(1, viewOf(1, [1])),
-    viewEvent(1, v2),
-    send(1, 2, { type: "NEWVIEW", view: v2, ballot: FOUNDER }),
-    send(1, 2, { type: "REQ", requestId: 2, proposal: add3 }),
+  for (const p of [2, 3]) core.receive(10, fresh(p, { type: "JOIN", knownViewId: 0 }));
+  const forms = sends(core.tick(100), "FORM");
+  // Peers 2 and 3 are in view 4 of a group peer 1's earlier run belonged to (a newer run now).
+  const v4 = viewOf(4, [1, 2, 3], 2, [9, 20, 30]);
+  core.receive(110, promiseTo(forms[0], 2, v4, true));
+  const fx = core.receive(120, promiseTo(forms[0], 3, v4, true));
+  assert.deepEqual(sends(fx, "FORM_ACCEPT"), []);
+  assert.deepEqual(shape(fx).filter((e) => (e as { kind: string }).kind === "log"), [
+    log("info", "formation"),
+    log("warning", "removed"),
   ]);
-  assert.deepEqual(core.pending, add3);
-});
-
-test("a REDIRECT during the founding probe: a live group exists, so peer 1 joins it instead", () => {
-  const core = newCore(1, 3);
-  core.start(0);
-  const fx = core.receive(10, msg(2, { type: "REDIRECT", leader: 3, viewId: 4 }));
-  // It is no member of view 1 any more, and that is durable first; view 1 was never reported. Its
-  // JOIN now names view 4, the group's view the REDIRECT named.
-  assert.equal(persistedState(fx).member, false);
-  assert.deepEqual(events(fx), []);
-  assert.deepEqual(shape(persistFirst(fx)), [
-    log("warning", "found"),
-    send(1, 3, { type: "JOIN", knownViewId: 4 }),
-  ]);
-  assert.equal(core.role, "joining");
+  // It joins that group's leader; its JOIN names no view (it never installed one).
+  assert.deepEqual(sends(fx, "JOIN"), [send(1, 2, { type: "JOIN", knownViewId: 0 }, "stream", null)]);
   assert.equal(core.view, null);
+  assert.equal(core.durableState.installed, null);
 });
 
-test("a JOIN from a peer that was in a group, during the founding probe: peer 1 joins instead", () => {
-  const core = newCore(1, 3);
+test("a message of a group's epoch shows peer 1 a group: it does not form while one shows itself", () => {
+  const core = newCore(1, 5);
   core.start(0);
-  const fx = core.receive(10, msg(2, { type: "JOIN", knownViewId: 4 }));
-  assert.equal(persistedState(fx).member, false);
-  assert.deepEqual(events(fx), []);
-  assert.deepEqual(shape(persistFirst(fx)), [
-    log("warning", "found"),
-    // Its JOINs name view 4, the group's view the joiner knew.
-    ...sendAll(1, [2, 3], { type: "JOIN", knownViewId: 4 }),
-  ]);
-  assert.equal(core.role, "joining");
-  assert.equal(core.view, null);
+  core.receive(10, fresh(2, { type: "JOIN", knownViewId: 0 }));
+  // A member of a live group redirects peer 1 (its JOIN answered) every few hundred ms.
+  for (let t = 100; t <= 5_000; t += 100) {
+    if (t % 300 === 0) core.receive(t - 5, msg(3, { type: "REDIRECT", leader: 4, viewId: 7 }));
+    assert.deepEqual(sends(core.tick(t), "FORM"), [], `no FORM at ${t}`);
+  }
 });
 
 // ---- 2. joining ----
 
 test("a joiner asks everyone, follows a REDIRECT to the leader, and retries with back-off", () => {
   const core = newCore(2, 3); // random 0.5: no jitter, so back-off is exactly 100, 200, 400, ...
-  assert.deepEqual(core.start(0), sendAll(2, [1, 3], { type: "JOIN", knownViewId: 0 }));
+  const join = { type: "JOIN" as const, knownViewId: 0 };
+  assert.deepEqual(core.start(0), sendAll(2, [1, 3], join, "stream", null));
   assert.equal(core.role, "joining");
 
-  // Peer 3 is a member of view 3 led by 1: ask peer 1 alone, at once. Its JOINs now name view 3:
-  // a group redirected it lately, which a founding peer 1 must learn of.
+  // Peer 3 is a member of view 3 led by 1 (a REDIRECT of its epoch, later than none): ask peer 1
+  // alone, at once.
   assert.deepEqual(core.receive(10, msg(3, { type: "REDIRECT", leader: 1, viewId: 3 })), [
-    send(2, 1, { type: "JOIN", knownViewId: 3 }),
+    send(2, 1, join, "stream", null),
   ]);
   // A REDIRECT from the leader naming itself changes nothing: the retry will reach it.
   assert.deepEqual(core.receive(20, msg(1, { type: "REDIRECT", leader: 1, viewId: 3 })), []);
 
-  // Retries on tick, every 10 ms of ticks: the hint was used once, so they go to everyone. The
-  // last REDIRECT (at 20) counts for twenty failure timeouts (10 s); later JOINs name no view.
+  // Retries on tick, every 10 ms of ticks: the hint was used once, so they go to everyone. Every
+  // tick also tells the leader it was pointed at that it is here, by datagram (damping.ts).
   const joinsAt: number[] = [];
   for (let t = 30; t <= 11_100; t += 10) {
     const fx = core.tick(t);
-    if (fx.length === 0) continue;
-    const knownViewId = t - 20 <= 10_000 ? 3 : 0;
-    assert.deepEqual(fx, sendAll(2, [1, 3], { type: "JOIN", knownViewId }), `at ${t}`);
+    assert.deepEqual(
+      fx.filter((e) => e.kind === "send" && e.channel === "datagram"),
+      [send(2, 1, { ...join, probation: true }, "datagram", null)],
+      `at ${t}`,
+    );
+    const stream = fx.filter((e) => !(e.kind === "send" && e.channel === "datagram"));
+    if (stream.length === 0) continue;
+    assert.deepEqual(stream, sendAll(2, [1, 3], join, "stream", null), `at ${t}`);
     joinsAt.push(t);
   }
   // The REDIRECT's JOIN at 10 armed 200 ms; then 400, 800, 1600, and 2000 at most.
   assert.deepEqual(joinsAt, [210, 610, 1_410, 3_010, 5_010, 7_010, 9_010, 11_010]);
 });
 
-test("a joiner hearing peer 1's founding probe asks peer 1 at once, back-off started over", () => {
-  const core = newCore(2, 3);
-  core.start(0);
-  core.receive(5, msg(3, { type: "REDIRECT", leader: 1, viewId: 3 })); // back-off now 400
-  // Its JOIN names view 3, which peer 3's REDIRECT showed: peer 1 must not found beside that group.
-  assert.deepEqual(core.receive(50, msg(1, { type: "JOIN", knownViewId: 0 })), [
+test("a removed member's JOINs name the last view it installed, and go to the leader of the view that removed it", () => {
+  const core = memberOf(viewOf(3, [1, 2, 3]), 2, 3);
+  const v4 = viewOf(4, [1, 3]);
+  const fx = core.receive(10, msg(1, { type: "NEWVIEW", view: v4, ballot: FOUNDER }));
+  assert.equal(core.role, "joining");
+  // It was removed while alive: it says so (its own health), and asks the leader of view 4.
+  assert.deepEqual(shape(persistFirst(fx)), [
+    log("warning", "removed"),
+    log("warning", "health"),
     send(2, 1, { type: "JOIN", knownViewId: 3 }),
   ]);
-  // Started over: the next try is 100 ms on, to everyone.
-  assert.deepEqual(core.tick(149), []);
-  assert.deepEqual(core.tick(150), sendAll(2, [1, 3], { type: "JOIN", knownViewId: 3 }));
+  assert.deepEqual(core.health(10).removedWhileAlive, 1);
 });
 
 test("a joiner's REQ, heartbeat and NEWLEADER are ignored until it has a view", () => {
@@ -333,9 +208,8 @@ test("a joiner's REQ, heartbeat and NEWLEADER are ignored until it has a view", 
     leader: 1,
     ballot: FOUNDER,
   };
-  assert.deepEqual(shape(core.receive(10, msg(1, { type: "REQ", requestId: 1, proposal }))), [
-    log("debug", "req-joining"),
-  ]);
+  // All of a group's epoch, later than none: a peer that never installed a view is joining already.
+  assert.deepEqual(core.receive(10, msg(1, { type: "REQ", requestId: 1, proposal })), []);
   assert.deepEqual(core.receive(20, msg(1, heartbeat(1, FOUNDER))), []);
   assert.deepEqual(
     core.receive(30, msg(3, { type: "NEWLEADER", requestId: 1, viewId: 1, ballot: { round: 1, leader: 3 } })),
@@ -358,16 +232,16 @@ test("ADD: REQ to every member; a majority is not enough while a live member has
   // The leader accepts its own proposal first: durable before the REQ goes out.
   const fx = core.receive(510, msg(4, { type: "JOIN", knownViewId: 0 }));
   assert.deepEqual(persistedState(fx).accepted, add4);
-  assert.deepEqual(persistFirst(fx), sendAll(1, [2, 3], { type: "REQ", requestId: 3, proposal: add4 }));
+  assert.deepEqual(persistFirst(fx), sendAll(1, [2, 3], { type: "REQ", requestId: 4, proposal: add4 }));
   // 1 and 2 are a majority of [1,2,3], but 3 is not held failed: wait for it.
-  assert.deepEqual(core.receive(520, msg(2, { type: "OK", requestId: 3, viewId: 3, ballot: FOUNDER })), []);
+  assert.deepEqual(core.receive(520, msg(2, { type: "OK", requestId: 4, viewId: 3, ballot: FOUNDER })), []);
   assert.equal(core.view?.id, 3);
   // The same joiner asking again changes nothing: its ADD is running.
   assert.deepEqual(core.receive(525, msg(4, { type: "JOIN", knownViewId: 0 })), []);
 
   const v4 = viewOf(4, [1, 2, 3, 4]);
   assert.deepEqual(
-    persistFirst(core.receive(530, msg(3, { type: "OK", requestId: 3, viewId: 3, ballot: FOUNDER }))),
+    persistFirst(core.receive(530, msg(3, { type: "OK", requestId: 4, viewId: 3, ballot: FOUNDER }))),
     [
       viewEvent(1, v4),
       ...sendAll(1, [2, 3, 4], { type: "NEWVIEW", view: v4, ballot: FOUNDER }),
@@ -379,22 +253,22 @@ test("ADD: REQ to every member; a majority is not enough while a live member has
 test("an OK counts only from the run the view holds, for the running request", () => {
   const core = leaderOf([1, 2, 3], 4);
   core.receive(510, msg(4, { type: "JOIN", knownViewId: 0 }));
-  assert.deepEqual(core.receive(520, msg(2, { type: "OK", requestId: 3, viewId: 3, ballot: FOUNDER })), []);
+  assert.deepEqual(core.receive(520, msg(2, { type: "OK", requestId: 4, viewId: 3, ballot: FOUNDER })), []);
   // An unknown request id, or the right one for another view: dropped.
   assert.deepEqual(
-    shape(core.receive(521, msg(3, { type: "OK", requestId: 2, viewId: 3, ballot: FOUNDER }))),
+    shape(core.receive(521, msg(3, { type: "OK", requestId: 3, viewId: 3, ballot: FOUNDER }))),
     [
       log("debug", "stale-ok"),
     ],
   );
   assert.deepEqual(
-    shape(core.receive(522, msg(3, { type: "OK", requestId: 3, viewId: 2, ballot: FOUNDER }))),
+    shape(core.receive(522, msg(3, { type: "OK", requestId: 4, viewId: 2, ballot: FOUNDER }))),
     [
       log("debug", "stale-ok"),
     ],
   );
   // Peer 3 restarted (run 31): its OK is no vote of the member the view holds (run 30).
-  const fx = core.receive(530, msg(3, { type: "OK", requestId: 3, viewId: 3, ballot: FOUNDER }, 31));
+  const fx = core.receive(530, msg(3, { type: "OK", requestId: 4, viewId: 3, ballot: FOUNDER }, 31));
   assert.deepEqual(shape(fx), [log("info", "stale-ok")]);
   assert.equal(core.view?.id, 3);
 });
@@ -409,15 +283,16 @@ test("the leader retransmits an unanswered REQ after two heartbeat intervals, wi
     ballot: FOUNDER,
   };
   core.receive(510, msg(4, { type: "JOIN", knownViewId: 0 }));
-  core.receive(520, msg(2, { type: "OK", requestId: 3, viewId: 3, ballot: FOUNDER }));
+  core.receive(520, msg(2, { type: "OK", requestId: 4, viewId: 3, ballot: FOUNDER }));
   const ticks = runTicks(core, 500, 700, [msg(2, heartbeat(3)), msg(3, heartbeat(3))]);
-  assert.deepEqual(ticks.get(600), sendAll(1, [2, 3], heartbeat(3, FOUNDER), "datagram"));
+  // The members, and in turn one peer outside the view (peer 4, joining): histories meet.
+  assert.deepEqual(ticks.get(600), sendAll(1, [2, 3, 4], heartbeat(3, FOUNDER), "datagram"));
   // Sent at 510: due at 710. Only peer 3 has not answered.
   // The heartbeat vouches for what the leader heard itself: both members, 10 ms ago.
   assert.deepEqual(core.tick(710), [
-    ...sendAll(1, [2, 3], heartbeat(3, FOUNDER, [[2, 10], [3, 10]]), "datagram"),
+    ...sendAll(1, [2, 3, 4], heartbeat(3, FOUNDER, [[2, 10], [3, 10]]), "datagram"),
     send(1, 3, { type: "NEWVIEW", view: v3, ballot: FOUNDER }),
-    send(1, 3, { type: "REQ", requestId: 3, proposal: add4 }),
+    send(1, 3, { type: "REQ", requestId: 4, proposal: add4 }),
   ]);
 });
 
@@ -648,7 +523,7 @@ test("takeover: the lowest live member asks for pending operations, finishes a p
   for (const t of [100, 200, 300, 400, 500]) {
     assert.deepEqual(ticks.get(t), sendAll(2, [1, 3, 4, 5], heartbeat(5), "datagram"), `at ${t}`);
   }
-  const mine: Ballot = { round: 1, leader: 2 }; // above the founder's { round: 0, leader: 1 }
+  const mine: Ballot = { round: 2, leader: 2 }; // above the founder's { round: 1, leader: 1 }
   // The candidate's promise of its own ballot is durable before its NEWLEADER goes out.
   assert.deepEqual(persistedState(ticks.get(600)!).promised, mine);
   assert.deepEqual(shape(persistFirst(ticks.get(600)!)), [
@@ -744,7 +619,7 @@ test("a candidate whose NEWLEADER goes unanswered sends it again to those that d
   const v3 = viewOf(3, [1, 2, 3]);
   const core = memberOf(v3, 2, 3);
   const ticks = runTicks(core, 0, 600, [msg(3, heartbeat(3))]);
-  const mine: Ballot = { round: 1, leader: 2 };
+  const mine: Ballot = { round: 2, leader: 2 };
   assert.deepEqual(sends(ticks.get(600)!, "NEWLEADER").map((s) => s.to), [1, 3]);
   runTicks(core, 600, 700, [msg(3, heartbeat(3))]);
   // NEWLEADER at 600, due again at 800; the candidate heartbeats its ballot.
@@ -772,12 +647,12 @@ test("the leader DELs a failed member by the incarnation its view records", () =
     ...sendAll(1, [2, 3], heartbeat(3, FOUNDER), "datagram"),
     unreachable(1, v3, 3),
     reset(3),
-    ...sendAll(1, [2, 3], { type: "REQ", requestId: 3, proposal: del3 }),
+    ...sendAll(1, [2, 3], { type: "REQ", requestId: 4, proposal: del3 }),
   ]);
   // 1 and 2 are a majority, and 3 is both held failed and the member removed.
   const v4 = viewOf(4, [1, 2]);
   assert.deepEqual(
-    persistFirst(core.receive(1_110, msg(2, { type: "OK", requestId: 3, viewId: 3, ballot: FOUNDER }))),
+    persistFirst(core.receive(1_110, msg(2, { type: "OK", requestId: 4, viewId: 3, ballot: FOUNDER }))),
     [
       viewEvent(1, v4),
       send(1, 2, { type: "NEWVIEW", view: v4, ballot: FOUNDER }),
@@ -797,7 +672,7 @@ test("a member that restarted is DELeted as its old run, then ADDed as its new o
   };
   assert.deepEqual(
     persistFirst(core.receive(210, msg(3, { type: "JOIN", knownViewId: 0 }, 31))),
-    sendAll(1, [2, 3], { type: "REQ", requestId: 3, proposal: del3 }),
+    sendAll(1, [2, 3], { type: "REQ", requestId: 4, proposal: del3 }),
   );
   const v4 = viewOf(4, [1, 2]);
   const add3: Proposal = {
@@ -807,18 +682,18 @@ test("a member that restarted is DELeted as its old run, then ADDed as its new o
     ballot: FOUNDER,
   };
   assert.deepEqual(
-    persistFirst(core.receive(220, msg(2, { type: "OK", requestId: 3, viewId: 3, ballot: FOUNDER }))),
+    persistFirst(core.receive(220, msg(2, { type: "OK", requestId: 4, viewId: 3, ballot: FOUNDER }))),
     [
       viewEvent(1, v4),
       send(1, 2, { type: "NEWVIEW", view: v4, ballot: FOUNDER }),
       send(1, 3, { type: "NEWVIEW", view: v4, ballot: FOUNDER }),
       { kind: "log", level: "warning", text: "peer 1: removed peer 3 (run 30) in view 4", key: "removal" },
-      send(1, 2, { type: "REQ", requestId: 4, proposal: add3 }),
+      send(1, 2, { type: "REQ", requestId: 5, proposal: add3 }),
     ],
   );
   const v5 = viewOf(5, [1, 2, 3], 1, [10, 20, 31]);
   assert.deepEqual(
-    persistFirst(core.receive(230, msg(2, { type: "OK", requestId: 4, viewId: 4, ballot: FOUNDER }))),
+    persistFirst(core.receive(230, msg(2, { type: "OK", requestId: 5, viewId: 4, ballot: FOUNDER }))),
     [
       viewEvent(1, v5),
       ...sendAll(1, [2, 3], { type: "NEWVIEW", view: v5, ballot: FOUNDER }),
@@ -933,13 +808,13 @@ test("an OK naming another ballot than the running proposal's is not counted", (
   core.receive(510, msg(4, { type: "JOIN", knownViewId: 0 })); // REQ 3: ADD 4 under the founder's ballot
   const other: Ballot = { round: 1, leader: 3 };
   for (const from of [2, 3]) {
-    const fx = core.receive(520, msg(from, { type: "OK", requestId: 3, viewId: 3, ballot: other }));
+    const fx = core.receive(520, msg(from, { type: "OK", requestId: 4, viewId: 3, ballot: other }));
     assert.deepEqual(shape(fx), [log("debug", "stale-ok")], `OK from ${from}`);
   }
   assert.equal(core.view?.id, 3);
   // The same OKs for the ballot proposed: committed.
-  assert.deepEqual(core.receive(530, msg(2, { type: "OK", requestId: 3, viewId: 3, ballot: FOUNDER })), []);
-  const fx = core.receive(540, msg(3, { type: "OK", requestId: 3, viewId: 3, ballot: FOUNDER }));
+  assert.deepEqual(core.receive(530, msg(2, { type: "OK", requestId: 4, viewId: 3, ballot: FOUNDER })), []);
+  const fx = core.receive(540, msg(3, { type: "OK", requestId: 4, viewId: 3, ballot: FOUNDER }));
   assert.deepEqual(events(persistFirst(fx)), [{ type: "view", peer: 1, view: viewOf(4, [1, 2, 3, 4]) }]);
 });
 
@@ -947,7 +822,7 @@ test("a PENDING naming another ballot than the candidate's NEWLEADER is not coun
   const v3 = viewOf(3, [1, 2, 3]);
   const core = memberOf(v3, 2, 3);
   runTicks(core, 0, 600, [msg(3, heartbeat(3))]); // leader 1 silent: 2 takes over at 600
-  const mine: Ballot = { round: 1, leader: 2 };
+  const mine: Ballot = { round: 2, leader: 2 };
   assert.equal(core.role, "candidate");
   // Peer 3's answer to some other NEWLEADER (same request id, ballot 1/3): no vote for this takeover.
   const elsewhere = msg(3, {
@@ -1017,13 +892,14 @@ test("restored on its durable state, a member of view 5 is that member at once, 
   const core = restoredCore(2, 5, state);
   assert.equal(core.role, "member");
   assert.deepEqual(core.view, v5);
-  // No view printed (it printed view 5 in its earlier life), nothing to persist; it asks around (a
-  // JOIN from the run the view holds gets it caught up by any member that knows a newer view).
+  // No view printed (it printed view 5 in its earlier life), nothing to persist; before it acts in
+  // its epoch it asks the hostsfile which epoch each peer is in (a later one may have formed).
   assert.deepEqual(shape(core.start(1_000)), [
     log("info", "restored"),
-    ...sendAll(2, [1, 3, 4, 5], { type: "JOIN", knownViewId: 5 }),
+    ...sendAll(2, [1, 3, 4, 5], { type: "PROBE" }),
   ]);
   assert.equal(core.role, "member");
+  assert.equal(core.probing, true);
   assert.deepEqual(core.pending, del5);
 
   // Its promise holds: the replaced leader's REQ is refused.
@@ -1035,7 +911,9 @@ test("restored on its durable state, a member of view 5 is that member at once, 
   // Its acceptance holds: a later NEWLEADER learns of the pending DEL 5.
   const ballot4: Ballot = { round: 2, leader: 4 };
   const fx = core.receive(1_020, msg(4, { type: "NEWLEADER", requestId: 1, viewId: 5, ballot: ballot4 }));
-  assert.deepEqual(persistFirst(fx), [
+  // (1 and 4 answered in its epoch: with itself a majority of the hostsfile, its probe is over)
+  assert.deepEqual(shape(persistFirst(fx)), [
+    log("info", "probe"),
     send(2, 4, { type: "PENDING", requestId: 1, ballot: ballot4, view: v5, pending: del5 }),
   ]);
 });
@@ -1050,23 +928,32 @@ test("restored peer 1 does not found view 1: as a member of view 5 it is that me
   assert.deepEqual(events(fx), []);
   assert.deepEqual(shape(fx), [
     log("info", "restored"),
-    ...sendAll(1, [2, 3, 4, 5], { type: "JOIN", knownViewId: 5 }),
+    ...sendAll(1, [2, 3, 4, 5], { type: "PROBE" }),
   ]);
   assert.deepEqual(core.view, v5);
   assert.equal(core.role, "member"); // it leads again only through a takeover, with a higher ballot
+  // Two answers in its epoch make a majority of the hostsfile with itself: the probe is over.
+  assert.deepEqual(core.receive(1_010, msg(2, { type: "PROBE_ACK" })), []);
+  assert.equal(core.probing, true);
+  core.receive(1_020, msg(3, { type: "PROBE_ACK" }));
+  assert.equal(core.probing, false);
 });
 
-test("peer 1 that gave up founding keeps no view: restarted on its state, it probes again", () => {
-  const before = newCore(1, 3);
-  before.start(0);
-  before.receive(10, msg(2, { type: "REDIRECT", leader: 3, viewId: 4 })); // founding probe found a live group
-  // The founding never happened: no view is durable, so nothing stale is advertised or restored.
-  assert.deepEqual(before.durableState.member, false);
-  assert.deepEqual(before.durableState.installed, null);
-  const core = restoredCore(1, 3, before.durableState);
-  assert.deepEqual(persistFirst(core.start(1_000)), sendAll(1, [2, 3], { type: "JOIN", knownViewId: 0 }));
-  assert.equal(core.role, "leader"); // probing, view 1 installed but not reported
-  assert.equal(core.view?.id, 1);
+test("a restored member takes no part in a takeover until its probe is over", () => {
+  const v5 = viewOf(5, [1, 2, 3, 4, 5]);
+  const core = restoredCore(2, 5, memberOf(v5, 2, 5).durableState);
+  core.start(0);
+  // Leader 1 is silent and peer 2 is next in line; only 3 answers (its heartbeats): neither a majority
+  // of the hostsfile nor of its view. A later group may have formed: it never takes over.
+  for (let t = 100; t <= 5_000; t += 100) {
+    core.receive(t - 5, msg(3, heartbeat(5)));
+    assert.deepEqual(sends(core.tick(t), "NEWLEADER"), [], `no takeover at ${t}`);
+  }
+  assert.equal(core.probing, true);
+  // 4 answers too: a majority of the hostsfile, in its epoch; at the next tick it takes over.
+  core.receive(5_010, msg(4, { type: "PROBE_ACK" }));
+  assert.equal(core.probing, false);
+  assert.ok(sends(core.tick(5_100), "NEWLEADER").length > 0, "it takes over once its probe is over");
 });
 
 // ---- 12. forming anew: an attempt that finds the group live gives up ----
@@ -1109,7 +996,6 @@ test("an attempt to form anew whose promises show a newer view that can still ga
         newest: v9,
         pending: null,
         accepted: null,
-        knownViewId: 0,
         inView: true,
       },
       incarnation,
@@ -1117,9 +1003,13 @@ test("an attempt to form anew whose promises show a newer view that can still ga
   assert.deepEqual(core.receive(1_010, promise(1, 11)), []);
   const decided = core.receive(1_020, promise(2, 21));
   assert.deepEqual(sends(decided, "FORM_ACCEPT"), []);
+  // (1 and 2 answered in no later epoch: its probe, started when it was cut off, is over too; and
+  // it says it was removed while alive, its own health)
   assert.deepEqual(shape(persistFirst(decided)), [
+    log("info", "probe"),
     log("info", "formation"),
     log("warning", "removed"),
+    log("warning", "health"),
     send(3, 4, { type: "JOIN", knownViewId: 3 }),
   ]);
   assert.equal(core.role, "joining");
