@@ -26,57 +26,28 @@ import {
   type ReqMessage,
   type View,
 } from "../src/core/messages.ts";
-import { PeerCore } from "../src/core/peer_core.ts";
+import type { PeerCore } from "../src/core/peer_core.ts";
 import { canCommit } from "../src/core/quorum.ts";
 import { nextView, proposalError, proposalOps } from "../src/core/view.ts";
-import { run, viewOf } from "./support/fixtures.ts";
+import {
+  found,
+  FOUNDER,
+  fresh,
+  msg,
+  newCore,
+  persistedState,
+  persistFirst,
+  run,
+  type Send,
+  send,
+  sendAll,
+  sends,
+  shape,
+  viewEvent,
+  viewOf,
+} from "./support/core_harness.ts";
 
-const FOUNDER: Ballot = { round: 0, leader: 1 };
-
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-type Body = DistributiveOmit<Message, "from" | "incarnation">;
-type Send = Extract<Effect, { kind: "send" }>;
-
-function newCore(id: PeerId, peerCount: number): PeerCore {
-  return new PeerCore({
-    id,
-    peerCount,
-    incarnation: run(id),
-    heartbeatMs: 100,
-    failAfter: 5,
-    random: () => 0.5,
-  });
-}
-
-const msg = (from: PeerId, body: Body, incarnation = run(from)): Message =>
-  ({ ...body, from, incarnation }) as Message;
-const send = (from: PeerId, to: PeerId, body: Body): Effect => ({
-  kind: "send",
-  channel: "stream",
-  to,
-  message: msg(from, body),
-});
-const sendAll = (from: PeerId, to: PeerId[], body: Body) => to.map((p) => send(from, p, body));
-const viewEvent = (peer: PeerId, view: View): Effect => ({
-  kind: "event",
-  event: { type: "view", peer, view },
-});
-const sends = (effects: Effect[], type: Message["type"]) =>
-  effects.filter((e): e is Send => e.kind === "send" && e.message.type === type);
-const shape = (effects: Effect[]) =>
-  effects.map((e) => e.kind === "log" ? { kind: "log", level: e.level, key: e.key } : e);
-
-/** The effects after the step's one leading persist (it must have one). */
-function persistFirst(effects: Effect[]): Effect[] {
-  assert.equal(effects[0]?.kind, "persist", "the step persists first");
-  assert.equal(effects.filter((e) => e.kind === "persist").length, 1, "the step persists once");
-  return effects.slice(1);
-}
-const persisted = (effects: Effect[]): DurableState => {
-  persistFirst(effects);
-  return (effects[0] as Extract<Effect, { kind: "persist" }>).state;
-};
-
+const persisted = persistedState;
 const add = (peer: PeerId, incarnation = run(peer)): Operation => ({ kind: "ADD", peer, incarnation });
 const del = (peer: PeerId, incarnation = run(peer)): Operation => ({ kind: "DEL", peer, incarnation });
 const oks = (req: Send[]): Message[] =>
@@ -86,16 +57,20 @@ const oks = (req: Send[]): Message[] =>
   });
 
 /**
- * Peer 1 of `peerCount` founds with `joiners` asking at 0; the founding probe
- * ends at 500 (a majority of the hostsfile asked). Returns the core and the
- * effects of that tick.
+ * Peer 1 of `peerCount` founds view 1 at 0 (every other peer asked; see the
+ * harness's `found`), then `joiners` ask at 10: the first is added at once
+ * (view 1 has no other member to ask), the second's ADD runs (its REQ to the
+ * first), the rest wait in the queue. Returns the core and the REQ running.
  */
-function founded(peerCount: number, joiners: PeerId[]): { core: PeerCore; fx: Effect[] } {
+function founded(peerCount: number, joiners: PeerId[]): { core: PeerCore; req: Send[] } {
   const core = newCore(1, peerCount);
-  core.start(0);
-  for (const p of joiners) assert.deepEqual(core.receive(0, msg(p, { type: "JOIN", knownViewId: 0 })), []);
-  for (let t = 100; t < 500; t += 100) assert.deepEqual(sends(core.tick(t), "NEWVIEW"), [], `at ${t}`);
-  return { core, fx: core.tick(500) };
+  found(core, peerCount);
+  let req: Send[] = [];
+  for (const p of joiners) {
+    const fx = core.receive(10, fresh(p, { type: "JOIN", knownViewId: 0 }));
+    if (sends(fx, "REQ").length > 0) req = sends(fx, "REQ");
+  }
+  return { core, req };
 }
 
 test("batching starts above 8 peers by hostsfile", () => {
@@ -104,35 +79,17 @@ test("batching starts above 8 peers by hostsfile", () => {
   assert.equal(isLargeGroup(9), true);
 });
 
-test("9 peers: joiners queued at the founding commit in one view change, and three queued behind a running change in one REQ", () => {
-  const { core, fx } = founded(9, [2, 3, 4, 5]);
-  // View 1 is reported, then the four queued ADDs commit at once as view 2 (view 1 has nobody else to ask).
-  const v1 = viewOf(1, [1]);
-  const v2 = viewOf(2, [1, 2, 3, 4, 5]);
-  const after = persistFirst(fx);
-  assert.deepEqual(after.filter((e) => e.kind === "event"), [viewEvent(1, v1), viewEvent(1, v2)]);
-  assert.deepEqual(
-    sends(after, "NEWVIEW"),
-    sendAll(1, [2, 3, 4, 5], { type: "NEWVIEW", view: v2, ballot: FOUNDER }),
-  );
-  assert.deepEqual(sends(after, "REQ"), []);
+test("9 peers: joiners queued behind a running change commit in one REQ, one view id step", () => {
+  // View 1 = [1] adds 2 at once (view 2); ADD 3 runs, its REQ to 2; 4, 5 and 6 wait in the queue.
+  const { core, req } = founded(9, [2, 3, 4, 5, 6]);
+  const add3: Proposal = { viewId: 2, op: add(3), leader: 1, ballot: FOUNDER };
+  assert.deepEqual(req, [send(1, 2, { type: "REQ", requestId: 3, proposal: add3 })]);
+  assert.deepEqual(core.view, viewOf(2, [1, 2]));
 
-  // Peer 6 asks: nothing runs, so ADD 6 starts alone.
-  const add6: Proposal = { viewId: 2, op: add(6), leader: 1, ballot: FOUNDER };
-  const req6 = persistFirst(core.receive(510, msg(6, { type: "JOIN", knownViewId: 0 })));
-  assert.deepEqual(req6, sendAll(1, [2, 3, 4, 5], { type: "REQ", requestId: 2, proposal: add6 }));
-  // 7, 8 and 9 ask while it runs: they wait in the queue.
-  for (const p of [7, 8, 9]) {
-    assert.deepEqual(core.receive(520, msg(p, { type: "JOIN", knownViewId: 0 })), []);
-  }
-  assert.deepEqual(core.pending, add6);
-
-  // ADD 6 commits; the three queued joiners go in the next change: ONE REQ carrying all three.
-  const answers = oks(req6 as Send[]);
-  for (const ok of answers.slice(0, -1)) assert.deepEqual(core.receive(530, ok), []);
-  const v3 = viewOf(3, [1, 2, 3, 4, 5, 6]);
-  const batch: Proposal = { viewId: 3, op: add(7), more: [add(8), add(9)], leader: 1, ballot: FOUNDER };
-  const committed = core.receive(540, answers.at(-1)!);
+  // ADD 3 commits; the three queued joiners go in the next change: ONE REQ carrying all three.
+  const v3 = viewOf(3, [1, 2, 3]);
+  const batch: Proposal = { viewId: 3, op: add(4), more: [add(5), add(6)], leader: 1, ballot: FOUNDER };
+  const committed = core.receive(20, oks(req)[0]);
   assert.deepEqual(
     persisted(committed).accepted,
     batch,
@@ -140,42 +97,41 @@ test("9 peers: joiners queued at the founding commit in one view change, and thr
   );
   assert.deepEqual(persistFirst(committed), [
     viewEvent(1, v3),
-    ...sendAll(1, [2, 3, 4, 5, 6], { type: "NEWVIEW", view: v3, ballot: FOUNDER }),
-    ...sendAll(1, [2, 3, 4, 5, 6], { type: "REQ", requestId: 3, proposal: batch }),
+    ...sendAll(1, [2, 3], { type: "NEWVIEW", view: v3, ballot: FOUNDER }),
+    ...sendAll(1, [2, 3], { type: "REQ", requestId: 4, proposal: batch }),
   ]);
+  // Peers 7, 8 and 9 ask while it runs: they wait too.
+  for (const p of [7, 8, 9]) {
+    assert.deepEqual(core.receive(25, fresh(p, { type: "JOIN", knownViewId: 0 })), []);
+  }
 
-  // Every member of view 3 accepts: view 4 holds all nine, one view id step, one view line.
+  // Every member of view 3 accepts: view 4 holds six, one view id step, one view line; and the three
+  // that waited go in the next change, together.
   const batchOks = oks(sends(committed, "REQ"));
-  for (const ok of batchOks.slice(0, -1)) assert.deepEqual(core.receive(550, ok), []);
-  const v4 = viewOf(4, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
-  assert.deepEqual(persistFirst(core.receive(560, batchOks.at(-1)!)), [
+  for (const ok of batchOks.slice(0, -1)) assert.deepEqual(core.receive(30, ok), []);
+  const v4 = viewOf(4, [1, 2, 3, 4, 5, 6]);
+  const next: Proposal = { viewId: 4, op: add(7), more: [add(8), add(9)], leader: 1, ballot: FOUNDER };
+  assert.deepEqual(persistFirst(core.receive(40, batchOks.at(-1)!)), [
     viewEvent(1, v4),
-    ...sendAll(1, [2, 3, 4, 5, 6, 7, 8, 9], { type: "NEWVIEW", view: v4, ballot: FOUNDER }),
+    ...sendAll(1, [2, 3, 4, 5, 6], { type: "NEWVIEW", view: v4, ballot: FOUNDER }),
+    ...sendAll(1, [2, 3, 4, 5, 6], { type: "REQ", requestId: 5, proposal: next }),
   ]);
-  assert.equal(core.pending, null);
+  assert.deepEqual(core.pending, next);
 });
 
-test("5 peers: three queued joiners go one by one, each its own REQ and view id step", () => {
-  const { core, fx } = founded(5, [2, 3, 4]);
-  const v2 = viewOf(2, [1, 2]);
-  const add3: Proposal = { viewId: 2, op: add(3), leader: 1, ballot: FOUNDER };
-  assert.deepEqual(persistFirst(fx).filter((e) => e.kind !== "send" || e.message.type !== "HEARTBEAT"), [
-    viewEvent(1, viewOf(1, [1])),
-    viewEvent(1, v2),
-    send(1, 2, { type: "NEWVIEW", view: v2, ballot: FOUNDER }),
-    send(1, 2, { type: "REQ", requestId: 2, proposal: add3 }),
-  ]);
+test("5 peers: queued joiners go one by one, each its own REQ and view id step", () => {
+  const { core, req } = founded(5, [2, 3, 4]);
   const v3 = viewOf(3, [1, 2, 3]);
   const add4: Proposal = { viewId: 3, op: add(4), leader: 1, ballot: FOUNDER };
-  assert.deepEqual(persistFirst(core.receive(510, oks(sends(fx, "REQ"))[0])), [
+  assert.deepEqual(persistFirst(core.receive(20, oks(req)[0])), [
     viewEvent(1, v3),
     ...sendAll(1, [2, 3], { type: "NEWVIEW", view: v3, ballot: FOUNDER }),
-    ...sendAll(1, [2, 3], { type: "REQ", requestId: 3, proposal: add4 }),
+    ...sendAll(1, [2, 3], { type: "REQ", requestId: 4, proposal: add4 }),
   ]);
-  assert.deepEqual(core.receive(520, msg(2, { type: "OK", requestId: 3, viewId: 3, ballot: FOUNDER })), []);
+  assert.deepEqual(core.receive(30, msg(2, { type: "OK", requestId: 4, viewId: 3, ballot: FOUNDER })), []);
   const v4 = viewOf(4, [1, 2, 3, 4]);
   assert.deepEqual(
-    persistFirst(core.receive(530, msg(3, { type: "OK", requestId: 3, viewId: 3, ballot: FOUNDER }))),
+    persistFirst(core.receive(40, msg(3, { type: "OK", requestId: 4, viewId: 3, ballot: FOUNDER }))),
     [
       viewEvent(1, v4),
       ...sendAll(1, [2, 3, 4], { type: "NEWVIEW", view: v4, ballot: FOUNDER }),
@@ -184,37 +140,41 @@ test("5 peers: three queued joiners go one by one, each its own REQ and view id 
 });
 
 test("9 peers: a restarted member's DEL and re-ADD go in consecutive changes; other queued operations join the first", () => {
-  const { core } = founded(9, [2, 3, 4, 5]);
-  const v2 = viewOf(2, [1, 2, 3, 4, 5]);
-  const req6 = persistFirst(core.receive(510, msg(6, { type: "JOIN", knownViewId: 0 })));
+  // View 4 = [1..5] (2 at once, then 3, then 4 and 5 together); ADD 6 runs.
+  const { core, req } = founded(9, [2, 3, 4, 5]);
+  const b3 = core.receive(20, oks(req)[0]);
+  for (const ok of oks(sends(b3, "REQ"))) core.receive(30, ok);
+  const v4 = viewOf(4, [1, 2, 3, 4, 5]);
+  assert.deepEqual(core.view, v4);
+  const req6 = persistFirst(core.receive(510, fresh(6, { type: "JOIN", knownViewId: 0 })));
   // Peer 3 restarted (run 31) and 7 asks, both while ADD 6 runs.
-  assert.deepEqual(core.receive(520, msg(3, { type: "JOIN", knownViewId: 2 }, 31)), []);
-  assert.deepEqual(core.receive(520, msg(7, { type: "JOIN", knownViewId: 0 })), []);
+  assert.deepEqual(core.receive(520, fresh(3, { type: "JOIN", knownViewId: 0 }, 31)), []);
+  assert.deepEqual(core.receive(520, fresh(7, { type: "JOIN", knownViewId: 0 })), []);
   const answers = oks(req6 as Send[]).filter((ok) => ok.from !== 3); // run 30 is gone
   for (const ok of answers) core.receive(530, ok);
   // Peer 3's run 30 has not answered, and is not held failed: ADD 6 waits for it (its OK, sent
   // before it restarted, arrives late).
-  assert.deepEqual(core.view, v2);
-  const fx = core.receive(540, msg(3, { type: "OK", requestId: 2, viewId: 2, ballot: FOUNDER }, 30));
-  const v3 = viewOf(3, [1, 2, 3, 4, 5, 6]);
-  assert.deepEqual(core.view, v3);
+  assert.deepEqual(core.view, v4);
+  const fx = core.receive(540, msg(3, { type: "OK", requestId: 5, viewId: 4, ballot: FOUNDER }, 30));
+  const v5 = viewOf(5, [1, 2, 3, 4, 5, 6]);
+  assert.deepEqual(core.view, v5);
   // DEL 3 (run 30) and ADD 7 in one change; ADD 3 (run 31) names the same peer: it waits for the next.
-  const first: Proposal = { viewId: 3, op: del(3), more: [add(7)], leader: 1, ballot: FOUNDER };
+  const first: Proposal = { viewId: 5, op: del(3), more: [add(7)], leader: 1, ballot: FOUNDER };
   assert.deepEqual(
     sends(fx, "REQ"),
-    sendAll(1, [2, 3, 4, 5, 6], { type: "REQ", requestId: 3, proposal: first }),
+    sendAll(1, [2, 3, 4, 5, 6], { type: "REQ", requestId: 6, proposal: first }),
   );
   // Run 30 of peer 3 is being deleted: it is not waited for.
   let last: Effect[] = [];
   for (const ok of oks(sends(fx, "REQ")).filter((ok) => ok.from !== 3)) last = core.receive(550, ok);
-  const v4: View = viewOf(4, [1, 2, 4, 5, 6, 7]);
-  const readd: Proposal = { viewId: 4, op: add(3, 31), leader: 1, ballot: FOUNDER };
+  const v6: View = viewOf(6, [1, 2, 4, 5, 6, 7]);
+  const readd: Proposal = { viewId: 6, op: add(3, 31), leader: 1, ballot: FOUNDER };
   assert.deepEqual(shape(persistFirst(last)), [
-    viewEvent(1, v4),
-    ...sendAll(1, [2, 4, 5, 6, 7], { type: "NEWVIEW", view: v4, ballot: FOUNDER }),
-    send(1, 3, { type: "NEWVIEW", view: v4, ballot: FOUNDER }), // the removed run learns it
+    viewEvent(1, v6),
+    ...sendAll(1, [2, 4, 5, 6, 7], { type: "NEWVIEW", view: v6, ballot: FOUNDER }),
+    send(1, 3, { type: "NEWVIEW", view: v6, ballot: FOUNDER }), // the removed run learns it
     { kind: "log", level: "warning", key: "removal" },
-    ...sendAll(1, [2, 4, 5, 6, 7], { type: "REQ", requestId: 4, proposal: readd }),
+    ...sendAll(1, [2, 4, 5, 6, 7], { type: "REQ", requestId: 7, proposal: readd }),
   ]);
 });
 
@@ -238,7 +198,7 @@ test("9 peers: a member accepts a batch, keeps it durable, and reports it whole 
     { kind: "reset", peer: 6 },
   ]);
   assert.deepEqual(core.pending, batch);
-  const mine: Ballot = { round: 1, leader: 2 };
+  const mine: Ballot = { round: 2, leader: 2 };
   assert.deepEqual(
     persistFirst(core.receive(20, msg(2, { type: "NEWLEADER", requestId: 1, viewId: 3, ballot: mine }))),
     [send(3, 2, { type: "PENDING", requestId: 1, ballot: mine, view: v3, pending: batch })],
@@ -272,7 +232,7 @@ test("9 peers: a takeover finishes the whole pending batch, then removes the old
   // Leader 1 proposed ADD 7, 8, 9; peer 2 accepted; then 1 hands over (it leaves).
   const batch: Proposal = { viewId: 3, op: add(7), more: [add(8), add(9)], leader: 1, ballot: FOUNDER };
   core.receive(10, msg(1, { type: "REQ", requestId: 4, proposal: batch }));
-  const mine: Ballot = { round: 1, leader: 2 };
+  const mine: Ballot = { round: 2, leader: 2 };
   const fx = core.receive(20, msg(1, { type: "LEAVE" }));
   assert.deepEqual(
     sends(fx, "NEWLEADER"),
@@ -377,7 +337,6 @@ test("forming anew sees a pending batch whole: the view it makes may have been c
     newest,
     pending,
     accepted: null,
-    knownViewId: 0,
     inView: true,
   });
   for (const p of [2, 3, 4, 5, 6]) {
@@ -413,7 +372,6 @@ test("codec: a batch round-trips in REQ, PENDING, FORM_PROMISE and durable state
       newest: view,
       pending: wireBatch,
       accepted: null,
-      knownViewId: 0,
       inView: true,
     }),
   ];
@@ -435,13 +393,13 @@ test("codec: a single operation is encoded as before, a batch adds only `more`",
   const single: Proposal = { viewId: 4, op: add(7), leader: 1, ballot: FOUNDER };
   assert.equal(
     encodeMessage(msg(1, { type: "REQ", requestId: 9, proposal: single })),
-    '{"v":1,"type":"REQ","from":1,"inc":10,"request_id":9,"view_id":4,"op":"ADD","peer":7,"peer_inc":70,' +
-      '"leader":1,"ballot":[0,1]}',
+    '{"v":2,"type":"REQ","from":1,"inc":10,"epoch":[1,1,10],"request_id":9,"view_id":4,"op":"ADD","peer":7,' +
+      '"peer_inc":70,"leader":1,"ballot":[1,1]}',
   );
   assert.equal(
     encodeMessage(msg(1, { type: "REQ", requestId: 9, proposal: wireBatch })),
-    '{"v":1,"type":"REQ","from":1,"inc":10,"request_id":9,"view_id":4,"op":"ADD","peer":7,"peer_inc":70,' +
-      '"more":[{"op":"DEL","peer":3,"peer_inc":30,"left":true},{"op":"DEL","peer":5,"peer_inc":50},' +
+    '{"v":2,"type":"REQ","from":1,"inc":10,"epoch":[1,1,10],"request_id":9,"view_id":4,"op":"ADD","peer":7,' +
+      '"peer_inc":70,"more":[{"op":"DEL","peer":3,"peer_inc":30,"left":true},{"op":"DEL","peer":5,"peer_inc":50},' +
       '{"op":"ADD","peer":9,"peer_inc":90}],"leader":1,"ballot":[2,1]}',
   );
 });
