@@ -640,7 +640,13 @@ async function forgedRun(
             type: "NEWVIEW",
             from,
             incarnation: inc,
-            view: { epoch: { round: 1, former: 1, run: 1 }, id: 99, leader: 1, members: [1], incarnations: [1] },
+            view: {
+              epoch: { round: 1, former: 1, run: 1 },
+              id: 99,
+              leader: 1,
+              members: [1],
+              incarnations: [1],
+            },
             ballot: { round: 0, leader: 1 },
           }) + "\n",
         ));

@@ -32,7 +32,13 @@ const VIEW_ID = 5;
 const hosts = Array.from({ length: N }, (_, i) => ({ hostname: "127.0.0.1", port: 7601 + i }));
 const members = hosts.map((_, i) => i + 1);
 const incarnation = (id: number) => 1_795_545_774_000 + id;
-const view = { epoch: { round: 1, former: 1, run: 1 }, id: VIEW_ID, leader: 1, members, incarnations: members.map(incarnation) };
+const view = {
+  epoch: { round: 1, former: 1, run: 1 },
+  id: VIEW_ID,
+  leader: 1,
+  members,
+  incarnations: members.map(incarnation),
+};
 const ballot = { round: 1, leader: 1 };
 
 /** A transport that hands nothing on: it counts what it is given and lets the bench deliver. */

@@ -24,7 +24,13 @@ const newview = encodeWire({
   type: "NEWVIEW",
   from: 1,
   incarnation: 1795545774221,
-  view: { epoch: { round: 1, former: 1, run: 1 }, id: 42, leader: 1, members, incarnations: members.map((i) => 1795545774221 + i) },
+  view: {
+    epoch: { round: 1, former: 1, run: 1 },
+    id: 42,
+    leader: 1,
+    members,
+    incarnations: members.map((i) => 1795545774221 + i),
+  },
   ballot: { round: 3, leader: 1 },
 });
 const sealedHeartbeat = await seal(sealing, TO, header(), heartbeat);

@@ -52,7 +52,13 @@ function textLine(line: string): string | null {
       ? {
         type: "view",
         peer: e.peer,
-        view: { epoch: { round: 0, former: 1, run: 0 }, id: e.view, leader: e.leader, members: e.members, incarnations: [] },
+        view: {
+          epoch: { round: 0, former: 1, run: 0 },
+          id: e.view,
+          leader: e.leader,
+          members: e.members,
+          incarnations: [],
+        },
       }
       : e.event === "unreachable" || e.event === "left"
       ? { type: e.event, ...notice }
