@@ -82,6 +82,9 @@ export function stepDown(n: Node, ballot: Ballot): void {
     "step-down",
   );
   becomeMember(n);
-  n.lease.observe(ballot, n.now);
+  // A ballot of its own (an attempt it gave up, echoed back by a REJECT) leads nothing:
+  // follow whoever shows itself next, never a phantom of itself (soak seed 1001999).
+  if (ballot.leader === n.id) n.lease.forget();
+  else n.lease.observe(ballot, n.now);
   n.lease.renew(n.now);
 }

@@ -170,7 +170,10 @@ test("the seeds the epoch design was made for: a view id named two member lists,
   // older epoch moves to the later one, whose view id is lower (monotonic by epoch, then id).
   // 9002059 (6 peers): the whole group restarted without state and founded an epoch ordered below
   // the one it forgot; a re-delivered view of the forgotten epoch must not strand a joiner.
-  for (const seed of [964, 9002059]) converged(keeps(seed));
+  // 1001999 (8 peers): a candidate gave up its attempt to form anew when its group came back; the
+  // peers that had promised that ballot echoed it in a REJECT, and the candidate stepped down to
+  // follow itself (its own ballot): it now follows whoever shows itself next.
+  for (const seed of [964, 9002059, 1001999]) converged(keeps(seed));
 });
 
 test("soak seeds of the earlier recovery rules keep every guarantee under the epoch rule, no seed excused", () => {
