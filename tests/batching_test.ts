@@ -461,14 +461,3 @@ test("codec: the largest batch, with the largest numbers, stays well under the m
     message: { type: "REQ", from: big, incarnation: big, requestId: big, proposal },
   });
 });
-
-test("the leader's queue counts joiners by peer: two runs of one peer are one joiner", () => {
-  // The founding probe ends when every other peer asked: a late JOIN of an earlier run must not
-  // stand in for a peer that never asked.
-  const l = new Leadership(FOUNDER);
-  l.enqueue(add(6, 62), "join");
-  l.enqueue(add(6, 61), "join");
-  l.enqueue(add(7), "join");
-  l.enqueue(del(3), "failed");
-  assert.equal(l.joinersWaiting(), 2);
-});

@@ -87,6 +87,6 @@ test("in a large group a joiner with no lead asks peer 1 and a few others at ran
   assert.equal(new Set(asked).size, asked.length);
   const again = joiner.next(1_000, random);
   assert.notDeepEqual(again, asked, "another draw next time");
-  // Peer 1 asks everyone: its founding probe must find any group there is (soak seed 1084544).
+  // Peer 1 asks everyone: before it founds, it must find any group there is (soak seed 1084544).
   assert.equal(new Joiner(1, 100).next(0, random).length, 99);
 });

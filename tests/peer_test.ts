@@ -69,8 +69,8 @@ test("events() yields views as they are installed and ends when the peer stops",
   await reading; // the iterator ended
   await second.stop();
   await net.close();
-  // View 1 is reported only once peer 1's founding probe is over (here, when peer 2 asked to join),
-  // so the reader subscribed after start() sees it too.
+  // View 1 is founded only once peer 2 asked to join (peer 1 forms then), so the reader subscribed
+  // after start() sees it too.
   assert.deepEqual(seen, [1, 2]);
 });
 

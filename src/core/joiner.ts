@@ -47,8 +47,8 @@ export class Joiner {
    * Whom the JOIN goes to now: the peer named last; else everyone in a small
    * group, and in a large one peer 1 (the founder, and usually the leader)
    * with {@linkcode JOIN_FANOUT} others at random, so that a crowd of joiners
-   * does not cost N² connections (peer 1 itself still asks everyone: its
-   * founding probe must find any group there is). Arms the next try.
+   * does not cost N² connections (peer 1 itself still asks everyone: before
+   * it founds, it must find any group there is). Arms the next try.
    */
   next(now: number, random: () => number): PeerId[] {
     const hint = this.#hint;
@@ -58,7 +58,7 @@ export class Joiner {
     this.#backoffMs = Math.min(this.#backoffMs * 2, JOIN_RETRY_MAX_MS);
     if (hint !== null && hint !== this.#self) return [hint];
     const others = Array.from({ length: this.#peerCount }, (_, i) => i + 1).filter((p) => p !== this.#self);
-    // Peer 1 asks everyone, whatever the size: its founding probe must reach any group there is.
+    // Peer 1 asks everyone, whatever the size: before it founds, it must reach any group there is.
     if (!isLargeGroup(this.#peerCount) || this.#self === 1) return others;
     const rest = others.filter((p) => p !== 1);
     for (let i = 0; i < JOIN_FANOUT; i++) {

@@ -91,11 +91,6 @@ export class Leadership {
     return taken;
   }
 
-  /** How many peers are waiting to join (two runs of one peer count once). */
-  joinersWaiting(): number {
-    return new Set(this.queue.flatMap((q) => q.op.kind === "ADD" ? [q.op.peer] : [])).size;
-  }
-
   /** Starts a view change: the leader's own OK counts at once. */
   begin(requestId: number, proposal: Proposal, self: PeerId, now: number): RunningChange {
     this.current = { requestId, proposal, oks: new Set([self]), sentAt: now };
