@@ -4,7 +4,7 @@
 DENO := node_modules/.bin/deno
 PEER := $(DENO) run --unstable-net --allow-net --allow-read --allow-write --allow-env --allow-sys
 
-.PHONY: demo test test-fast test-slow check sim sim-scale soak bench bench-scale bench-loss bench-heartbeat bench-memory build compile compile-all sea chromium nftables clean
+.PHONY: demo test test-fast test-slow check sim sim-scale soak bench bench-scale bench-loss bench-flaky bench-heartbeat bench-memory build compile compile-all sea chromium nftables clean
 
 # `npm ci`: exactly the locked versions (the lockfile records every platform's deno
 # package), and the lockfile is left as committed.
@@ -85,6 +85,11 @@ bench-scale: $(DENO)
 ## writes bench/results-loss.md. ARGS="--quick" for a short run (bench/results-loss-quick.md).
 bench-loss: $(DENO) nftables
 	$(DENO) run --allow-all bench/loss.ts $(ARGS)
+
+## A flaky host (nftables drops 60, 80, 90 % of what it sends, 60 s each), ours (a member, the leader) and
+## serf side by side in the same namespaces; writes bench/results-flaky.md. ARGS="--quick" for a short run.
+bench-flaky: $(DENO) nftables
+	$(DENO) run --allow-all bench/flaky.ts $(ARGS)
 
 ## What one heartbeat costs from datagram to core and back, plain and with a keyring (deno bench).
 bench-heartbeat: $(DENO)
