@@ -1032,3 +1032,13 @@ test("an attempt to form anew whose promises show a newer view that can still ga
   assert.deepEqual(sends(later, "FORM"), []);
   assert.deepEqual(sends(later, "FORM_ACCEPT"), []);
 });
+
+test("a lone peer 1 that never founded leaves without a left event: it was in no view", () => {
+  const core = newCore(1, 3);
+  core.start(0);
+  for (let t = 100; t <= 2_000; t += 100) core.tick(t); // nobody answers: no group, no founding
+  assert.equal(core.view, null);
+  const fx = core.leave(2_010);
+  assert.deepEqual(events(fx), []);
+  assert.equal(core.hasLeft, true);
+});

@@ -487,7 +487,11 @@ async function runPeer(options: CliOptions): Promise<number> {
     } catch (e) {
       await peer.stop();
       if (e instanceof AddressInUseError) throw new UsageError(`--status: ${e.message}`);
-      throw notPermitted(e, `cannot serve --status on port ${options.status!.port}`) ?? e;
+      const { hostname, port } = options.status!;
+      // Any other failure to listen (an address not on this host, a name that does not resolve) is
+      // the user's --status, not a crash: one line, exit 2.
+      throw notPermitted(e, `cannot serve --status on port ${port}`) ??
+        new UsageError(`--status ${hostname}:${port}: cannot listen there (${errorText(e)})`);
     }
     await sleep(2 ** 31 - 1, stopping.signal);
     clearTimeout(crashTimer);
@@ -511,4 +515,9 @@ function reloadKeyring(peer: { setKeyring(keyring: Keyring): void }, path: strin
       process.stderr.write(`membership: ${e.message}; keeping the keyring in use\n`);
     });
   };
+}
+
+/** An error's message, on one line. */
+function errorText(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split("\n")[0];
 }

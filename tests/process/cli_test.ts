@@ -239,6 +239,15 @@ test("--status serves the peer's status, metrics and page; a bad or busy address
     assert.equal(r.code, 2, bad);
     assert.match(r.stderr, /--status wants HOST:PORT/);
   }
+  // An address not on this host, or a name that does not resolve: one line, exit 2, no stack trace.
+  for (const bad of ["8.8.8.8:80", "nosuch.invalid:8080"]) {
+    const r = await run([...DENO_PEER, "-h", hosts, "--id", "1", "--status", bad]);
+    assert.equal(r.code, 2, `${bad}: ${r.stderr}`);
+    assert.match(
+      r.stderr,
+      new RegExp(`^membership: --status ${bad.replace(".", "\\.")}: cannot listen there \\(.+\\)\n$`),
+    );
+  }
   const peer = new PeerProcess(1, [
     ...DENO_PEER,
     "-h",
