@@ -6,7 +6,9 @@
  */
 
 import { configure, defaultTextFormatter, getThrottlingFilter, type LogRecord } from "@logtape/logtape";
+import { lookup } from "node:dns/promises";
 import { readFile, writeFile } from "node:fs/promises";
+import { isIP } from "node:net";
 import { hostname } from "node:os";
 import process from "node:process";
 import { parseArgs } from "node:util";
@@ -432,6 +434,7 @@ async function runPeer(options: CliOptions): Promise<number> {
   } else if (id > hosts.length) {
     throw new UsageError(`--id ${id} is past the ${hosts.length} peer(s) of the hostsfile`);
   }
+  await checkResolves(hosts[id - 1], id);
   const keyring = options.keyFile === null ? undefined : await loadKeyring(options.keyFile);
   await configureLogging(options.logLevel);
 
@@ -520,4 +523,19 @@ function reloadKeyring(peer: { setKeyring(keyring: Keyring): void }, path: strin
 /** An error's message, on one line. */
 function errorText(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split("\n")[0];
+}
+
+/**
+ * The peer's own hosts entry must resolve: the others reach it by that name.
+ * An address needs no lookup; a name that does not resolve is the user's
+ * hostsfile (one line, exit 2), not something to wait for silently.
+ */
+async function checkResolves(own: HostAddress, id: number): Promise<void> {
+  if (isIP(own.hostname.replace(/^\[|\]$/g, "")) !== 0) return;
+  try {
+    await lookup(own.hostname);
+  } catch (e) {
+    throw notPermitted(e, `cannot look up this peer's host '${own.hostname}'`) ??
+      new UsageError(`hostsfile: peer ${id}'s own host '${own.hostname}' does not resolve (${errorText(e)})`);
+  }
 }

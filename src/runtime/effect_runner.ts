@@ -145,7 +145,7 @@ export class EffectRunner {
     return this.#o.transport.listen(local, {
       onStream: (packet) => this.#onPacket(packet),
       onDatagram: (packet) => this.#onPacket(packet),
-      onDiagnostic: (text) => this.#o.onLog("info", text, "transport"),
+      onDiagnostic: (text, level = "info") => this.#o.onLog(level, text, "transport"),
     });
   }
 

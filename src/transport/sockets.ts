@@ -196,8 +196,8 @@ export class SocketTransport implements Transport {
     return task;
   }
 
-  #diagnose(text: string): void {
-    if (!this.#closed) this.#handlers?.onDiagnostic(text);
+  #diagnose(text: string, level: "info" | "warning" = "info"): void {
+    if (!this.#closed) this.#handlers?.onDiagnostic(text, level);
   }
 
   /** Reads a connection to its end; inbound ones deliver frames, outbound ones only watch. */
@@ -232,10 +232,12 @@ export class SocketTransport implements Transport {
         try {
           out.conn = await this.#connect(out.to);
         } catch (e) {
+          // A name that does not resolve is a hostsfile mistake a user must see; a peer down is not.
           this.#diagnose(
             `cannot connect to ${addressKey(out.to)}: ${
               errorText(e)
             }; dropped ${out.queue.length} message(s)`,
+            unresolved(e) ? "warning" : "info",
           );
           out.queue = [];
           return;
@@ -287,4 +289,11 @@ export class SocketTransport implements Transport {
 
 function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
+}
+
+/** Whether `e` says a host name did not resolve (Deno's message, or Node's code). */
+function unresolved(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === "ENOTFOUND" || code === "EAI_AGAIN" ||
+    /failed to lookup address|Name or service not known|getaddrinfo/.test(errorText(e));
 }

@@ -25,8 +25,12 @@ export interface TransportHandlers {
   onStream(packet: Packet): void;
   /** One datagram received. */
   onDatagram(packet: Packet): void;
-  /** A transport-level problem worth a diagnostic (never fatal). */
-  onDiagnostic(text: string): void;
+  /**
+   * A transport-level problem worth a diagnostic (never fatal); `warning`
+   * for what a user should see at the default level (a host whose name does
+   * not resolve), `info` otherwise.
+   */
+  onDiagnostic(text: string, level?: "info" | "warning"): void;
 }
 
 /**

@@ -75,6 +75,32 @@ test("an ID that cannot be found exits 2 and says to pass --id", async () => {
   Deno.removeSync(hosts);
 });
 
+test("a host name that does not resolve: its own exits 2 with one line; another's is a warning at the default level", async () => {
+  const [a, b] = freePorts(2);
+  const hosts = await Deno.makeTempFile({ suffix: ".txt" });
+  try {
+    await Deno.writeTextFile(hosts, `nosuch-peer.invalid:${a}\n127.0.0.1:${b}\n`);
+    await assertUsageError(
+      ["-h", hosts, "--id", "1"],
+      /^membership: hostsfile: peer 1's own host 'nosuch-peer\.invalid' does not resolve \(.+\)$/,
+    );
+    // Peer 2's own entry resolves; it keeps trying to reach peer 1 and says why, without --log-level.
+    const peer = new PeerProcess(2, [...DENO_PEER, "-h", hosts, "--id", "2"]);
+    try {
+      await peer.waitFor(
+        "a warning",
+        (p) => /WRN.*cannot connect to nosuch-peer\.invalid/.test(p.stderr),
+        10_000,
+      );
+    } finally {
+      peer.kill("SIGKILL");
+      await peer.exited();
+    }
+  } finally {
+    await Deno.remove(hosts);
+  }
+});
+
 test("a port in use exits 2 naming the port", async () => {
   const [port] = freePorts(1);
   const hosts = writeHostsfile([port]);
