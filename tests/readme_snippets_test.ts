@@ -13,6 +13,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { freePorts } from "./support/cluster.ts";
 import { decodeMessage } from "../mod.ts";
+import { OPTIONS } from "../src/runtime/cli.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const OUT = `${ROOT}.tmp/snippets/`;
@@ -108,5 +109,20 @@ test("every wire example in docs/protocol.md decodes", () => {
   for (const line of examples) {
     const r = decodeMessage(line);
     assert.ok(r.ok, `${r.ok ? "" : r.error}: ${line}`);
+  }
+});
+
+test("the flag tables of README.md and docs/protocol.md list exactly the command line's flags", () => {
+  const expected = Object.entries(OPTIONS).flatMap((
+    [name, o],
+  ) => [`--${name}`, ...("short" in o ? [`-${o.short}`] : [])])
+    .sort();
+  for (const file of ["README.md", "docs/protocol.md"]) {
+    const rows = Deno.readTextFileSync(`${ROOT}${file}`).split("\n").filter((l) => /^\| `--?[a-z]/.test(l));
+    const listed = rows.flatMap((row) =>
+      [...row.split("|")[1].matchAll(/(?<![\w-])(--?[a-z][a-z0-9-]*)/g)].map((m) => m[1])
+    )
+      .sort();
+    assert.deepEqual(listed, expected, `${file}'s flag table`);
   }
 });

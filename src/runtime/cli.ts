@@ -115,7 +115,8 @@ function number(
   return n;
 }
 
-const OPTIONS = {
+/** The command line's flags, as `parseArgs` reads them (the docs' flag tables are tested against this). */
+export const OPTIONS = {
   hostsfile: { type: "string", short: "h" },
   delay: { type: "string", short: "d" },
   "crash-delay": { type: "string", short: "c" },
