@@ -77,13 +77,26 @@ export function parseHostsfile(text: string): HostAddress[] {
     hosts.push(parseLine(line, i + 1));
   });
   if (hosts.length === 0) throw new HostsfileError("no peers listed");
-  const seen = new Set<string>();
+  const seen = new Map<string, string>();
   for (const h of hosts) {
-    const key = `${h.hostname}:${h.port}`;
-    if (seen.has(key)) throw new HostsfileError(`${key} is listed twice`);
-    seen.add(key);
+    const written = `${h.hostname}:${h.port}`;
+    // One address written two ways (`localhost` is 127.0.0.1 here) is one peer listed twice.
+    const key = `${sameHost(h.hostname)}:${h.port}`;
+    const before = seen.get(key);
+    if (before !== undefined) {
+      throw new HostsfileError(
+        before === written ? `${written} is listed twice` : `${written} is ${before} again, written another way`,
+      );
+    }
+    seen.set(key, written);
   }
   return hosts;
+}
+
+/** The one spelling of a host for finding duplicates: names case-folded, `localhost` as 127.0.0.1. */
+function sameHost(hostname: string): string {
+  const h = hostname.toLowerCase();
+  return h === "localhost" ? "127.0.0.1" : h;
 }
 
 /**
