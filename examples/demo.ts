@@ -4,7 +4,9 @@
  * long the group took to form, then crashes peer 5 and shows its removal.
  * Peer 1 serves its status page while it runs; each peer's `--format json`
  * output is kept in `.tmp/demo/peerN.jsonl`, and the run is drawn as
- * `.tmp/demo/timeline.svg` at the end. It stops by itself, or on Ctrl-C.
+ * `.tmp/demo/timeline.svg` at the end. It stops by itself, or on Ctrl-C;
+ * with `HOLD=1` in the environment (`make demo HOLD=1`) the four survivors,
+ * and peer 1's status page, stay up until Ctrl-C.
  *
  * @module
  */
@@ -151,6 +153,11 @@ try {
       (performance.now() - crashed).toFixed(0)
     } ms after it crashed`,
   );
+  if (Deno.env.get("HOLD")) {
+    // make demo HOLD=1: the group stays up (its status page too) until Ctrl-C.
+    console.log(`\nHOLD: the group stays up; ${statusUrl}/ is live until Ctrl-C`);
+    await new Promise<never>(() => setInterval(() => {}, 1 << 30));
+  }
 } finally {
   await sleep(100);
   await stop();
