@@ -82,9 +82,28 @@ test("a leader that leaves hands over: the next one takes over at once, and repo
 });
 
 test("a peer alone, or not yet in a group, leaves at once", async () => {
-  const { peers, run, net } = await group(1);
+  const { peers, events, run, net } = await group(1);
+  assert.deepEqual(peers[0].view?.members, [1], "peer 1 founded view 1 alone");
+  events.length = 0;
   const leaving = peers[0].leave();
   await run(10);
+  await leaving;
+  // It left its view of one at once: reported as left, on the virtual clock, without waiting out
+  // the leave's failure-timeout fallback.
+  assert.deepEqual(events.map((e) => e.type === "left" && e.member), [1]);
+  await net.close();
+});
+
+test("a leave that cannot be committed gives up after one failure timeout, on the peer's own clock", async () => {
+  const { peers, run, net } = await group(3);
+  await Promise.all(peers.slice(1).map((p) => p.stop())); // nobody left to commit its DEL
+  let settled = false;
+  const leaving = peers[0].leave().then(() => (settled = true));
+  await run(400);
+  assert.equal(settled, false, "still waiting before a failure timeout (500 ms of virtual time)");
+  await run(200);
+  await Promise.resolve(); // (the settling callback)
+  assert.equal(settled, true, "gave up at 500 ms of virtual time, not on a real timer");
   await leaving;
   await net.close();
 });

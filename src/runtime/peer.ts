@@ -320,7 +320,8 @@ export class Peer {
       (this.#options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS) * (this.#options.failAfter ?? DEFAULT_FAIL_AFTER);
     let finish = () => {};
     const done = new Promise<void>((resolve) => (finish = resolve));
-    const timer = setTimeout(finish, wait);
+    // On the peer's own scheduler: a virtual clock in tests and simulations, real timers otherwise.
+    const cancelTimer = this.#scheduler.schedule(wait, finish);
     const unsubscribe = this.onEvent((e) => {
       if (e.type === "left" && e.member === this.id) finish();
     });
@@ -330,7 +331,7 @@ export class Peer {
     try {
       await done;
     } finally {
-      clearTimeout(timer);
+      cancelTimer();
       unsubscribe();
       this.#stopListeners.delete(finish);
     }
