@@ -6,6 +6,7 @@
  * @module
  */
 
+import { onDeno } from "../runtime_kind.ts";
 import type { PeerEvent } from "../core/effects.ts";
 import type { HostAddress } from "../core/hostsfile.ts";
 import { AddressInUseError, addressKey } from "../transport/transport.ts";
@@ -138,7 +139,7 @@ export interface FetchApp {
 export function serveStatus(app: FetchApp, address: HostAddress): Promise<StatusServer> {
   const closing = new AbortController();
   const fetch = async (request: Request) => endOnAbort(await app.fetch(request), closing.signal);
-  return "Deno" in globalThis ? serveDeno(fetch, address, closing) : serveNode(fetch, address, closing);
+  return onDeno() ? serveDeno(fetch, address, closing) : serveNode(fetch, address, closing);
 }
 
 type Fetch = (request: Request) => Promise<Response>;

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { onDeno } from "../runtime_kind.ts";
 import { denoNet } from "./deno.ts";
 import { type NetAdapter, SocketTransport, type SocketTransportOptions } from "./sockets.ts";
 import type { Transport } from "./transport.ts";
@@ -34,5 +35,5 @@ export type { SocketTransportOptions } from "./sockets.ts";
  * ```
  */
 export function socketTransport(options?: SocketTransportOptions): Transport {
-  return new SocketTransport("Deno" in globalThis ? denoNet : nodeNet, options);
+  return new SocketTransport(onDeno() ? denoNet : nodeNet, options);
 }
