@@ -126,3 +126,15 @@ test("the flag tables of README.md and docs/protocol.md list exactly the command
     assert.deepEqual(listed, expected, `${file}'s flag table`);
   }
 });
+
+test("the README's layout names every source file", () => {
+  const readme = Deno.readTextFileSync(`${ROOT}README.md`);
+  const layout = readme.slice(readme.indexOf("## Design"), readme.indexOf("**One event loop"));
+  const missing: string[] = [];
+  for (const dir of ["src", "src/core", "src/transport", "src/runtime", "scripts"]) {
+    for (const entry of Deno.readDirSync(`${ROOT}${dir}`)) {
+      if (entry.isFile && !layout.includes(entry.name)) missing.push(`${dir}/${entry.name}`);
+    }
+  }
+  assert.deepEqual(missing, [], "files the README's layout leaves out");
+});

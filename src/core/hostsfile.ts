@@ -85,7 +85,9 @@ export function parseHostsfile(text: string): HostAddress[] {
     const before = seen.get(key);
     if (before !== undefined) {
       throw new HostsfileError(
-        before === written ? `${written} is listed twice` : `${written} is ${before} again, written another way`,
+        before === written
+          ? `${written} is listed twice`
+          : `${written} is ${before} again, written another way`,
       );
     }
     seen.set(key, written);
