@@ -168,6 +168,22 @@ test("an undecodable message is dropped with a diagnostic naming its sender; the
   r.start();
   transport.handlers!.onDatagram({ bytes: new Uint8Array([0xff]), from: hosts[2], receivedAt: 0 });
   assert.deepEqual(logs, ["warning malformed dropped a message from 10.0.0.1:7603: not UTF-8"]);
+  // A sealed message (a datagram starts 'S' 1; a stream line is its base64, "UwE…"): a hint about keys.
+  logs.length = 0;
+  transport.handlers!.onDatagram({
+    bytes: new Uint8Array([0x53, 1, 0xff, 0x80]),
+    from: hosts[2],
+    receivedAt: 0,
+  });
+  transport.handlers!.onStream({
+    bytes: new TextEncoder().encode("UwEAAAB="),
+    from: hosts[1],
+    receivedAt: 0,
+  });
+  assert.equal(logs.length, 2);
+  for (const line of logs) {
+    assert.match(line, /a sealed message\? the group may use --key-file, and this peer has no keys/);
+  }
   assert.deepEqual(core.fed, ["start"]);
   r.halt();
 });

@@ -14,6 +14,7 @@ import type { DurableState, Effect, LogLevel, PeerEvent } from "../core/effects.
 import type { HostAddress } from "../core/hostsfile.ts";
 import type { Message } from "../core/messages.ts";
 import type { Scheduler } from "../scheduler.ts";
+import { SEAL_MAGIC } from "../transport/sealed.ts";
 import { addressKey, type Packet, type Transport } from "../transport/transport.ts";
 
 /** What the runner needs of a protocol core: {@linkcode PeerCore}'s three entry points. */
@@ -197,7 +198,14 @@ export class EffectRunner {
       return this.#o.onLog("error", `dropped a message from ${addressKey(packet.from)}: ${e}`, "malformed");
     }
     if (!decoded.ok) {
-      const text = `dropped a message from ${addressKey(packet.from)}: ${decoded.error}`;
+      // A sealed message reaching a peer without a keyring (its stream lines are base64 of 'S' 1 …):
+      // say so, rather than only "not JSON".
+      const b = packet.bytes;
+      const sealed = b[0] === SEAL_MAGIC || (b[0] === 0x55 && b[1] === 0x77); // 'S', or "Uw" in base64
+      const hint = sealed
+        ? " (a sealed message? the group may use --key-file, and this peer has no keys)"
+        : "";
+      const text = `dropped a message from ${addressKey(packet.from)}: ${decoded.error}${hint}`;
       return this.#o.onLog("warning", text, "malformed");
     }
     const message = decoded.message;
