@@ -171,12 +171,12 @@ const B: HostAddress = { hostname: "127.0.0.1", port: 7602 };
 async function pair(
   keysA: Keyring,
   keysB: Keyring,
-  options: { nowB?: () => number; net?: MemoryNetwork } = {},
+  options: { nowB?: () => number; net?: MemoryNetwork; hosts?: HostAddress[] } = {},
 ) {
   const net = options.net ?? new MemoryNetwork({ faults: { minDelayMs: 0, maxDelayMs: 2 } });
   const wire = tapped(net.transport());
   const a = new SealedTransport(wire, keysA);
-  const b = new SealedTransport(net.transport(), keysB, { now: options.nowB });
+  const b = new SealedTransport(net.transport(), keysB, { now: options.nowB, hosts: options.hosts });
   const received: Received[] = [];
   const diagnostics: string[] = [];
   const handlers = (into: Received[]): TransportHandlers => ({
@@ -232,6 +232,31 @@ leakFree(
       assert.match(d, /wrong key\?/);
     }
     await close();
+  },
+);
+
+leakFree(
+  "with the hostsfile, a dropped datagram names its sender as a peer; a stream from a port no peer has names its host",
+  async () => {
+    const { a, diagnostics, close } = await pair(parseKeyring(generateKey()), parseKeyring(generateKey()), {
+      hosts: [A, B],
+    });
+    a.sendDatagram(B, text("HEARTBEAT"));
+    await until("one diagnostic", () => diagnostics.length === 1);
+    assert.match(diagnostics[0], /from peer 1 \(127\.0\.0\.1:7601\): .*wrong key\?/);
+    await close();
+    // Two peers on one host: a stream's source port (ephemeral on real sockets) tells nothing.
+    const other = { hostname: A.hostname, port: A.port + 50 };
+    const second = await pair(parseKeyring(generateKey()), parseKeyring(generateKey()), {
+      hosts: [other, A, B],
+    });
+    second.a.sendStream(B, text("NEWVIEW"));
+    await until("one diagnostic", () => second.diagnostics.length === 1);
+    assert.match(
+      second.diagnostics[0],
+      /from 127\.0\.0\.1 \(a TCP connection from port 7601: not a peer's own\)/,
+    );
+    await second.close();
   },
 );
 

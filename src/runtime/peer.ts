@@ -175,6 +175,7 @@ export class Peer {
     const transport = options.keyring
       ? new SealedTransport(inner, options.keyring, {
         self: hosts[id - 1],
+        hosts,
         onDrop: (text, key) => {
           options.metrics?.observeLog(key);
           writeLog("warning", text, key);

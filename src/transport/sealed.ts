@@ -364,6 +364,12 @@ export interface SealedTransportOptions {
    * `onDiagnostic`); `key` is `"sealed"`, for rate limiting.
    */
   readonly onDrop?: (text: string, key: string) => void;
+  /**
+   * The hostsfile, so that a dropped message names its sender as a peer where
+   * its address tells (a datagram comes from the peer's own port; a stream
+   * from an ephemeral one, which says only the host).
+   */
+  readonly hosts?: readonly HostAddress[];
 }
 
 /**
@@ -502,6 +508,23 @@ export class SealedTransport implements Transport {
     return data;
   }
 
+  /**
+   * Who sent from `address`, as a diagnostic names it: `peer N (host:port)`
+   * where the hostsfile tells (a datagram's port is its sender's own; a
+   * stream's is ephemeral, so only a host that one peer alone has tells).
+   */
+  #sender(address: HostAddress, via: "stream" | "datagram"): string {
+    const hosts = this.#options.hosts;
+    if (!hosts) return addressKey(address);
+    const ids = hosts.flatMap((h, i) =>
+      h.hostname === address.hostname && (via === "stream" || h.port === address.port) ? [i + 1] : []
+    );
+    if (ids.length === 1) return `peer ${ids[0]} (${addressKey(hosts[ids[0] - 1])})`;
+    return via === "stream"
+      ? `${address.hostname} (a TCP connection from port ${address.port}: not a peer's own)`
+      : addressKey(address);
+  }
+
   /** Seals; null (with a diagnostic) if sealing failed. */
   #seal(to: string, bytes: Uint8Array): Uint8Array | null {
     const header = { runId: this.#runId, counter: ++this.#counter, sentAt: this.#now() };
@@ -515,7 +538,7 @@ export class SealedTransport implements Transport {
 
   #receive(packet: Packet, via: "stream" | "datagram"): void {
     if (this.#closed || !this.#handlers) return;
-    const from = addressKey(packet.from);
+    const from = this.#sender(packet.from, via);
     const opened = this.#open(packet, via);
     if (!opened.ok) return this.#drop(`dropped a message from ${from}: ${opened.error}`);
     const why = this.#guard.check(opened.header, this.#now());
