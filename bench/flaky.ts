@@ -17,11 +17,12 @@
  */
 
 import { parseArgs } from "node:util";
-import { parseViewLine, type PeerProcess, sleep, startGroup, stopAll } from "../tests/support/cluster.ts";
+import { type PeerProcess, sleep, startGroup, stopAll } from "../tests/support/cluster.ts";
 import {
   addRandomLoss,
   allInOneView,
   buildBridgedNetwork,
+  flapsOf,
   Namespaces,
   nft,
   peerIn,
@@ -58,21 +59,6 @@ interface Row {
 
 const log = (text: string) => console.log(`bench-flaky: ${text}`);
 
-/** Views the watcher printed from line `from` on that dropped `who`, and that added it back. */
-function flapsIn(p: PeerProcess, who: number, from: number): { removals: number; readmissions: number } {
-  let removals = 0, readmissions = 0;
-  let inView: boolean | undefined;
-  for (const [n, line] of p.lines.entries()) {
-    const view = parseViewLine(line);
-    if (!view) continue;
-    const now = view.members.includes(who);
-    if (n >= from && inView === true && !now) removals++;
-    if (n >= from && inView === false && now) readmissions++;
-    inView = now;
-  }
-  return { removals, readmissions };
-}
-
 async function ours(who: "member" | "leader", loss: number): Promise<Row> {
   const spaces = new Namespaces(`bf${who[0]}${loss}`);
   const hostsfile = await Deno.makeTempFile({ prefix: "hosts-bench-flaky-", suffix: ".txt" });
@@ -88,7 +74,7 @@ async function ours(who: "member" | "leader", loss: number): Promise<Row> {
     const from = watcher.lines.length;
     await addRandomLoss(net.hostNs(sick), loss);
     await sleep(seconds * 1000);
-    const flaps = flapsIn(watcher, sick, from);
+    const flaps = flapsOf(watcher, sick, from);
     await nft(net.hostNs(sick), ["delete", "table", "inet", "loss"]);
     const backMs = await timeUntil(() => allInOneView(peers, IDS), 30_000);
     return { system: "ours", who: `${who} (peer ${sick})`, loss, ...flaps, backMs };

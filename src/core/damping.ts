@@ -45,20 +45,6 @@ export interface Probation {
   readonly arrived: number;
 }
 
-/** A peer on probation, as its leader sees it. */
-export interface Probation {
-  /** The peer. */
-  readonly peer: PeerId;
-  /** Its run that was removed. */
-  readonly run: number;
-  /** Its removals while alive that still count. */
-  readonly removals: number;
-  /** The window over which it must prove its health, in ms. */
-  readonly windowMs: number;
-  /** Its probation datagrams that arrived within the window (the watermark asks 80 % of one an interval). */
-  readonly arrived: number;
-}
-
 /** What is known of one peer's removals while alive. */
 interface Penalty {
   /** The run that was removed. */

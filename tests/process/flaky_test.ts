@@ -27,6 +27,7 @@ import {
   allInOneView,
   buildBridgedNetwork,
   checkRandomLoss,
+  flapsOf,
   Namespaces,
   nft,
   peerIn,
@@ -41,21 +42,6 @@ const LOSS = 90;
 
 const reason = await whyNoNetns({ nftables: true });
 if (reason) console.log(`flaky_test skipped: ${reason}`);
-
-/** The views peer `p` printed from line `from` on that dropped `who`, and that added it back. */
-function flapsOf(p: PeerProcess, who: number, from: number): { removed: number; added: number } {
-  let removed = 0, added = 0;
-  let inView: boolean | undefined;
-  for (const [n, line] of p.lines.entries()) {
-    const view = parseViewLine(line);
-    if (!view) continue;
-    const now = view.members.includes(who);
-    if (n >= from && inView === true && !now) removed++;
-    if (n >= from && inView === false && now) added++;
-    inView = now;
-  }
-  return { removed, added };
-}
 
 async function flaky(who: "member" | "leader"): Promise<void> {
   const ids = [1, 2, 3, 4, 5];
@@ -77,7 +63,8 @@ async function flaky(who: "member" | "leader"): Promise<void> {
     await addRandomLoss(net.hostNs(sick), LOSS);
     log(`peer ${sick} (the ${who}) loses ${LOSS} % of what it sends for ${FAULT_MS / 1000} s`);
     await sleep(FAULT_MS);
-    const during = flapsOf(watcher, sick, from);
+    const flaps = flapsOf(watcher, sick, from);
+    const during = { removed: flaps.removals, added: flaps.readmissions };
     const counts = await checkRandomLoss(net.hostNs(sick), LOSS);
     await nft(net.hostNs(sick), ["delete", "table", "inet", "loss"]);
     log(

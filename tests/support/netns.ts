@@ -328,3 +328,21 @@ export async function timeUntil(predicate: () => boolean, timeoutMs: number): Pr
   }
   return performance.now() - start;
 }
+
+/**
+ * The views `p` printed from output line `from` on that dropped peer `who`,
+ * and those that added it back: how often it flapped, as `p` saw it.
+ */
+export function flapsOf(p: PeerProcess, who: number, from = 0): { removals: number; readmissions: number } {
+  let removals = 0, readmissions = 0;
+  let inView: boolean | undefined;
+  for (const [n, line] of p.lines.entries()) {
+    const members = parseView(line);
+    if (!members) continue;
+    const now = members.includes(who);
+    if (n >= from && inView === true && !now) removals++;
+    if (n >= from && inView === false && now) readmissions++;
+    inView = now;
+  }
+  return { removals, readmissions };
+}
