@@ -17,7 +17,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { type PeerProcess, sleep, startGroup, stopAll } from "../tests/support/cluster.ts";
+import { sleep } from "../tests/support/cluster.ts";
 import {
   addRandomLoss,
   allInOneView,
@@ -25,9 +25,9 @@ import {
   flapsOf,
   Namespaces,
   nft,
-  peerIn,
   timeUntil,
   whyNoNetns,
+  withBridgedGroup,
 } from "../tests/support/netns.ts";
 
 const IDS = [1, 2, 3, 4, 5];
@@ -60,29 +60,19 @@ interface Row {
 const log = (text: string) => console.log(`bench-flaky: ${text}`);
 
 async function ours(who: "member" | "leader", loss: number): Promise<Row> {
-  const spaces = new Namespaces(`bf${who[0]}${loss}`);
-  const hostsfile = await Deno.makeTempFile({ prefix: "hosts-bench-flaky-", suffix: ".txt" });
-  let peers: PeerProcess[] = [];
-  try {
-    const net = await buildBridgedNetwork(spaces, IDS, SUBNET);
-    await Deno.writeTextFile(hostsfile, IDS.map((id) => `${net.address(id)}:7600`).join("\n") + "\n");
-    ({ peers } = await startGroup(5, { command: (id) => peerIn(net.hostNs(id)), hostsfile }));
-    if (await timeUntil(() => allInOneView(peers, IDS), 40_000) === null) throw new Error("did not form");
-    const leader = peers[0].lastView()!.leader;
-    const sick = who === "leader" ? leader : (leader === 3 ? 4 : 3);
+  let row: Row | null = null;
+  await withBridgedGroup(`bf${who[0]}${loss}`, 5, SUBNET, async ({ peers, net, ids, formed }) => {
+    const sick = who === "leader" ? formed.leader : (formed.leader === 3 ? 4 : 3);
     const watcher = peers.find((p) => p.id !== sick)!;
     const from = watcher.lines.length;
     await addRandomLoss(net.hostNs(sick), loss);
     await sleep(seconds * 1000);
     const flaps = flapsOf(watcher, sick, from);
     await nft(net.hostNs(sick), ["delete", "table", "inet", "loss"]);
-    const backMs = await timeUntil(() => allInOneView(peers, IDS), 30_000);
-    return { system: "ours", who: `${who} (peer ${sick})`, loss, ...flaps, backMs };
-  } finally {
-    await stopAll(peers);
-    await spaces.deleteAll();
-    await Deno.remove(hostsfile).catch(() => {});
-  }
+    const backMs = await timeUntil(() => allInOneView(peers, ids), 30_000);
+    row = { system: "ours", who: `${who} (peer ${sick})`, loss, ...flaps, backMs };
+  });
+  return row!;
 }
 
 /** The status serf's agent in `ns` gives node `name`, or null if it does not answer. */

@@ -18,20 +18,16 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { assertConsistent, type PeerProcess, sleep, startGroup, stopAll } from "../support/cluster.ts";
+import { assertConsistent, sleep } from "../support/cluster.ts";
 import {
   allInOneView,
-  buildBridgedNetwork,
   cutLinkTo,
   groupRecord,
-  Namespaces,
   nftCounters,
-  peerIn,
-  timeUntil,
   whyNoNetns,
+  withBridgedGroup,
 } from "../support/netns.ts";
 
-const PORT = 7600;
 const SUBNET = "10.200.0";
 /** How long the link stays cut after the group formed. */
 const WINDOW_MS = 10_000;
@@ -45,20 +41,7 @@ if (reason) console.log(`bad_link_test skipped: ${reason}`);
  * that nobody was removed and all still share one view of all `n`.
  */
 async function oneBadLink(n: number, [a, b]: [number, number]): Promise<void> {
-  const ids = Array.from({ length: n }, (_, i) => i + 1);
-  const spaces = new Namespaces(`bl${n}`);
-  const hostsfile = await Deno.makeTempFile({ prefix: "hosts-badlink-", suffix: ".txt" });
-  let peers: PeerProcess[] = [];
-  const t0 = performance.now();
-  const log = (what: string) => console.log(`  [${((performance.now() - t0) / 1000).toFixed(1)} s] ${what}`);
-  try {
-    const net = await buildBridgedNetwork(spaces, ids, SUBNET);
-    await Deno.writeTextFile(hostsfile, ids.map((id) => `${net.address(id)}:${PORT}`).join("\n") + "\n");
-    ({ peers } = await startGroup(n, { command: (id) => peerIn(net.hostNs(id)), hostsfile }));
-    const formedMs = await timeUntil(() => allInOneView(peers, ids), 40_000);
-    assert.notEqual(formedMs, null, `the ${n} peers formed one view of all within 40 s`);
-    const formed = peers[0].lastView()!;
-    log(`all ${n} in view ${formed.view} led by ${formed.leader} after ${(formedMs! / 1000).toFixed(1)} s`);
+  await withBridgedGroup(`bl${n}`, n, SUBNET, async ({ peers, net, ids, formed, log }) => {
     // The pairs below are named for a group led by peer 1, as one started together is.
     assert.equal(formed.leader, 1, "peer 1 leads the group formed");
 
@@ -87,14 +70,7 @@ async function oneBadLink(n: number, [a, b]: [number, number]): Promise<void> {
       return pair !== [a, b].sort().join();
     });
     assert.deepEqual(beyondPair, [], `only ${a} and ${b} may report each other unreachable`);
-  } catch (e) {
-    for (const p of peers) console.log(p.describe());
-    throw e;
-  } finally {
-    await stopAll(peers);
-    await spaces.deleteAll();
-    await Deno.remove(hostsfile).catch(() => {});
-  }
+  });
 }
 
 for (const n of [5, 9]) {

@@ -14,28 +14,18 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import {
-  assertConsistent,
-  parseViewLine,
-  type PeerProcess,
-  sleep,
-  startGroup,
-  stopAll,
-} from "../support/cluster.ts";
+import { assertConsistent, sleep } from "../support/cluster.ts";
 import {
   addRandomLoss,
   allInOneView,
-  buildBridgedNetwork,
   checkRandomLoss,
   flapsOf,
-  Namespaces,
   nft,
-  peerIn,
   timeUntil,
   whyNoNetns,
+  withBridgedGroup,
 } from "../support/netns.ts";
 
-const PORT = 7600;
 const SUBNET = "10.201.0";
 const FAULT_MS = 30_000;
 const LOSS = 90;
@@ -44,32 +34,19 @@ const reason = await whyNoNetns({ nftables: true });
 if (reason) console.log(`flaky_test skipped: ${reason}`);
 
 async function flaky(who: "member" | "leader"): Promise<void> {
-  const ids = [1, 2, 3, 4, 5];
-  const spaces = new Namespaces(`fl${who[0]}`);
-  const hostsfile = await Deno.makeTempFile({ prefix: "hosts-flaky-", suffix: ".txt" });
-  let peers: PeerProcess[] = [];
-  const t0 = performance.now();
-  const log = (what: string) => console.log(`  [${((performance.now() - t0) / 1000).toFixed(1)} s] ${what}`);
-  try {
-    const net = await buildBridgedNetwork(spaces, ids, SUBNET);
-    await Deno.writeTextFile(hostsfile, ids.map((id) => `${net.address(id)}:${PORT}`).join("\n") + "\n");
-    ({ peers } = await startGroup(5, { command: (id) => peerIn(net.hostNs(id)), hostsfile }));
-    const formedMs = await timeUntil(() => allInOneView(peers, ids), 40_000);
-    assert.notEqual(formedMs, null, "the 5 peers formed one view of all within 40 s");
-    const formed = peers[0].lastView()!;
+  await withBridgedGroup(`fl${who[0]}`, 5, SUBNET, async ({ peers, net, ids, formed, log }) => {
     const sick = who === "leader" ? formed.leader : (formed.leader === 3 ? 4 : 3);
     const watcher = peers.find((p) => p.id !== sick)!;
     const from = watcher.lines.length;
     await addRandomLoss(net.hostNs(sick), LOSS);
     log(`peer ${sick} (the ${who}) loses ${LOSS} % of what it sends for ${FAULT_MS / 1000} s`);
     await sleep(FAULT_MS);
-    const flaps = flapsOf(watcher, sick, from);
-    const during = { removed: flaps.removals, added: flaps.readmissions };
+    const during = flapsOf(watcher, sick, from);
     const counts = await checkRandomLoss(net.hostNs(sick), LOSS);
     await nft(net.hostNs(sick), ["delete", "table", "inet", "loss"]);
     log(
-      `fault over (${counts}); while it held, peer ${watcher.id} saw peer ${sick} removed ${during.removed} ` +
-        `time(s) and added back ${during.added} time(s)`,
+      `fault over (${counts}); while it held, peer ${watcher.id} saw peer ${sick} removed ${during.removals} ` +
+        `time(s) and added back ${during.readmissions} time(s)`,
     );
     const backMs = await timeUntil(() => allInOneView(peers, ids), 15_000);
     log(
@@ -78,20 +55,13 @@ async function flaky(who: "member" | "leader"): Promise<void> {
         : `all 5 in one view again ${(backMs / 1000).toFixed(1)} s later`,
     );
     assertConsistent(peers);
-    assert.ok(during.removed <= 1, `peer ${sick} removed ${during.removed} times while the fault held`);
-    assert.equal(during.added, 0, `peer ${sick} admitted again while the fault held`);
+    assert.ok(during.removals <= 1, `peer ${sick} removed ${during.removals} times while the fault held`);
+    assert.equal(during.readmissions, 0, `peer ${sick} admitted again while the fault held`);
     assert.ok(backMs !== null && backMs <= 5_000, `peer ${sick} back within 5 s of the fault ending`);
     // It said it was the sick one (Lifeguard's local health), if it was removed.
     const sickPeer = peers.find((p) => p.id === sick)!;
-    if (during.removed > 0) assert.match(sickPeer.stderr, /removed from the group while alive/);
-  } catch (e) {
-    for (const p of peers) console.log(p.describe());
-    throw e;
-  } finally {
-    await stopAll(peers);
-    await spaces.deleteAll();
-    await Deno.remove(hostsfile).catch(() => {});
-  }
+    if (during.removals > 0) assert.match(sickPeer.stderr, /removed from the group while alive/);
+  });
 }
 
 for (const who of ["member", "leader"] as const) {

@@ -9,7 +9,15 @@
  * @module
  */
 
-import { DENO_PEER, parseViewLine, type PeerProcess, sleep } from "./cluster.ts";
+import {
+  DENO_PEER,
+  parseViewLine,
+  type PeerProcess,
+  sleep,
+  startGroup,
+  stopAll,
+  type ViewLine,
+} from "./cluster.ts";
 
 /** Runs `ip ARGS`; throws with its stderr on failure (`Deno.errors.NotFound` if there is no `ip`). */
 export async function ip(...args: string[]): Promise<void> {
@@ -345,4 +353,55 @@ export function flapsOf(p: PeerProcess, who: number, from = 0): { removals: numb
     inView = now;
   }
   return { removals, readmissions };
+}
+
+/** A group of peer processes, each in its own namespace on one bridge (see {@linkcode withBridgedGroup}). */
+export interface BridgedGroup {
+  /** The peers, by ID order. */
+  readonly peers: PeerProcess[];
+  /** The network: each peer's namespace and address. */
+  readonly net: BridgedNetwork;
+  /** The peer IDs, 1 to n. */
+  readonly ids: number[];
+  /** The view all of them installed once formed. */
+  readonly formed: ViewLine;
+  /** Prints a line with the seconds since the start. */
+  log(what: string): void;
+}
+
+/**
+ * Starts `n` peers, one per namespace (named after `name`) on a bridge of
+ * `subnet`.0/24, at port 7600, waits up to 40 s for one view of all, runs
+ * `body`, and always stops the peers and deletes the namespaces; on failure
+ * it prints what every peer printed.
+ */
+export async function withBridgedGroup(
+  name: string,
+  n: number,
+  subnet: string,
+  body: (group: BridgedGroup) => Promise<void>,
+): Promise<void> {
+  const ids = Array.from({ length: n }, (_, i) => i + 1);
+  const spaces = new Namespaces(name);
+  const hostsfile = await Deno.makeTempFile({ prefix: `hosts-${name}-`, suffix: ".txt" });
+  let peers: PeerProcess[] = [];
+  const t0 = performance.now();
+  const log = (what: string) => console.log(`  [${((performance.now() - t0) / 1000).toFixed(1)} s] ${what}`);
+  try {
+    const net = await buildBridgedNetwork(spaces, ids, subnet);
+    await Deno.writeTextFile(hostsfile, ids.map((id) => `${net.address(id)}:7600`).join("\n") + "\n");
+    ({ peers } = await startGroup(n, { command: (id) => peerIn(net.hostNs(id)), hostsfile }));
+    const formedMs = await timeUntil(() => allInOneView(peers, ids), 40_000);
+    if (formedMs === null) throw new Error(`the ${n} peers did not form one view of all within 40 s`);
+    const formed = peers[0].lastView()!;
+    log(`all ${n} in view ${formed.view} led by ${formed.leader} after ${(formedMs / 1000).toFixed(1)} s`);
+    await body({ peers, net, ids, formed, log });
+  } catch (e) {
+    for (const p of peers) console.log(p.describe());
+    throw e;
+  } finally {
+    await stopAll(peers);
+    await spaces.deleteAll();
+    await Deno.remove(hostsfile).catch(() => {});
+  }
 }
