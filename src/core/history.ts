@@ -116,6 +116,8 @@ export function install(n: Node, view: View, ballot: Ballot): void {
   n.joinTarget = null; // admitted: its probation is over
   if (n.role.name === "joining") becomeMember(n);
   n.acceptor.installed(view, ballot, epochChanged);
+  // Ballots of another history say nothing of who leads this one.
+  if (epochChanged) n.lease.forget();
   // Beyond 8 peers a candidate that gave up tells only its observers so (its heartbeats
   // lead nothing now): a newer view committed under another ballot shows who leads.
   if (isLargeGroup(n.cfg.peerCount) && n.role.name === "member") {

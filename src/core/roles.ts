@@ -24,6 +24,9 @@ export function becomeJoining(n: Node, hint: PeerId | null): void {
   // that nobody confirmed may leave that value the only trace of a choice.
   n.detector.clear();
   n.watchedLast = null;
+  // Out of the group it follows nobody: the view it installs next names its leader afresh, even one
+  // under a lower ballot than a leader it followed (or was) before (soak seed 9021309).
+  n.lease.forget();
   n.joiner.askNext(hint, true);
   sendJoin(n);
 }

@@ -173,7 +173,10 @@ test("the seeds the epoch design was made for: a view id named two member lists,
   // 1001999 (8 peers): a candidate gave up its attempt to form anew when its group came back; the
   // peers that had promised that ballot echoed it in a REJECT, and the candidate stepped down to
   // follow itself (its own ballot): it now follows whoever shows itself next.
-  for (const seed of [964, 9002059, 1001999]) converged(keeps(seed));
+  // 9021309 (6 peers): a leader put out of the group by a later epoch kept its own ballot as the
+  // one it followed, and once admitted again followed itself, the new leader's ballot being lower:
+  // a peer out of the group follows nobody, and a view of another epoch names its leader afresh.
+  for (const seed of [964, 9002059, 1001999, 9021309]) converged(keeps(seed));
 });
 
 test("soak seeds of the earlier recovery rules keep every guarantee under the epoch rule, no seed excused", () => {
