@@ -49,9 +49,11 @@ nftables:
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nftables) || \
 		echo "nftables: not installed (needs root and apt-get); the loss and bad-link tests will be skipped"; }
 
-## Static checks only.
+## Static checks only, and what `deno publish` would upload to JSR (offline: a dry run contacts no
+## registry; --allow-dirty so that it runs before a commit).
 check: $(DENO)
-	$(DENO) fmt --check && $(DENO) lint && $(DENO) check mod.ts && $(DENO) doc --lint mod.ts
+	$(DENO) fmt --check && $(DENO) lint && $(DENO) check mod.ts && $(DENO) doc --lint mod.ts && \
+		$(DENO) publish --dry-run --allow-dirty --quiet
 
 ## The deterministic simulator: make sim ARGS="--seed 7 --peers 5".
 sim: $(DENO)

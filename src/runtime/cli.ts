@@ -5,7 +5,7 @@
  * @module
  */
 
-import { configure, defaultTextFormatter, getThrottlingFilter, type LogRecord } from "@logtape/logtape";
+import { configure, defaultTextFormatter, getThrottlingFilter, type LogRecord } from "../deps.ts";
 import { readFile, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import process from "node:process";

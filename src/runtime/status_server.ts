@@ -12,6 +12,7 @@ import { AddressInUseError, addressKey } from "../transport/transport.ts";
 import type { PeerMetrics } from "./metrics.ts";
 import type { Peer } from "./peer.ts";
 import { STATUS_PAGE } from "./status_page.ts";
+import { loadHono, loadNodeServer } from "../deps.ts";
 
 /** How often `GET /events` sends a comment line, so that proxies and browsers keep the stream open. */
 export const EVENTS_KEEPALIVE_MS = 5_000;
@@ -49,7 +50,7 @@ export function createStatusApp(peer: Peer, metrics: PeerMetrics): FetchApp {
 }
 
 async function statusRoutes(peer: Peer, metrics: PeerMetrics): Promise<FetchApp> {
-  const { Hono } = await import("hono");
+  const { Hono } = await loadHono();
   const app = new Hono();
   app.get("/", (c) => c.html(STATUS_PAGE));
   app.get("/v1/status", (c) => {
@@ -165,7 +166,7 @@ async function serveNode(
   address: HostAddress,
   closing: AbortController,
 ): Promise<StatusServer> {
-  const { serve: nodeServe } = await import("@hono/node-server");
+  const { serve: nodeServe } = await loadNodeServer();
   return await new Promise((resolve, reject) => {
     const server = nodeServe({
       fetch,
