@@ -20,13 +20,13 @@ import {
   idForHostname,
   parseHostsfile,
 } from "../core/hostsfile.ts";
-import { AddressInUseError } from "../transport/transport.ts";
+import { AddressInUseError, addressKey } from "../transport/transport.ts";
 import { type Keyring, KeyringError, parseKeyring } from "../transport/keyring.ts";
 import { VERSION } from "../version.ts";
 import { FileStorage, StorageError } from "./file_storage.ts";
 import { fetchStatus, formatMembers, StatusFetchError } from "./members.ts";
 import { PeerMetrics } from "./metrics.ts";
-import { startPeer } from "./peer.ts";
+import { isLoopback, startPeer } from "./peer.ts";
 import { createStatusApp, serveStatus } from "./status_server.ts";
 import { readTimelineFiles, renderTimeline, TimelineInputError } from "./timeline.ts";
 
@@ -113,7 +113,8 @@ function number(
   return n;
 }
 
-const OPTIONS = {
+/** The options of `membership -h HOSTSFILE ...`, as parseArgs takes them (docs/ tables are tested against them). */
+export const CLI_OPTIONS = {
   hostsfile: { type: "string", short: "h" },
   delay: { type: "string", short: "d" },
   "crash-delay": { type: "string", short: "c" },
@@ -138,7 +139,7 @@ const OPTIONS = {
  */
 function attachNegatives(args: string[]): string[] {
   const long = new Map<string, string>();
-  for (const [name, option] of Object.entries(OPTIONS)) {
+  for (const [name, option] of Object.entries(CLI_OPTIONS)) {
     if (option.type !== "string") continue;
     long.set(`--${name}`, name);
     if ("short" in option) long.set(`-${option.short}`, name);
@@ -173,7 +174,7 @@ export function parseCli(args: string[]): CliOptions | "help" | "version" {
       args: attachNegatives(args),
       strict: true,
       allowPositionals: false,
-      options: OPTIONS,
+      options: CLI_OPTIONS,
     }));
   } catch (e) {
     // parseArgs says e.g. "Unknown option '--bogus'. To specify a positional argument …": its first
@@ -488,6 +489,14 @@ async function runPeer(options: CliOptions): Promise<number> {
       await peer.stop();
       if (e instanceof AddressInUseError) throw new UsageError(`--status: ${e.message}`);
       throw notPermitted(e, `cannot serve --status on port ${options.status!.port}`) ?? e;
+    }
+    if (options.status && !isLoopback(options.status.hostname)) {
+      process.stderr.write(
+        `membership: --status ${
+          addressKey(options.status)
+        } serves plain HTTP without authentication to anyone ` +
+          "who can reach it (see docs/security.md)\n",
+      );
     }
     await sleep(2 ** 31 - 1, stopping.signal);
     clearTimeout(crashTimer);

@@ -390,7 +390,7 @@ function anyAddress(own: HostAddress): HostAddress {
 }
 
 /** 127.x.y.z; ::1, in any spelling of its zeros; localhost. */
-function isLoopback(hostname: string): boolean {
+export function isLoopback(hostname: string): boolean {
   const name = hostname.toLowerCase();
   return /^127(\.\d{1,3}){3}$/.test(name) || /^(0{0,4}:){2,7}0{0,3}1$/.test(name) || name === "localhost";
 }
