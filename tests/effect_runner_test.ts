@@ -163,7 +163,8 @@ test("an undecodable message is dropped with a diagnostic naming its sender; the
   await r.listen(hosts[0]);
   r.start();
   transport.handlers!.onDatagram({ bytes: new Uint8Array([0xff]), from: hosts[2], receivedAt: 0 });
-  assert.deepEqual(logs, ["warning malformed dropped a message from 10.0.0.1:7603: not UTF-8"]);
+  // The sender's address is peer 3's hosts entry, so the diagnostic names peer 3.
+  assert.deepEqual(logs, ["warning malformed dropped a message from peer 3 (10.0.0.1:7603): not UTF-8"]);
   assert.deepEqual(core.fed, ["start"]);
   r.halt();
 });

@@ -11,7 +11,7 @@ import type { DurableState, LogLevel, PeerEvent } from "../core/effects.ts";
 import type { HostAddress } from "../core/hostsfile.ts";
 import type { PeerId, View } from "../core/messages.ts";
 import { type MemberState, PeerCore, type Role } from "../core/peer_core.ts";
-import type { Transport } from "../transport/transport.ts";
+import { senderName, type Transport } from "../transport/transport.ts";
 import { RealTimeScheduler, type Scheduler } from "../scheduler.ts";
 import { socketTransport } from "../transport/socket_transport.ts";
 import type { Keyring } from "../transport/keyring.ts";
@@ -115,12 +115,15 @@ export class Peer {
   readonly #runner: EffectRunner;
   readonly #scheduler: Scheduler;
   readonly #listeners = new Set<PeerEventListener>();
+  /** The newest view reported in a view or formed event, or restored (0: none yet). */
+  #reported = 0;
   /** Called once when the peer stops, to end iterators and waits. */
   readonly #stopListeners = new Set<() => void>();
   #stopped = false;
   #crash: Promise<void> | null = null;
 
   private constructor(options: PeerOptions, transport: Transport, restored: DurableState | null) {
+    this.#reported = restored?.installed?.id ?? 0; // reported by the run that installed it
     this.#options = options;
     this.#transport = transport;
     const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
@@ -138,6 +141,7 @@ export class Peer {
     this.#runner = new EffectRunner({
       core: this.#core,
       hosts: options.hosts,
+      self: options.id,
       transport,
       scheduler: this.#scheduler,
       tickMs: heartbeatMs,
@@ -148,6 +152,10 @@ export class Peer {
         ...(metrics ? [metrics.stepFilter((now) => this.#core.members(now))] : []),
       ],
       onEvent: (event) => {
+        if (event.type === "view" || event.type === "formed") this.#reported = event.view.id;
+        // The core reports leaving even when it never reported a view (peer 1 that left while still
+        // probing for a group, its founding view unannounced): to a reader there was no group to leave.
+        if (event.type === "left" && event.member === this.id && this.#reported === 0) return;
         metrics?.observeEvent(event);
         for (const listener of [...this.#listeners]) listener(event);
       },
@@ -173,6 +181,7 @@ export class Peer {
     const transport = options.keyring
       ? new SealedTransport(inner, options.keyring, {
         self: hosts[id - 1],
+        nameSender: (from) => senderName(from, hosts, id),
         onDrop: (text, key) => {
           options.metrics?.observeLog(key);
           writeLog("warning", text, key);

@@ -364,6 +364,18 @@ export interface SealedTransportOptions {
    * `onDiagnostic`); `key` is `"sealed"`, for rate limiting.
    */
   readonly onDrop?: (text: string, key: string) => void;
+  /** How diagnostics name a sender (default: its address; see `senderName`). */
+  readonly nameSender?: (from: HostAddress) => string;
+}
+
+/**
+ * Whether bytes received look sealed (a datagram as sent, or a stream line's
+ * base64): what a peer without a keyring tells a user it got.
+ */
+export function looksSealed(bytes: Uint8Array): boolean {
+  if (bytes[0] === SEAL_MAGIC && bytes[1] === SEAL_VERSION) return true;
+  // base64 of 0x53 0x01 and the nonce's first bits: "Uw" then E, F, G or H.
+  return bytes[0] === 0x55 && bytes[1] === 0x77 && bytes[2] >= 0x45 && bytes[2] <= 0x48;
 }
 
 /**
@@ -436,7 +448,7 @@ export class SealedTransport implements Transport {
     return await this.#inner.listen(local, {
       onStream: (packet) => this.#receive(packet, "stream"),
       onDatagram: (packet) => this.#receive(packet, "datagram"),
-      onDiagnostic: (text) => handlers.onDiagnostic(text),
+      onDiagnostic: (text, level) => handlers.onDiagnostic(text, level),
     });
   }
 
@@ -515,7 +527,7 @@ export class SealedTransport implements Transport {
 
   #receive(packet: Packet, via: "stream" | "datagram"): void {
     if (this.#closed || !this.#handlers) return;
-    const from = addressKey(packet.from);
+    const from = this.#options.nameSender?.(packet.from) ?? addressKey(packet.from);
     const opened = this.#open(packet, via);
     if (!opened.ok) return this.#drop(`dropped a message from ${from}: ${opened.error}`);
     const why = this.#guard.check(opened.header, this.#now());

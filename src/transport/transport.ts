@@ -25,8 +25,11 @@ export interface TransportHandlers {
   onStream(packet: Packet): void;
   /** One datagram received. */
   onDatagram(packet: Packet): void;
-  /** A transport-level problem worth a diagnostic (never fatal). */
-  onDiagnostic(text: string): void;
+  /**
+   * A transport-level problem worth a diagnostic (never fatal): at level info,
+   * or "warning" for one a user must mend (a host name that does not resolve).
+   */
+  onDiagnostic(text: string, level?: "warning"): void;
 }
 
 /**
@@ -72,4 +75,28 @@ export class AddressInUseError extends Error {
  */
 export function addressKey(a: HostAddress): string {
   return a.hostname.includes(":") ? `[${a.hostname}]:${a.port}` : `${a.hostname}:${a.port}`;
+}
+
+/**
+ * Who sent what arrived from `from`, for diagnostics: the peer whose hosts
+ * entry it is, or whose host it is when one peer only has that host (a TCP
+ * connection comes from an ephemeral port, not the peer's own; `self`, the
+ * receiving peer's ID, is not a candidate); otherwise the address, with the
+ * peers that share its host.
+ *
+ * @example
+ * ```ts
+ * import { senderName } from "./transport.ts";
+ * const hosts = [{ hostname: "10.0.0.1", port: 7600 }, { hostname: "10.0.0.2", port: 7600 }];
+ * senderName({ hostname: "10.0.0.2", port: 40378 }, hosts); // "peer 2 (10.0.0.2:40378)"
+ * senderName({ hostname: "10.0.0.9", port: 40378 }, hosts); // "10.0.0.9:40378"
+ * ```
+ */
+export function senderName(from: HostAddress, hosts: readonly HostAddress[], self?: number): string {
+  const key = addressKey(from);
+  const exact = hosts.findIndex((h) => h.hostname === from.hostname && h.port === from.port);
+  if (exact >= 0) return `peer ${exact + 1} (${key})`;
+  const ids = hosts.flatMap((h, i) => h.hostname === from.hostname && i + 1 !== self ? [i + 1] : []);
+  if (ids.length === 1) return `peer ${ids[0]} (${key})`;
+  return ids.length === 0 ? key : `${key} (one of peers ${ids.join(", ")})`;
 }
