@@ -13,10 +13,11 @@ $(DENO): package.json package-lock.json
 	@touch $@
 
 ## A local group of 5 peers on loopback (peer 1 serves --status); writes .tmp/demo/timeline.svg; stops by itself, or on Ctrl-C.
+## make demo HOLD=1 keeps the survivors and the status page up until Ctrl-C.
 # --allow-all: the demo starts the peers as child processes (each with its own narrow flags), and
 # --allow-run to start them already grants everything; a longer list would only look narrower.
 demo: $(DENO)
-	$(DENO) run --allow-all examples/demo.ts
+	$(DENO) run --allow-all examples/demo.ts $(if $(HOLD),--hold)
 
 # The runner reads tests/ and the JUnit reports, writes .tmp/ and starts deno; each group of tests
 # runs with only the permissions it needs (the table in tests/run_all.ts).

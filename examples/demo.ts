@@ -6,6 +6,10 @@
  * output is kept in `.tmp/demo/peerN.jsonl`, and the run is drawn as
  * `.tmp/demo/timeline.svg` at the end. It stops by itself, or on Ctrl-C.
  *
+ * With `--hold` (`make demo HOLD=1`) it keeps the four survivors running after
+ * the removal, peer 1's status page included, until Ctrl-C; then it stops them
+ * and draws the timeline as usual.
+ *
  * @module
  */
 
@@ -23,6 +27,7 @@ import {
   writeHostsfile,
 } from "../tests/support/cluster.ts";
 
+const HOLD = Deno.args.includes("--hold");
 const N = 5;
 const OUT = `${ROOT}.tmp/demo/`;
 Deno.mkdirSync(OUT, { recursive: true });
@@ -34,7 +39,8 @@ const statusUrl = `http://127.0.0.1:${ports[N]}`;
 const hostsfile = writeHostsfile(ports.slice(0, N));
 console.log(`hostsfile ${hostsfile}:\n${Deno.readTextFileSync(hostsfile)}`);
 console.log(
-  `peer 1's status page while the demo runs: ${statusUrl}/ (or ./membership members ${statusUrl})\n`,
+  `peer 1's status page while the demo runs: ${statusUrl}/ (or ./membership members ${statusUrl})` +
+    (HOLD ? "; it stays up until Ctrl-C\n" : "; make demo HOLD=1 keeps it up until Ctrl-C\n"),
 );
 
 /** A `--format json` line as the protocol's text line (null: none, or not an event). */
@@ -100,7 +106,10 @@ const stop = async () => {
   flush();
   Deno.removeSync(hostsfile);
 };
+/** While holding, Ctrl-C ends the hold (the demo then stops and draws as usual). */
+let endHold: (() => void) | null = null;
 Deno.addSignalListener("SIGINT", () => {
+  if (endHold) return endHold();
   console.log("\ninterrupted: stopping the peers");
   stop().finally(() => Deno.exit(130));
 });
@@ -145,6 +154,11 @@ try {
       (performance.now() - crashed).toFixed(0)
     } ms after it crashed`,
   );
+  if (HOLD) {
+    console.log(`\nholding: ${N - 1} peers keep running; ${statusUrl}/ is up until Ctrl-C`);
+    await new Promise<void>((resolve) => (endHold = resolve));
+    console.log("\nCtrl-C: stopping the peers");
+  }
 } finally {
   await sleep(100);
   await stop();

@@ -79,16 +79,16 @@ export function addressKey(a: HostAddress): string {
 
 /**
  * Who sent what arrived from `from`, for diagnostics: the peer whose hosts
- * entry it is, or whose host it is when one peer only has that host (a TCP
- * connection comes from an ephemeral port, not the peer's own; `self`, the
- * receiving peer's ID, is not a candidate); otherwise the address, with the
- * peers that share its host.
+ * entry it is; otherwise the address, with the peers whose host it is (a TCP
+ * connection comes from an ephemeral port, not the peer's own, and anyone on
+ * that host could have opened it; `self`, the receiving peer, is left out).
  *
  * @example
  * ```ts
  * import { senderName } from "./transport.ts";
  * const hosts = [{ hostname: "10.0.0.1", port: 7600 }, { hostname: "10.0.0.2", port: 7600 }];
- * senderName({ hostname: "10.0.0.2", port: 40378 }, hosts); // "peer 2 (10.0.0.2:40378)"
+ * senderName({ hostname: "10.0.0.2", port: 7600 }, hosts); // "peer 2 (10.0.0.2:7600)"
+ * senderName({ hostname: "10.0.0.2", port: 40378 }, hosts); // "10.0.0.2:40378 (peer 2's host)"
  * senderName({ hostname: "10.0.0.9", port: 40378 }, hosts); // "10.0.0.9:40378"
  * ```
  */
@@ -97,6 +97,6 @@ export function senderName(from: HostAddress, hosts: readonly HostAddress[], sel
   const exact = hosts.findIndex((h) => h.hostname === from.hostname && h.port === from.port);
   if (exact >= 0) return `peer ${exact + 1} (${key})`;
   const ids = hosts.flatMap((h, i) => h.hostname === from.hostname && i + 1 !== self ? [i + 1] : []);
-  if (ids.length === 1) return `peer ${ids[0]} (${key})`;
-  return ids.length === 0 ? key : `${key} (one of peers ${ids.join(", ")})`;
+  if (ids.length === 0) return key;
+  return `${key} (${ids.length === 1 ? `peer ${ids[0]}'s host` : `the host of peers ${ids.join(", ")}`})`;
 }

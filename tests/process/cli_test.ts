@@ -465,8 +465,8 @@ test("wrong keys: the diagnostic names the peer, not a TCP port; a keyless peer 
     const p2 = new PeerProcess(2, [...DENO_PEER, "-h", hosts, "--id", "2", ...second]);
     try {
       const expected = second.length > 0
-        ? /dropped a message from peer 1 \(127\.0\.0\.1:\d+\): .*wrong key\?/
-        : /dropped a message from peer 1 \(127\.0\.0\.1:\d+\): not JSON \(it looks sealed: .*--key-file/;
+        ? /dropped a message from (peer 1 \(127\.0\.0\.1:\d+\)|127\.0\.0\.1:\d+ \(peer 1's host\)): .*wrong key\?/
+        : /dropped a message from (peer 1 \(127\.0\.0\.1:\d+\)|127\.0\.0\.1:\d+ \(peer 1's host\)): not JSON \(it looks sealed: .*--key-file/;
       await p2.waitFor("the diagnostic", (p) => expected.test(p.stderr));
     } finally {
       for (const p of [p1, p2]) p.kill("SIGTERM");
