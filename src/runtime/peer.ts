@@ -326,7 +326,8 @@ export class Peer {
       (this.#options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS) * (this.#options.failAfter ?? DEFAULT_FAIL_AFTER);
     let finish = () => {};
     const done = new Promise<void>((resolve) => (finish = resolve));
-    const timer = setTimeout(finish, wait);
+    // On the peer's scheduler: under a VirtualScheduler the wait is virtual time too.
+    const cancelTimer = this.#scheduler.schedule(wait, finish);
     const unsubscribe = this.onEvent((e) => {
       if (e.type === "left" && e.member === this.id) finish();
     });
@@ -336,7 +337,7 @@ export class Peer {
     try {
       await done;
     } finally {
-      clearTimeout(timer);
+      cancelTimer();
       unsubscribe();
       this.#stopListeners.delete(finish);
     }
