@@ -8,7 +8,7 @@
 
 import type { PeerEvent } from "../core/effects.ts";
 import type { HostAddress } from "../core/hostsfile.ts";
-import { AddressInUseError, addressKey } from "../transport/transport.ts";
+import { AddressInUseError, addressKey, onDeno } from "../transport/transport.ts";
 import type { PeerMetrics } from "./metrics.ts";
 import type { Peer, PeerStatus } from "./peer.ts";
 import { eventJson, type JsonMember, memberJson } from "../core/format.ts";
@@ -164,7 +164,7 @@ export interface FetchApp {
 export function serveStatus(app: FetchApp, address: HostAddress): Promise<StatusServer> {
   const closing = new AbortController();
   const fetch = async (request: Request) => endOnAbort(await app.fetch(request), closing.signal);
-  return "Deno" in globalThis ? serveDeno(fetch, address, closing) : serveNode(fetch, address, closing);
+  return onDeno() ? serveDeno(fetch, address, closing) : serveNode(fetch, address, closing);
 }
 
 type Fetch = (request: Request) => Promise<Response>;

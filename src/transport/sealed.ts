@@ -149,6 +149,29 @@ export async function openSealed(
   return { ok: false, error: "does not open" };
 }
 
+/** Sealing and opening with raw keys, synchronously. */
+export interface SyncSealing {
+  /** As {@linkcode seal}, with a raw 32-byte key. */
+  seal(key: Uint8Array, to: string, header: SealHeader, payload: Uint8Array): Uint8Array;
+  /** As {@linkcode openSealed}, with raw 32-byte keys. */
+  open(keys: readonly Uint8Array[], self: string, bytes: Uint8Array): OpenResult;
+}
+
+/**
+ * The code {@linkcode SealedTransport} seals and opens with (`node:crypto`,
+ * synchronous), as functions of raw keys: so that the tamper and property
+ * tests run on what the transport runs, not only on the WebCrypto
+ * {@linkcode seal} and {@linkcode openSealed}. Not part of the public API.
+ */
+export async function transportSealing(): Promise<SyncSealing> {
+  const nodeCrypto = await import("node:crypto");
+  const keyOf = (key: Uint8Array) => nodeCrypto.createSecretKey(key);
+  return {
+    seal: (key, to, header, payload) => sealNow(nodeCrypto, keyOf(key), aad(to), header, payload),
+    open: (keys, self, bytes) => openNow(nodeCrypto, keys.map(keyOf), aad(self), bytes),
+  };
+}
+
 /** `node:crypto`, loaded only by a transport that seals (it adds several MiB to a process). */
 type NodeCrypto = typeof import("node:crypto");
 

@@ -7,7 +7,7 @@
 
 import { denoNet } from "./deno.ts";
 import { type NetAdapter, SocketTransport, type SocketTransportOptions } from "./sockets.ts";
-import type { Transport } from "./transport.ts";
+import { onDeno, type Transport } from "./transport.ts";
 
 /**
  * Node's adapter, loaded when first used: under Deno, `node:net` and
@@ -34,5 +34,5 @@ export type { SocketTransportOptions } from "./sockets.ts";
  * ```
  */
 export function socketTransport(options?: SocketTransportOptions): Transport {
-  return new SocketTransport("Deno" in globalThis ? denoNet : nodeNet, options);
+  return new SocketTransport(onDeno() ? denoNet : nodeNet, options);
 }

@@ -100,3 +100,8 @@ export function senderName(from: HostAddress, hosts: readonly HostAddress[], sel
   if (ids.length === 0) return key;
   return `${key} (${ids.length === 1 ? `peer ${ids[0]}'s host` : `the host of peers ${ids.join(", ")}`})`;
 }
+
+/** Whether this runs under Deno (else Node): which sockets and which HTTP server to use. */
+export function onDeno(): boolean {
+  return "Deno" in globalThis;
+}
