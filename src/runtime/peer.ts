@@ -49,7 +49,7 @@ export interface PeerOptions {
    * Default: nothing kept; a restart is a new incarnation.
    */
   readonly storage?: Storage;
-  /** Test case 4 (see PROTOCOL.md); for the seed's tests. */
+  /** Test case 4 (see docs/protocol.md); for the seed's tests. */
   readonly test4?: boolean;
   /**
    * What a crash does: test case 4 (`"filter"`), or durable state that could
