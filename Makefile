@@ -12,12 +12,12 @@ $(DENO): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-## A local group of 5 peers on loopback (peer 1 serves --status); writes .tmp/demo/timeline.svg; stops by itself,
-## or on Ctrl-C. make demo HOLD=1 keeps the survivors and the status page up until Ctrl-C.
+## A local group of 5 peers on loopback (peer 1 serves --status); writes .tmp/demo/timeline.svg; stops by itself, or on Ctrl-C.
+## make demo HOLD=1 keeps the survivors and the status page up until Ctrl-C.
 # --allow-all: the demo starts the peers as child processes (each with its own narrow flags), and
 # --allow-run to start them already grants everything; a longer list would only look narrower.
 demo: $(DENO)
-	HOLD=$(HOLD) $(DENO) run --allow-all examples/demo.ts
+	$(DENO) run --allow-all examples/demo.ts $(if $(HOLD),--hold)
 
 # The runner reads tests/ and the JUnit reports, writes .tmp/ and starts deno; each group of tests
 # runs with only the permissions it needs (the table in tests/run_all.ts).
@@ -50,9 +50,11 @@ nftables:
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nftables) || \
 		echo "nftables: not installed (needs root and apt-get); the loss and bad-link tests will be skipped"; }
 
-## Static checks only.
+## Static checks only, and what `deno publish` would upload to JSR (offline: a dry run contacts no
+## registry; --allow-dirty so that it runs before a commit).
 check: $(DENO)
-	$(DENO) fmt --check && $(DENO) lint && $(DENO) check mod.ts && $(DENO) doc --lint mod.ts
+	$(DENO) fmt --check && $(DENO) lint && $(DENO) check mod.ts && $(DENO) doc --lint mod.ts && \
+		$(DENO) publish --dry-run --allow-dirty --quiet
 
 ## The deterministic simulator: make sim ARGS="--seed 7 --peers 5".
 sim: $(DENO)

@@ -44,6 +44,8 @@ export {
   EVENTS_KEEPALIVE_MS,
   type FetchApp,
   serveStatus,
+  type StatusJson,
+  statusJson,
   type StatusServer,
 } from "./src/runtime/status_server.ts";
 export {
@@ -79,7 +81,18 @@ export {
   type Storage,
 } from "./src/runtime/effect_runner.ts";
 export { FileStorage, StorageError, type StorageIdentity } from "./src/runtime/file_storage.ts";
-export { formatEvent, formatEventJson, formatEventText, type OutputFormat } from "./src/core/format.ts";
+export {
+  eventJson,
+  formatEvent,
+  formatEventJson,
+  formatEventText,
+  type JsonEvent,
+  type JsonMember,
+  type JsonNoticeEvent,
+  type JsonViewEvent,
+  memberJson,
+  type OutputFormat,
+} from "./src/core/format.ts";
 export {
   DEFAULT_PORT,
   type HostAddress,

@@ -8,6 +8,10 @@
  * with `HOLD=1` in the environment (`make demo HOLD=1`) the four survivors,
  * and peer 1's status page, stay up until Ctrl-C.
  *
+ * With `--hold` (`make demo HOLD=1`) it keeps the four survivors running after
+ * the removal, peer 1's status page included, until Ctrl-C; then it stops them
+ * and draws the timeline as usual.
+ *
  * @module
  */
 
@@ -25,6 +29,7 @@ import {
   writeHostsfile,
 } from "../tests/support/cluster.ts";
 
+const HOLD = Deno.args.includes("--hold");
 const N = 5;
 const OUT = `${ROOT}.tmp/demo/`;
 Deno.mkdirSync(OUT, { recursive: true });
@@ -36,7 +41,8 @@ const statusUrl = `http://127.0.0.1:${ports[N]}`;
 const hostsfile = writeHostsfile(ports.slice(0, N));
 console.log(`hostsfile ${hostsfile}:\n${Deno.readTextFileSync(hostsfile)}`);
 console.log(
-  `peer 1's status page while the demo runs: ${statusUrl}/ (or ./membership members ${statusUrl})\n`,
+  `peer 1's status page while the demo runs: ${statusUrl}/ (or ./membership members ${statusUrl})` +
+    (HOLD ? "; it stays up until Ctrl-C\n" : "; make demo HOLD=1 keeps it up until Ctrl-C\n"),
 );
 
 /** A `--format json` line as the protocol's text line (null: none, or not an event). */
@@ -108,7 +114,10 @@ const stop = async () => {
   flush();
   Deno.removeSync(hostsfile);
 };
+/** While holding, Ctrl-C ends the hold (the demo then stops and draws as usual). */
+let endHold: (() => void) | null = null;
 Deno.addSignalListener("SIGINT", () => {
+  if (endHold) return endHold();
   console.log("\ninterrupted: stopping the peers");
   stop().finally(() => Deno.exit(130));
 });
@@ -153,10 +162,10 @@ try {
       (performance.now() - crashed).toFixed(0)
     } ms after it crashed`,
   );
-  if (Deno.env.get("HOLD")) {
-    // make demo HOLD=1: the group stays up (its status page too) until Ctrl-C.
-    console.log(`\nHOLD: the group stays up; ${statusUrl}/ is live until Ctrl-C`);
-    await new Promise<never>(() => setInterval(() => {}, 1 << 30));
+  if (HOLD) {
+    console.log(`\nholding: ${N - 1} peers keep running; ${statusUrl}/ is up until Ctrl-C`);
+    await new Promise<void>((resolve) => (endHold = resolve));
+    console.log("\nCtrl-C: stopping the peers");
   }
 } finally {
   await sleep(100);

@@ -11,7 +11,7 @@
 import { createServer } from "node:net";
 import process from "node:process";
 
-// A Node program would write `import { startPeer } from "membership/dist/mod.mjs"`.
+// A Node program that installed the package writes `import { startPeer } from "@membership-ts/membership"`.
 // Here the path is computed, so that `deno check examples/` does not need dist/ to be built.
 const library = new URL("../dist/mod.mjs", import.meta.url).href;
 let startPeer;

@@ -2,13 +2,18 @@
 // sources for Node 20.
 //
 //   node scripts/build_node.mjs          dist/membership.mjs (the CLI) and dist/mod.mjs (the library)
+//   node scripts/build_node.mjs --types  the same, and dist/types/ (the .d.ts files of mod.ts, made
+//                                        by tsc from the sources; `npm pack` runs this, see package.json)
 //   node scripts/build_node.mjs --sea    dist/membership-node, a Node single executable
 //                                        application (SEA) made of this very node binary and
 //                                        dist/membership.cjs, a CommonJS bundle of the CLI
 //
 // esbuild reads the `.ts` sources itself; the npm dependencies (`@logtape/logtape`,
 // `hono`, `@hono/node-server`, `prom-client`) are bundled in, so `dist/` needs no
-// node_modules at run time.
+// node_modules at run time. The sources import them as `npm:NAME@VERSION` (so that
+// `mod.ts` imports from any directory under Deno); the `npm:` plugin below resolves
+// them from node_modules, and fails the build if the pinned version is not the one
+// package.json installs.
 
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
@@ -18,6 +23,28 @@ import process from "node:process";
 const root = new URL("../", import.meta.url);
 const { version } = JSON.parse(readFileSync(new URL("package.json", root), "utf8"));
 const sea = process.argv.includes("--sea");
+const types = process.argv.includes("--types");
+
+/** `npm:NAME@VERSION` (and `npm:NAME@VERSION/sub`) as NAME from node_modules, at VERSION exactly. */
+const npmSpecifiers = {
+  name: "npm-specifiers",
+  setup(build) {
+    build.onResolve({ filter: /^npm:/ }, async (args) => {
+      const m = /^npm:((?:@[^/@]+\/)?[^/@]+)@([^/]+)(\/.*)?$/.exec(args.path);
+      if (m === null) return { errors: [{ text: `${args.path}: expected npm:NAME@VERSION` }] };
+      const [, name, pinned, sub = ""] = m;
+      const installed = JSON.parse(readFileSync(new URL(`node_modules/${name}/package.json`, root), "utf8"));
+      if (installed.version !== pinned) {
+        return {
+          errors: [{
+            text: `${args.path}: node_modules has ${name}@${installed.version} (see package.json)`,
+          }],
+        };
+      }
+      return await build.resolve(name + sub, { kind: args.kind, resolveDir: args.resolveDir });
+    });
+  },
+};
 
 const common = {
   absWorkingDir: root.pathname,
@@ -26,6 +53,7 @@ const common = {
   target: "node20",
   logLevel: "warning",
   legalComments: "none",
+  plugins: [npmSpecifiers],
   banner: { js: `// membership ${version}, built for Node 20+ by scripts/build_node.mjs` },
 };
 
@@ -42,7 +70,13 @@ const esm = {
 
 const builds = sea ? [] : [
   // The CLI: `node dist/membership.mjs -h hosts --id 2` takes the flags of `mod.ts`.
-  { ...esm, entryPoints: ["src/runtime/node_main.ts"], outfile: "dist/membership.mjs" },
+  // It is also the package's `bin`, hence the #! line.
+  {
+    ...esm,
+    entryPoints: ["src/runtime/node_main.ts"],
+    outfile: "dist/membership.mjs",
+    banner: { js: `#!/usr/bin/env node\n${esm.banner.js}` },
+  },
   // The library for Node programs. `import.meta.main` is undefined on Node 20, so
   // importing it never starts the CLI.
   { ...esm, entryPoints: ["mod.ts"], outfile: "dist/mod.mjs" },
@@ -63,10 +97,32 @@ try {
   await Promise.all(builds.map((options) => build(options)));
   for (const { outfile } of builds) console.log(`built ${outfile}`);
   if (sea) buildSea();
+  if (types) buildTypes();
 } catch (e) {
   // esbuild has already printed its diagnostics; the rest say what failed in one line.
   console.error(`build_node: ${e.message.split("\n")[0]}`);
   process.exit(1);
+}
+
+/**
+ * dist/types/: tsc writes the declarations of mod.ts and the modules it exports
+ * (scripts/tsconfig.types.json), without type-checking them against Node's types:
+ * the sources are checked by `deno check`, and a few use the `Deno` namespace.
+ */
+function buildTypes() {
+  rmSync(new URL("dist/types", root), { recursive: true, force: true });
+  run(new URL("node_modules/.bin/tsc", root).pathname, ["-p", "scripts/tsconfig.types.json"]);
+  console.log("built dist/types/mod.d.ts");
+}
+
+/** Runs `file` in the repository root; its output is shown only if it fails. */
+function run(file, args) {
+  try {
+    execFileSync(file, args, { cwd: root.pathname, stdio: ["ignore", "pipe", "pipe"] });
+  } catch (e) {
+    process.stderr.write(`${e.stdout ?? ""}${e.stderr ?? ""}`);
+    throw new Error(`${file} ${args.join(" ")} failed (exit ${e.status ?? e.code})`);
+  }
 }
 
 /**
@@ -75,14 +131,6 @@ try {
  * postject to put the blob in the copy and flip the fuse. All offline.
  */
 function buildSea() {
-  const run = (file, args) => {
-    try {
-      execFileSync(file, args, { cwd: root.pathname, stdio: ["ignore", "pipe", "pipe"] });
-    } catch (e) {
-      process.stderr.write(`${e.stdout ?? ""}${e.stderr ?? ""}`);
-      throw new Error(`sea: ${file} ${args.join(" ")} failed (exit ${e.status ?? e.code})`);
-    }
-  };
   const [major] = process.versions.node.split(".").map(Number);
   if (major < 20) {
     throw new Error(`sea: Node ${process.versions.node} has no single executables; use Node 20+`);

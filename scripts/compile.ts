@@ -61,14 +61,15 @@ export interface CompileJob {
 }
 
 /**
- * The npm packages `mod.ts` needs at run time: the `dependencies` of
- * package.json and, as package-lock.json records them, theirs (prom-client
+ * The npm packages `mod.ts` needs at run time: those src/deps.ts imports
+ * (`npm:NAME@VERSION`) and, as package-lock.json records them, theirs (prom-client
  * needs tdigest, which needs bintrees). Only these are embedded; the rest of
  * node_modules (deno itself, esbuild, postject, puppeteer-core: hundreds of
  * MB) stays out.
  */
 function runtimePackages(): string[] {
-  const pkg = JSON.parse(Deno.readTextFileSync(`${ROOT}package.json`));
+  const deps = Deno.readTextFileSync(`${ROOT}src/deps.ts`);
+  const direct = [...deps.matchAll(/"npm:((?:@[^/@"]+\/)?[^/@"]+)@/g)].map((m) => m[1]);
   const lock = JSON.parse(Deno.readTextFileSync(`${ROOT}package-lock.json`));
   type Entry = { dependencies?: Record<string, string>; optional?: boolean };
   const entries: Record<string, Entry> = lock.packages ?? {};
@@ -79,7 +80,7 @@ function runtimePackages(): string[] {
     needed.add(name);
     for (const dep of Object.keys(entry.dependencies ?? {})) visit(dep);
   };
-  for (const name of Object.keys(pkg.dependencies ?? {})) visit(name);
+  for (const name of direct) visit(name);
   return [...needed].sort();
 }
 

@@ -46,7 +46,6 @@ test("malformed hostsfiles name the line", () => {
       ["a b # two words\n", /line 1: 'a b' holds spaces/],
       ["a:1:2\n", /line 1/],
       ["a\na\n", /listed twice/],
-      ["localhost:7641\n127.0.0.1:7641\n", /127\.0\.0\.1:7641 is localhost:7641 again, written another way/],
       ["Peer1\npeer1\n", /written another way/],
       ["h@st\n", /line 1/],
     ] as const

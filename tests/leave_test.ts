@@ -81,29 +81,41 @@ test("a leader that leaves hands over: the next one takes over at once, and repo
   await net.close();
 });
 
+/** Whether `promise` has settled (after the microtasks queued so far). */
+function tracked(promise: Promise<void>): () => boolean {
+  let settled = false;
+  void promise.then(() => (settled = true));
+  return () => settled;
+}
+
 test("a peer alone, or not yet in a group, leaves at once", async () => {
   const { peers, events, run, net } = await group(1);
   assert.deepEqual(peers[0].view?.members, [1], "peer 1 founded view 1 alone");
   events.length = 0;
   const leaving = peers[0].leave();
+  const left = tracked(leaving);
   await run(10);
+  await new Promise((resolve) => setTimeout(resolve, 0)); // stop()'s awaits, no time passing
+  assert.ok(left(), "leave() resolved within 10 ms of virtual time");
   await leaving;
-  // It left its view of one at once: reported as left, on the virtual clock, without waiting out
-  // the leave's failure-timeout fallback.
-  assert.deepEqual(events.map((e) => e.type === "left" && e.member), [1]);
+  assert.equal(peers[0].view, null, "it holds no view");
+  assert.deepEqual(
+    events.map((e) => e.type === "left" && `${e.peer}:${e.member} view ${e.viewId}`),
+    ["1:1 view 1"],
+    "it reports leaving the view it reported",
+  );
   await net.close();
 });
 
-test("a leave that cannot be committed gives up after one failure timeout, on the peer's own clock", async () => {
+test("leave() waits one failure timeout on the peer's scheduler when the group cannot commit", async () => {
   const { peers, run, net } = await group(3);
-  await Promise.all(peers.slice(1).map((p) => p.stop())); // nobody left to commit its DEL
-  let settled = false;
-  const leaving = peers[0].leave().then(() => (settled = true));
-  await run(400);
-  assert.equal(settled, false, "still waiting before a failure timeout (500 ms of virtual time)");
-  await run(200);
-  await Promise.resolve(); // (the settling callback)
-  assert.equal(settled, true, "gave up at 500 ms of virtual time, not on a real timer");
+  await Promise.all([peers[0].stop(), peers[1].stop()]); // nobody left to remove peer 3
+  const leaving = peers[2].leave();
+  const left = tracked(leaving);
+  await run(400); // under one failure timeout (5 × 100 ms) of virtual time
+  assert.ok(!left(), "still waiting for the view without it");
+  await run(200); // past it, in virtual time: a real timer would still be running
+  assert.ok(left(), "leave() resolved after one failure timeout of virtual time");
   await leaving;
   await net.close();
 });

@@ -10,15 +10,14 @@ import {
   type HostAddress,
   MemoryNetwork,
   type Message,
-  openSealed,
   parseKeyring,
   type Peer,
-  seal,
   startPeer,
 } from "../mod.ts";
+import { BACKENDS } from "./support/sealing.ts";
 
 const TO = "10.0.0.1:7601";
-const keys = await parseKeyring(`${generateKey()}\n${generateKey()}`).cryptoKeys();
+const keyring = parseKeyring(`${generateKey()}\n${generateKey()}`);
 const runId = fc.uint8Array({ minLength: 8, maxLength: 8 });
 const header = fc.record({
   runId,
@@ -26,58 +25,62 @@ const header = fc.record({
   sentAt: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
 });
 
-test("open: any bytes (sealed-looking or not) are a clean rejection", async () => {
-  const anyBytes = fc.oneof(
-    fc.uint8Array({ maxLength: 300 }),
-    fc.uint8Array({ minLength: 40, maxLength: 300 }).map((b) => new Uint8Array([0x53, 1, ...b])),
-  );
-  await fc.assert(
-    fc.asyncProperty(anyBytes, async (bytes) => {
-      const opened = await openSealed(keys, TO, bytes);
-      assert.equal(opened.ok, false);
-      assert.equal(typeof (opened as { error: string }).error, "string");
-    }),
-    { numRuns: 500 },
-  );
-});
-
-test("open: a sealed message opens to the exact payload and header, with either key", async () => {
-  await fc.assert(
-    fc.asyncProperty(header, fc.uint8Array({ maxLength: 2000 }), fc.nat(1), async (h, payload, k) => {
-      const opened = await openSealed(keys, TO, await seal(keys[k], TO, h, payload));
-      assert.ok(opened.ok);
-      assert.deepEqual(opened.payload, payload);
-      assert.deepEqual(opened.header, { runId: h.runId, counter: h.counter, sentAt: h.sentAt });
-    }),
-    { numRuns: 200 },
-  );
-});
-
-test("open: a sealed message changed in any way (bytes changed, cut, extended) is a clean rejection", async () => {
-  const change = fc.oneof(
-    fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 5 })
-      .map((flips) => (b: Uint8Array) => {
-        const out = new Uint8Array(b);
-        for (const [at, mask] of flips) out[at % out.length] ^= mask;
-        return out;
+// Each property runs on both ways to seal and open: WebCrypto's, and the transport's own (node:crypto).
+for (const backend of BACKENDS) {
+  const b = await backend.make(keyring);
+  test(`${backend.name}: open: any bytes (sealed-looking or not) are a clean rejection`, async () => {
+    const anyBytes = fc.oneof(
+      fc.uint8Array({ maxLength: 300 }),
+      fc.uint8Array({ minLength: 40, maxLength: 300 }).map((b) => new Uint8Array([0x53, 1, ...b])),
+    );
+    await fc.assert(
+      fc.asyncProperty(anyBytes, async (bytes) => {
+        const opened = await b.open(TO, bytes);
+        assert.equal(opened.ok, false);
+        assert.equal(typeof (opened as { error: string }).error, "string");
       }),
-    fc.nat().map((n) => (b: Uint8Array) => b.slice(0, n % b.length)),
-    fc.uint8Array({ minLength: 1, maxLength: 20 }).map((extra) => (b: Uint8Array) =>
-      new Uint8Array([...b, ...extra])
-    ),
-  );
-  await fc.assert(
-    fc.asyncProperty(header, fc.uint8Array({ maxLength: 200 }), change, async (h, payload, f) => {
-      const sealed = await seal(keys[0], TO, h, payload);
-      const changed = f(sealed);
-      const opened = await openSealed(keys, TO, changed);
-      const same = changed.length === sealed.length && changed.every((x, i) => x === sealed[i]);
-      if (same) assert.ok(opened.ok && opened.payload.length === payload.length);
-      else assert.equal(opened.ok, false);
-    }),
-    { numRuns: 300 },
-  );
-});
+      { numRuns: 500 },
+    );
+  });
+
+  test(`${backend.name}: open: a sealed message opens to the exact payload and header, with either key`, async () => {
+    await fc.assert(
+      fc.asyncProperty(header, fc.uint8Array({ maxLength: 2000 }), fc.nat(1), async (h, payload, k) => {
+        const opened = await b.open(TO, await b.seal(k, TO, h, payload));
+        assert.ok(opened.ok);
+        assert.deepEqual(opened.payload, payload);
+        assert.deepEqual(opened.header, { runId: h.runId, counter: h.counter, sentAt: h.sentAt });
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  test(`${backend.name}: open: a sealed message changed in any way (bytes changed, cut, extended) is a clean rejection`, async () => {
+    const change = fc.oneof(
+      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 5 })
+        .map((flips) => (b: Uint8Array) => {
+          const out = new Uint8Array(b);
+          for (const [at, mask] of flips) out[at % out.length] ^= mask;
+          return out;
+        }),
+      fc.nat().map((n) => (b: Uint8Array) => b.slice(0, n % b.length)),
+      fc.uint8Array({ minLength: 1, maxLength: 20 }).map((extra) => (b: Uint8Array) =>
+        new Uint8Array([...b, ...extra])
+      ),
+    );
+    await fc.assert(
+      fc.asyncProperty(header, fc.uint8Array({ maxLength: 200 }), change, async (h, payload, f) => {
+        const sealed = await b.seal(0, TO, h, payload);
+        const changed = f(sealed);
+        const opened = await b.open(TO, changed);
+        const same = changed.length === sealed.length && changed.every((x, i) => x === sealed[i]);
+        if (same) assert.ok(opened.ok && opened.payload.length === payload.length);
+        else assert.equal(opened.ok, false);
+      }),
+      { numRuns: 300 },
+    );
+  });
+}
 
 /** Real messages of a group that forms, heartbeats, and has its leader leave. */
 async function corpus(): Promise<Message[]> {

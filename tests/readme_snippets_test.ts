@@ -13,7 +13,6 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { freePorts } from "./support/cluster.ts";
 import { decodeMessage } from "../mod.ts";
-import { OPTIONS } from "../src/runtime/cli.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const OUT = `${ROOT}.tmp/snippets/`;
@@ -110,31 +109,4 @@ test("every wire example in docs/protocol.md decodes", () => {
     const r = decodeMessage(line);
     assert.ok(r.ok, `${r.ok ? "" : r.error}: ${line}`);
   }
-});
-
-test("the flag tables of README.md and docs/protocol.md list exactly the command line's flags", () => {
-  const expected = Object.entries(OPTIONS).flatMap((
-    [name, o],
-  ) => [`--${name}`, ...("short" in o ? [`-${o.short}`] : [])])
-    .sort();
-  for (const file of ["README.md", "docs/protocol.md"]) {
-    const rows = Deno.readTextFileSync(`${ROOT}${file}`).split("\n").filter((l) => /^\| `--?[a-z]/.test(l));
-    const listed = rows.flatMap((row) =>
-      [...row.split("|")[1].matchAll(/(?<![\w-])(--?[a-z][a-z0-9-]*)/g)].map((m) => m[1])
-    )
-      .sort();
-    assert.deepEqual(listed, expected, `${file}'s flag table`);
-  }
-});
-
-test("the README's layout names every source file", () => {
-  const readme = Deno.readTextFileSync(`${ROOT}README.md`);
-  const layout = readme.slice(readme.indexOf("## Design"), readme.indexOf("**One event loop"));
-  const missing: string[] = [];
-  for (const dir of ["src", "src/core", "src/transport", "src/runtime", "scripts"]) {
-    for (const entry of Deno.readDirSync(`${ROOT}${dir}`)) {
-      if (entry.isFile && !layout.includes(entry.name)) missing.push(`${dir}/${entry.name}`);
-    }
-  }
-  assert.deepEqual(missing, [], "files the README's layout leaves out");
 });

@@ -63,7 +63,7 @@ const GROUPS: Group[] = [
       "--allow-net=127.0.0.1",
       `--allow-run=${deno}`,
     ],
-    files: ["tests/readme_snippets_test.ts"],
+    files: ["tests/readme_snippets_test.ts", "tests/docs_test.ts"],
   },
   {
     // Peers and builds in child processes (deno, node, npm, ip, git, chromium), which

@@ -6,9 +6,9 @@ import {
   AddressInUseError,
   createStatusApp,
   type HostAddress,
+  type JsonEvent,
   MemoryNetwork,
   type Peer,
-  type PeerEvent,
   PeerMetrics,
   serveStatus,
   startPeer,
@@ -85,7 +85,7 @@ async function scrape(url: string): Promise<Map<string, number>> {
 }
 
 /** One server-sent event: its name ("message" if unnamed) and its data, parsed. */
-type Sse = { name: string; event: PeerEvent };
+type Sse = { name: string; event: JsonEvent };
 
 /** Reads server-sent events from `body`: each call resolves with the next one, or null at the end. */
 function sseReader(body: ReadableStream<Uint8Array>): () => Promise<Sse | null> {
@@ -130,7 +130,14 @@ leakFree("GET /v1/status: the peer's role, leader, view and members with host:po
     );
     for (const m of status.members) {
       assert.equal(typeof m.incarnation, "number");
-      assert.ok(m.silentMs >= 0 && m.silentMs < 1_000, `member ${m.id} heard ${m.silentMs} ms ago`);
+      // The one JSON shape of members: what `members --format json` prints, whole milliseconds.
+      assert.deepEqual(Object.keys(m), ["id", "address", "state", "role", "incarnation", "last_heard_ms"]);
+      assert.equal(m.role, m.id === 1 ? "leader" : "member");
+      assert.ok(Number.isInteger(m.last_heard_ms), `whole ms: ${m.last_heard_ms}`);
+      assert.ok(
+        m.last_heard_ms >= 0 && m.last_heard_ms < 1_000,
+        `member ${m.id} heard ${m.last_heard_ms} ms ago`,
+      );
     }
     const other = await (await fetch(`${member.url}/v1/status`)).json();
     assert.equal(other.id, 2);
@@ -232,19 +239,21 @@ leakFree("GET /events: the installed view, then each event as it happens; the cl
     const next = sseReader(res.body!);
     const first = await next();
     assert.equal(first?.name, "current", "first the view installed so far");
-    assert.ok(first.event.type === "view" && first.event.view.id === 3, JSON.stringify(first));
+    // The one JSON shape of events: what --format json prints.
+    assert.ok(first.event.event === "view" && first.event.view === 3, JSON.stringify(first));
+    assert.deepEqual(Object.keys(first.event), ["event", "peer", "view", "leader", "members", "epoch", "at"]);
     await crash(group, 3);
-    const seen: PeerEvent[] = [];
+    const seen: JsonEvent[] = [];
     while (true) {
       const sse = await next();
       assert.ok(sse, "the stream ended early");
       assert.equal(sse.name, "message");
       seen.push(sse.event);
-      if (sse.event.type === "view") break;
+      if (sse.event.event === "view") break;
     }
-    assert.deepEqual(seen.map((e) => e.type), ["unreachable", "view"]);
-    assert.ok(seen[0].type === "unreachable" && seen[0].member === 3);
-    assert.ok(seen[1].type === "view" && seen[1].view.id === 4);
+    assert.deepEqual(seen.map((e) => e.event), ["unreachable", "view"]);
+    assert.ok(seen[0].event === "unreachable" && seen[0].member === 3 && seen[0].is_leader === false);
+    assert.ok(seen[1].event === "view" && seen[1].view === 4);
     abort.abort(); // the client goes: the server lets go of its listener and timer
     await assert.rejects(next());
   } finally {

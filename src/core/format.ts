@@ -1,5 +1,6 @@
 /**
- * How events are printed: the exact text lines of PROTOCOL.md, or JSON lines.
+ * How events are printed: the exact text lines of docs/protocol.md, or JSON lines;
+ * and the one JSON shape of events and of members, for every place that writes them.
  *
  * @module
  */
@@ -43,7 +44,90 @@ export function formatEventText(event: PeerEvent): string | null {
 }
 
 /**
- * Formats an event as one JSON object with a timestamp.
+ * A view installed, or the group formed anew (a view event follows), in the
+ * one JSON shape of events: what `--format json` prints, `/events` sends and
+ * `membership timeline` reads.
+ */
+export interface JsonViewEvent {
+  /** `view`, or `formed` for forming anew. */
+  readonly event: "view" | "formed";
+  /** The peer that reports it. */
+  readonly peer: number;
+  /** The view id. */
+  readonly view: number;
+  /** The view's leader. */
+  readonly leader: number;
+  /** The view's members. */
+  readonly members: readonly number[];
+  /** The view's group history, `[round, former, run]`: (epoch, view) names one member list (absent in files of older versions). */
+  readonly epoch?: readonly [number, number, number];
+  /** For `formed`: the newest view known before. */
+  readonly above?: number;
+  /** ISO 8601 time. */
+  readonly at: string;
+}
+
+/** A member reported unreachable, or gone on purpose, in the one JSON shape of events. */
+export interface JsonNoticeEvent {
+  /** What happened to `member`. */
+  readonly event: "unreachable" | "left";
+  /** The peer that reports it. */
+  readonly peer: number;
+  /** The view the reporting peer had. */
+  readonly view: number;
+  /** The leader the reporting peer followed. */
+  readonly leader: number;
+  /** The member reported. */
+  readonly member: number;
+  /** Whether the member reported was the leader. */
+  readonly is_leader: boolean;
+  /** The text line's message, e.g. `peer 3 left` (absent in files of older versions). */
+  readonly message?: string;
+  /** ISO 8601 time. */
+  readonly at: string;
+}
+
+/** An event in its one JSON shape (snake_case, like every JSON this program writes). */
+export type JsonEvent = JsonViewEvent | JsonNoticeEvent;
+
+/**
+ * An event as its JSON object, at time `at`.
+ *
+ * @example
+ * ```ts
+ * import { eventJson } from "./format.ts";
+ * eventJson({ type: "left", peer: 1, viewId: 4, leader: 1, member: 3, isLeader: false }, new Date(0));
+ * // { event: "left", peer: 1, view: 4, leader: 1, member: 3, is_leader: false, message: "peer 3 left", at: … }
+ * ```
+ */
+export function eventJson(event: PeerEvent, at: Date): JsonEvent {
+  if (event.type === "view" || event.type === "formed") {
+    const { peer, view } = event;
+    return {
+      event: event.type,
+      peer,
+      view: view.id,
+      leader: view.leader,
+      members: view.members,
+      epoch: [view.epoch.round, view.epoch.former, view.epoch.run],
+      ...(event.type === "formed" ? { above: event.above } : {}),
+      at: at.toISOString(),
+    };
+  }
+  return {
+    event: event.type,
+    peer: event.peer,
+    view: event.viewId,
+    leader: event.leader,
+    member: event.member,
+    is_leader: event.isLeader,
+    message: noticeText(event),
+    at: at.toISOString(),
+  };
+}
+
+/**
+ * Formats an event as one JSON object with a timestamp ({@linkcode eventJson}).
  *
  * @example
  * ```ts
@@ -59,30 +143,57 @@ export function formatEventText(event: PeerEvent): string | null {
  * ```
  */
 export function formatEventJson(event: PeerEvent, at: Date): string {
-  if (event.type === "view" || event.type === "formed") {
-    const { peer, view } = event;
-    return JSON.stringify({
-      event: event.type,
-      peer,
-      view: view.id,
-      leader: view.leader,
-      members: view.members,
-      // the group history: (epoch, view) names one view; [round, former, former's run]
-      epoch: [view.epoch.round, view.epoch.former, view.epoch.run],
-      ...(event.type === "formed" ? { above: event.above } : {}),
-      at: at.toISOString(),
-    });
-  }
-  return JSON.stringify({
-    event: event.type,
-    peer: event.peer,
-    view: event.viewId,
-    leader: event.leader,
-    member: event.member,
-    is_leader: event.isLeader,
-    message: noticeText(event),
-    at: at.toISOString(),
-  });
+  return JSON.stringify(eventJson(event, at));
+}
+
+/**
+ * A member of the view in the one JSON shape of members: what
+ * `members --format json` prints and `/v1/status` serves.
+ */
+export interface JsonMember {
+  /** The member's ID. */
+  readonly id: number;
+  /** `host:port`, as the hostsfile names it. */
+  readonly address: string;
+  /** Heard from, held unreachable, or leaving on purpose. */
+  readonly state: "alive" | "suspected" | "leaving";
+  /** Whether it leads the view the reporting peer holds. */
+  readonly role: "leader" | "member";
+  /** The run of it that the view holds. */
+  readonly incarnation: number;
+  /** Whole milliseconds since the reporting peer last heard from it. */
+  readonly last_heard_ms: number;
+}
+
+/**
+ * A member as its JSON object: `member` as the core reports it, its address,
+ * and the leader of the view.
+ *
+ * @example
+ * ```ts
+ * import { memberJson } from "./format.ts";
+ * memberJson({ id: 2, incarnation: 7, silentMs: 87.57, state: "alive" }, "127.0.0.1:7602", 1);
+ * // { id: 2, address: "127.0.0.1:7602", state: "alive", role: "member", incarnation: 7, last_heard_ms: 88 }
+ * ```
+ */
+export function memberJson(
+  member: {
+    readonly id: number;
+    readonly incarnation: number;
+    readonly silentMs: number;
+    readonly state: JsonMember["state"];
+  },
+  address: string,
+  leader: number | null,
+): JsonMember {
+  return {
+    id: member.id,
+    address,
+    state: member.state,
+    role: member.id === leader ? "leader" : "member",
+    incarnation: member.incarnation,
+    last_heard_ms: Math.max(0, Math.round(member.silentMs)),
+  };
 }
 
 /**

@@ -80,8 +80,9 @@ export function parseHostsfile(text: string): HostAddress[] {
   const seen = new Map<string, string>();
   for (const h of hosts) {
     const written = `${h.hostname}:${h.port}`;
-    // One address written two ways (`localhost` is 127.0.0.1 here) is one peer listed twice.
-    const key = `${sameHost(h.hostname)}:${h.port}`;
+    // Host names are case-insensitive; other spellings of one address (`localhost`, 127.0.0.1)
+    // take a lookup, which the CLI does when it starts.
+    const key = `${h.hostname.toLowerCase()}:${h.port}`;
     const before = seen.get(key);
     if (before !== undefined) {
       throw new HostsfileError(
@@ -93,12 +94,6 @@ export function parseHostsfile(text: string): HostAddress[] {
     seen.set(key, written);
   }
   return hosts;
-}
-
-/** The one spelling of a host for finding duplicates: names case-folded, `localhost` as 127.0.0.1. */
-function sameHost(hostname: string): string {
-  const h = hostname.toLowerCase();
-  return h === "localhost" ? "127.0.0.1" : h;
 }
 
 /**

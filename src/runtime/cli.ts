@@ -5,9 +5,9 @@
  * @module
  */
 
-import { configure, defaultTextFormatter, getThrottlingFilter, type LogRecord } from "@logtape/logtape";
-import { lookup } from "node:dns/promises";
+import { configure, defaultTextFormatter, getThrottlingFilter, type LogRecord } from "../deps.ts";
 import { readFile, writeFile } from "node:fs/promises";
+import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import { hostname } from "node:os";
 import process from "node:process";
@@ -22,13 +22,14 @@ import {
   idForHostname,
   parseHostsfile,
 } from "../core/hostsfile.ts";
-import { AddressInUseError } from "../transport/transport.ts";
+import { AddressInUseError, addressKey } from "../transport/transport.ts";
 import { type Keyring, KeyringError, parseKeyring } from "../transport/keyring.ts";
+import { isUnresolved } from "../transport/sockets.ts";
 import { VERSION } from "../version.ts";
 import { FileStorage, StorageError } from "./file_storage.ts";
 import { fetchStatus, formatMembers, StatusFetchError } from "./members.ts";
 import { PeerMetrics } from "./metrics.ts";
-import { startPeer } from "./peer.ts";
+import { isLoopback, startPeer } from "./peer.ts";
 import { createStatusApp, serveStatus } from "./status_server.ts";
 import { readTimelineFiles, renderTimeline, TimelineInputError } from "./timeline.ts";
 
@@ -115,8 +116,8 @@ function number(
   return n;
 }
 
-/** The command line's flags, as `parseArgs` reads them (the docs' flag tables are tested against this). */
-export const OPTIONS = {
+/** The options of `membership -h HOSTSFILE ...`, as parseArgs takes them (docs/ tables are tested against them). */
+export const CLI_OPTIONS = {
   hostsfile: { type: "string", short: "h" },
   delay: { type: "string", short: "d" },
   "crash-delay": { type: "string", short: "c" },
@@ -141,7 +142,7 @@ export const OPTIONS = {
  */
 function attachNegatives(args: string[]): string[] {
   const long = new Map<string, string>();
-  for (const [name, option] of Object.entries(OPTIONS)) {
+  for (const [name, option] of Object.entries(CLI_OPTIONS)) {
     if (option.type !== "string") continue;
     long.set(`--${name}`, name);
     if ("short" in option) long.set(`-${option.short}`, name);
@@ -176,13 +177,10 @@ export function parseCli(args: string[]): CliOptions | "help" | "version" {
       args: attachNegatives(args),
       strict: true,
       allowPositionals: false,
-      options: OPTIONS,
+      options: CLI_OPTIONS,
     }));
   } catch (e) {
-    // parseArgs says e.g. "Unknown option '--bogus'. To specify a positional argument …": its first
-    // sentence, lower-cased like every other message.
-    const first = (e as Error).message.split("\n")[0].split(/\.( |$)/)[0];
-    throw new UsageError(`${first.charAt(0).toLowerCase()}${first.slice(1)} (see --help)`);
+    throw argsError(e);
   }
   if (values.help) return "help";
   if (values.version) return "version";
@@ -219,6 +217,26 @@ export function parseCli(args: string[]): CliOptions | "help" | "version" {
 }
 
 /**
+ * An error of the file system, the network or the permissions as one line:
+ * `what`, then why (the permission, the OS's code, or the first line of the
+ * message).
+ */
+function userError(e: unknown, what: string, otherwise?: string): UsageError {
+  const { code, message } = (e ?? {}) as { code?: string; message?: string };
+  const why = code ?? (message ? String(message).split("\n")[0] : "");
+  return notPermitted(e, what, otherwise) ?? new UsageError(`${what}${why ? ` (${why})` : ""}`);
+}
+
+/** Reads a file the user named, as one line naming it (`what`) when it cannot. */
+async function readUserFile(path: string, what: string): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (e) {
+    throw userError(e, `cannot read ${what} '${path}'`);
+  }
+}
+
+/**
  * A permission Deno was not given (`NotCapable`, raised under `deno run`
  * without the `--allow-…` flag) as one line that names the flag; one the OS
  * refused (`PermissionDenied`, a port below 1024, say) as one line too; null
@@ -238,16 +256,46 @@ function notPermitted(e: unknown, what: string, otherwise?: string): UsageError 
   );
 }
 
+/**
+ * The hostsfile's names, resolved once at start. This peer's own entry must
+ * resolve: it binds that address's port (on all interfaces unless it is a
+ * loopback one) and every other peer reaches it there, so a name that does not
+ * resolve here is a mistake, not a network that will heal (other peers' names
+ * that do not resolve are warned about when first used). And two lines that
+ * name one address in two spellings (`localhost:7641`, `127.0.0.1:7641`) are
+ * one peer listed twice, which the parser, reading text, cannot see.
+ */
+async function checkHostNames(hosts: HostAddress[], id: number, path: string): Promise<void> {
+  const resolved = await Promise.all(hosts.map(async ({ hostname }, i) => {
+    if (isIP(hostname) !== 0) return [hostname];
+    try {
+      return (await lookup(hostname, { all: true })).map((a) => a.address);
+    } catch (e) {
+      if (i + 1 === id && isUnresolved(e)) {
+        throw new UsageError(`hostsfile '${path}': peer ${id}'s host '${hostname}' does not resolve`);
+      }
+      return []; // another peer's, or another failure: the sockets will say when it is used
+    }
+  }));
+  const lineOf = new Map<string, number>();
+  for (const [i, addresses] of resolved.entries()) {
+    for (const address of addresses) {
+      const key = addressKey({ hostname: address, port: hosts[i].port });
+      const first = lineOf.get(key);
+      if (first !== undefined && first !== i) {
+        throw new UsageError(
+          `hostsfile '${path}': ${addressKey(hosts[first])} and ${addressKey(hosts[i])} are both ${key}: ` +
+            "one peer listed twice",
+        );
+      }
+      lineOf.set(key, i);
+    }
+  }
+}
+
 /** Reads and parses the hostsfile, as a user error when it cannot. */
 async function loadHosts(path: string): Promise<HostAddress[]> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    throw notPermitted(e, `cannot read hostsfile '${path}'`) ??
-      new UsageError(`cannot read hostsfile '${path}'${code ? ` (${code})` : ""}`);
-  }
+  const text = await readUserFile(path, "hostsfile");
   try {
     return parseHostsfile(text);
   } catch (e) {
@@ -258,14 +306,7 @@ async function loadHosts(path: string): Promise<HostAddress[]> {
 
 /** Reads and parses the key file, as a user error (naming the file and line) when it cannot. */
 async function loadKeyring(path: string): Promise<Keyring> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    throw notPermitted(e, `cannot read key file '${path}'`) ??
-      new UsageError(`cannot read key file '${path}'${code ? ` (${code})` : ""}`);
-  }
+  const text = await readUserFile(path, "key file");
   try {
     return parseKeyring(text);
   } catch (e) {
@@ -333,13 +374,21 @@ export async function runCli(args: string[]): Promise<number> {
   }
 }
 
+/**
+ * parseArgs says e.g. "Unknown option '--bogus'. To specify a positional argument …": its first
+ * sentence, lower-cased like every other message, after `prefix` (a subcommand's name).
+ */
+function argsError(e: unknown, prefix = ""): UsageError {
+  const first = (e as Error).message.split("\n")[0].split(/\.( |$)/)[0];
+  return new UsageError(`${prefix}${first.charAt(0).toLowerCase()}${first.slice(1)} (see --help)`);
+}
+
 /** parseArgs for a subcommand, its mistakes as one line like the peer's. */
 function parseSub<T>(command: string, parse: () => T): T {
   try {
     return parse();
   } catch (e) {
-    const first = (e as Error).message.split("\n")[0].split(/\.( |$)/)[0];
-    throw new UsageError(`${command}: ${first.charAt(0).toLowerCase()}${first.slice(1)} (see --help)`);
+    throw argsError(e, `${command}: `);
   }
 }
 
@@ -401,9 +450,7 @@ async function runTimeline(args: string[]): Promise<number> {
   try {
     await writeFile(output, svg);
   } catch (e) {
-    const code = (e as { code?: string }).code;
-    throw notPermitted(e, `timeline: cannot write '${output}'`) ??
-      new UsageError(`timeline: cannot write '${output}'${code ? ` (${code})` : ""}`);
+    throw userError(e, `timeline: cannot write '${output}'`);
   }
   return 0;
 }
@@ -435,7 +482,7 @@ async function runPeer(options: CliOptions): Promise<number> {
   } else if (id > hosts.length) {
     throw new UsageError(`--id ${id} is past the ${hosts.length} peer(s) of the hostsfile`);
   }
-  await checkResolves(hosts[id - 1], id);
+  await checkHostNames(hosts, id, options.hostsfile);
   const keyring = options.keyFile === null ? undefined : await loadKeyring(options.keyFile);
   await configureLogging(options.logLevel);
 
@@ -490,12 +537,17 @@ async function runPeer(options: CliOptions): Promise<number> {
         : undefined;
     } catch (e) {
       await peer.stop();
-      if (e instanceof AddressInUseError) throw new UsageError(`--status: ${e.message}`);
-      const { hostname, port } = options.status!;
-      // Any other failure to listen (an address not on this host, a name that does not resolve) is
-      // the user's --status, not a crash: one line, exit 2.
-      throw notPermitted(e, `cannot serve --status on port ${port}`) ??
-        new UsageError(`--status ${hostname}:${port}: cannot listen there (${errorText(e)})`);
+      // Whatever stops the server from listening is about the address given: in use, not this
+      // host's (EADDRNOTAVAIL), a name that does not resolve, a port not permitted.
+      throw userError(e, `--status ${addressKey(options.status!)}: cannot serve`);
+    }
+    if (options.status && !isLoopback(options.status.hostname)) {
+      process.stderr.write(
+        `membership: --status ${
+          addressKey(options.status)
+        } serves plain HTTP without authentication to anyone ` +
+          "who can reach it (see docs/security.md)\n",
+      );
     }
     await sleep(2 ** 31 - 1, stopping.signal);
     clearTimeout(crashTimer);
@@ -519,24 +571,4 @@ function reloadKeyring(peer: { setKeyring(keyring: Keyring): void }, path: strin
       process.stderr.write(`membership: ${e.message}; keeping the keyring in use\n`);
     });
   };
-}
-
-/** An error's message, on one line. */
-function errorText(e: unknown): string {
-  return (e instanceof Error ? e.message : String(e)).split("\n")[0];
-}
-
-/**
- * The peer's own hosts entry must resolve: the others reach it by that name.
- * An address needs no lookup; a name that does not resolve is the user's
- * hostsfile (one line, exit 2), not something to wait for silently.
- */
-async function checkResolves(own: HostAddress, id: number): Promise<void> {
-  if (isIP(own.hostname.replace(/^\[|\]$/g, "")) !== 0) return;
-  try {
-    await lookup(own.hostname);
-  } catch (e) {
-    throw notPermitted(e, `cannot look up this peer's host '${own.hostname}'`) ??
-      new UsageError(`hostsfile: peer ${id}'s own host '${own.hostname}' does not resolve (${errorText(e)})`);
-  }
 }

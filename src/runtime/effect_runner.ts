@@ -14,8 +14,8 @@ import type { DurableState, Effect, LogLevel, PeerEvent } from "../core/effects.
 import type { HostAddress } from "../core/hostsfile.ts";
 import type { Message } from "../core/messages.ts";
 import type { Scheduler } from "../scheduler.ts";
-import { SEAL_MAGIC } from "../transport/sealed.ts";
-import { addressKey, type Packet, type Transport } from "../transport/transport.ts";
+import { looksSealed } from "../transport/sealed.ts";
+import { type Packet, senderName, type Transport } from "../transport/transport.ts";
 
 /** What the runner needs of a protocol core: {@linkcode PeerCore}'s three entry points. */
 export interface ProtocolCore {
@@ -69,6 +69,8 @@ export interface EffectRunnerOptions {
   readonly core: ProtocolCore;
   /** Every peer's address: ID `i` is `hosts[i - 1]`. */
   readonly hosts: readonly HostAddress[];
+  /** This peer's ID, if known: diagnostics then never take a sender for it. */
+  readonly self?: number;
   /** The network. */
   readonly transport: Transport;
   /** Where time comes from. */
@@ -146,7 +148,7 @@ export class EffectRunner {
     return this.#o.transport.listen(local, {
       onStream: (packet) => this.#onPacket(packet),
       onDatagram: (packet) => this.#onPacket(packet),
-      onDiagnostic: (text, level = "info") => this.#o.onLog(level, text, "transport"),
+      onDiagnostic: (text, level) => this.#o.onLog(level ?? "info", text, "transport"),
     });
   }
 
@@ -195,17 +197,16 @@ export class EffectRunner {
       decoded = decodeWire(packet.bytes);
     } catch (e) {
       // A codec bug must not end a transport's receive loop: drop the message, say so.
-      return this.#o.onLog("error", `dropped a message from ${addressKey(packet.from)}: ${e}`, "malformed");
+      const from = senderName(packet.from, this.#o.hosts, this.#o.self);
+      return this.#o.onLog("error", `dropped a message from ${from}: ${e}`, "malformed");
     }
     if (!decoded.ok) {
-      // A sealed message reaching a peer without a keyring (its stream lines are base64 of 'S' 1 …):
-      // say so, rather than only "not JSON".
-      const b = packet.bytes;
-      const sealed = b[0] === SEAL_MAGIC || (b[0] === 0x55 && b[1] === 0x77); // 'S', or "Uw" in base64
-      const hint = sealed
-        ? " (a sealed message? the group may use --key-file, and this peer has no keys)"
+      const sealed = looksSealed(packet.bytes)
+        ? " (it looks sealed: the sender has a --key-file and this peer has none, or not the group's)"
         : "";
-      const text = `dropped a message from ${addressKey(packet.from)}: ${decoded.error}${hint}`;
+      const text = `dropped a message from ${
+        senderName(packet.from, this.#o.hosts, this.#o.self)
+      }: ${decoded.error}${sealed}`;
       return this.#o.onLog("warning", text, "malformed");
     }
     const message = decoded.message;

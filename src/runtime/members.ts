@@ -7,25 +7,15 @@
  * @module
  */
 
+import type { JsonMember } from "../core/format.ts";
 import type { Epoch } from "../core/messages.ts";
 import type { PeerHealth } from "../core/peer_core.ts";
 
 /** How long `members` waits for a peer's answer. */
 export const MEMBERS_TIMEOUT_MS = 3_000;
 
-/** One member as `GET /v1/status` reports it. */
-export interface StatusMember {
-  /** The member's ID. */
-  readonly id: number;
-  /** `host:port`. */
-  readonly address: string;
-  /** The run of it that the view holds. */
-  readonly incarnation: number;
-  /** Milliseconds since the reporting peer last heard from it. */
-  readonly silentMs: number;
-  /** alive, suspected or leaving. */
-  readonly state: string;
-}
+/** One member as `GET /v1/status` reports it: the one JSON shape of members. */
+export type StatusMember = JsonMember;
 
 /** The parts of `GET /v1/status` that `members` uses. */
 export interface StatusReport {
@@ -43,25 +33,8 @@ export interface StatusReport {
   readonly health?: PeerHealth;
 }
 
-/** One row of the `members` table, as `--format json` prints it. */
-export interface MemberRow {
-  /** The member's ID. */
-  readonly id: number;
-  /** `host:port`. */
-  readonly address: string;
-  /** alive, suspected or leaving. */
-  readonly state: string;
-  /** leader or member. */
-  readonly role: "leader" | "member";
-  /** The run of it that the view holds. */
-  readonly incarnation: number;
-  /** Milliseconds since the reporting peer last heard from it. */
-  readonly last_heard_ms: number;
-  /** The reporting peer's view id. */
-  readonly view: number;
-  /** That view's epoch, `[round, former, run]`: (epoch, view) names one member list. */
-  readonly epoch: [number, number, number] | null;
-}
+/** One row of the table, as `members --format json` prints it: the same shape as `/v1/status`'s members. */
+export type MemberRow = JsonMember;
 
 /** The URL that answered was not a peer's status endpoint, or nothing answered. */
 export class StatusFetchError extends Error {
@@ -88,34 +61,19 @@ export function formatSince(ms: number): string {
 
 /**
  * The rows of the table: one per member of the reporting peer's view, in
- * view order; the role is `leader` for the leader that peer follows.
+ * view order, as `/v1/status` serves them.
  *
  * @example
  * ```ts
  * import { memberRows } from "./members.ts";
  * memberRows({
- *   id: 2, role: "member", leader: 1, view: { id: 2, epoch: { round: 1, former: 1, run: 7 } },
- *   members: [{ id: 1, address: "127.0.0.1:7601", incarnation: 1, silentMs: 40, state: "alive" }],
- * });
- * // [{ id: 1, address: "127.0.0.1:7601", state: "alive", role: "leader", incarnation: 1, last_heard_ms: 40,
- * //    view: 2, epoch: [1, 1, 7] }]
+ *   id: 2, role: "member", leader: 1, view: { id: 2 },
+ *   members: [{ id: 1, address: "127.0.0.1:7601", state: "alive", role: "leader", incarnation: 1, last_heard_ms: 40 }],
+ * }); // the same one member
  * ```
  */
 export function memberRows(status: StatusReport): MemberRow[] {
-  const e = status.view?.epoch;
-  const where = {
-    view: status.view?.id ?? 0,
-    epoch: e ? [e.round, e.former, e.run] as [number, number, number] : null,
-  };
-  return status.members.map((m) => ({
-    id: m.id,
-    address: m.address,
-    state: m.state,
-    role: m.id === status.leader ? "leader" : "member",
-    incarnation: m.incarnation,
-    last_heard_ms: Math.max(0, Math.round(m.silentMs)),
-    ...where,
-  }));
+  return [...status.members];
 }
 
 const COLUMNS = ["ID", "ADDRESS", "STATE", "ROLE", "INCARNATION", "LAST HEARD"] as const;
@@ -131,7 +89,7 @@ const COLUMNS = ["ID", "ADDRESS", "STATE", "ROLE", "INCARNATION", "LAST HEARD"] 
  * import { formatMembers } from "./members.ts";
  * const text = formatMembers({
  *   id: 1, role: "leader", leader: 1, view: { id: 1, epoch: { round: 1, former: 1, run: 1 } },
- *   members: [{ id: 1, address: "127.0.0.1:7601", incarnation: 1, silentMs: 0, state: "alive" }],
+ *   members: [{ id: 1, address: "127.0.0.1:7601", state: "alive", role: "leader", incarnation: 1, last_heard_ms: 0 }],
  * }, "text");
  * // ID  ADDRESS         STATE  ROLE    INCARNATION  LAST HEARD
  * // 1   127.0.0.1:7601  alive  leader  1            0ms
@@ -190,12 +148,12 @@ function shapeProblem(value: unknown): string | null {
   if (!Array.isArray(v.members)) return "no members";
   for (const m of v.members as unknown[]) {
     if (typeof m !== "object" || m === null) return "a member that is not an object";
-    const { id, address, incarnation, silentMs, state } = m as Record<string, unknown>;
+    const { id, address, incarnation, last_heard_ms, state, role } = m as Record<string, unknown>;
     if (
       !isId(id) || typeof address !== "string" || typeof incarnation !== "number" ||
-      typeof silentMs !== "number" || typeof state !== "string"
+      typeof last_heard_ms !== "number" || typeof state !== "string" || typeof role !== "string"
     ) {
-      return "a member without id, address, incarnation, silentMs and state";
+      return "a member without id, address, state, role, incarnation and last_heard_ms";
     }
   }
   return null;

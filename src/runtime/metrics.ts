@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Registry } from "prom-client";
+import { loadPromClient, type Registry } from "../deps.ts";
 import type { PeerEvent } from "../core/effects.ts";
 import type { MessageType, PeerId } from "../core/messages.ts";
 import type { MemberState } from "../core/peer_core.ts";
@@ -132,7 +132,7 @@ export class PeerMetrics {
 
   /** The prom-client registry, each metric reading the counts above when collected. */
   async #createRegistry(): Promise<Registry> {
-    const { Counter, Gauge, Histogram, Registry } = await import("prom-client");
+    const { Counter, Gauge, Histogram, Registry } = await loadPromClient();
     const registry = new Registry();
     const registers = [registry];
     // Counters advance by what was counted since the last collection.

@@ -5,13 +5,13 @@
  * @module
  */
 
-import { getLogger } from "@logtape/logtape";
+import { getLogger } from "../deps.ts";
 import { DEFAULT_FAIL_AFTER, DEFAULT_HEARTBEAT_MS } from "../core/config.ts";
 import type { DurableState, LogLevel, PeerEvent } from "../core/effects.ts";
 import type { HostAddress } from "../core/hostsfile.ts";
 import type { PeerId, View } from "../core/messages.ts";
 import { type MemberState, PeerCore, type PeerHealth, type Role } from "../core/peer_core.ts";
-import type { Transport } from "../transport/transport.ts";
+import { senderName, type Transport } from "../transport/transport.ts";
 import { RealTimeScheduler, type Scheduler } from "../scheduler.ts";
 import { socketTransport } from "../transport/socket_transport.ts";
 import type { Keyring } from "../transport/keyring.ts";
@@ -49,7 +49,7 @@ export interface PeerOptions {
    * Default: nothing kept; a restart is a new incarnation.
    */
   readonly storage?: Storage;
-  /** Test case 4 (see PROTOCOL.md); for the seed's tests. */
+  /** Test case 4 (see docs/protocol.md); for the seed's tests. */
   readonly test4?: boolean;
   /**
    * What a crash does: test case 4 (`"filter"`), or durable state that could
@@ -117,12 +117,15 @@ export class Peer {
   readonly #runner: EffectRunner;
   readonly #scheduler: Scheduler;
   readonly #listeners = new Set<PeerEventListener>();
+  /** The newest view reported in a view or formed event, or restored (0: none yet). */
+  #reported = 0;
   /** Called once when the peer stops, to end iterators and waits. */
   readonly #stopListeners = new Set<() => void>();
   #stopped = false;
   #crash: Promise<void> | null = null;
 
   private constructor(options: PeerOptions, transport: Transport, restored: DurableState | null) {
+    this.#reported = restored?.installed?.id ?? 0; // reported by the run that installed it
     this.#options = options;
     this.#transport = transport;
     const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
@@ -140,6 +143,7 @@ export class Peer {
     this.#runner = new EffectRunner({
       core: this.#core,
       hosts: options.hosts,
+      self: options.id,
       transport,
       scheduler: this.#scheduler,
       tickMs: heartbeatMs,
@@ -150,6 +154,10 @@ export class Peer {
         ...(metrics ? [metrics.stepFilter((now) => this.#core.members(now))] : []),
       ],
       onEvent: (event) => {
+        if (event.type === "view" || event.type === "formed") this.#reported = event.view.id;
+        // The core reports leaving even when it never reported a view (peer 1 that left while still
+        // probing for a group, its founding view unannounced): to a reader there was no group to leave.
+        if (event.type === "left" && event.member === this.id && this.#reported === 0) return;
         metrics?.observeEvent(event);
         for (const listener of [...this.#listeners]) listener(event);
       },
@@ -175,7 +183,7 @@ export class Peer {
     const transport = options.keyring
       ? new SealedTransport(inner, options.keyring, {
         self: hosts[id - 1],
-        hosts,
+        nameSender: (from) => senderName(from, hosts, id),
         onDrop: (text, key) => {
           options.metrics?.observeLog(key);
           writeLog("warning", text, key);
@@ -321,7 +329,7 @@ export class Peer {
       (this.#options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS) * (this.#options.failAfter ?? DEFAULT_FAIL_AFTER);
     let finish = () => {};
     const done = new Promise<void>((resolve) => (finish = resolve));
-    // On the peer's own scheduler: a virtual clock in tests and simulations, real timers otherwise.
+    // On the peer's scheduler: under a VirtualScheduler the wait is virtual time too.
     const cancelTimer = this.#scheduler.schedule(wait, finish);
     const unsubscribe = this.onEvent((e) => {
       if (e.type === "left" && e.member === this.id) finish();
@@ -395,7 +403,7 @@ function anyAddress(own: HostAddress): HostAddress {
 }
 
 /** 127.x.y.z; ::1, in any spelling of its zeros; localhost. */
-function isLoopback(hostname: string): boolean {
+export function isLoopback(hostname: string): boolean {
   const name = hostname.toLowerCase();
   return /^127(\.\d{1,3}){3}$/.test(name) || /^(0{0,4}:){2,7}0{0,3}1$/.test(name) || name === "localhost";
 }

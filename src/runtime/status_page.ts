@@ -206,7 +206,7 @@ function render(status) {
     const roleCell = el("td", role === "leader" ? "role-leader" : "", role);
     const inc = el("td", "num mono", m.incarnation);
     if (m.incarnation > 1e12) inc.title = "started " + new Date(m.incarnation).toLocaleString();
-    const heard = el("td", "num", self || isGone ? "\\u2013" : ago(m.silentMs));
+    const heard = el("td", "num", self || isGone ? "\\u2013" : ago(m.last_heard_ms));
     tr.append(id, el("td", "mono", m.address), stateCell, roleCell, inc, heard);
     body.append(tr);
   }
@@ -266,9 +266,12 @@ function addMark(kind, symbol, text) {
   add(mark);
 }
 
+// An event as /events sends it: the shape --format json prints (view: the view id).
+const viewOf = (e) => ({ id: e.view, leader: e.leader, members: e.members });
+
 function onEvent(e) {
-  switch (e.type) {
-    case "view": return addView(e.view, true);
+  switch (e.event) {
+    case "view": return addView(viewOf(e), true);
     case "unreachable": return addMark("unreachable", "\\u2715", "peer " + e.member);
     case "left": leftIds.add(e.member); return addMark("left", "\\u21a9", "peer " + e.member);
     case "formed": return addMark("formed", "\\u2731", "formed above " + e.above);
@@ -281,7 +284,7 @@ function listen() {
   events.onopen = () => setConn("live", "live");
   events.onmessage = (m) => onEvent(JSON.parse(m.data));
   // On (re)connecting: the view installed before.
-  events.addEventListener("current", (m) => addView(JSON.parse(m.data).view, false));
+  events.addEventListener("current", (m) => addView(viewOf(JSON.parse(m.data)), false));
   events.onerror = () => setConn("polling", "timeline reconnecting\\u2026");
 }
 

@@ -6,13 +6,14 @@
  * @module
  */
 
-import { onDeno } from "../runtime_kind.ts";
 import type { PeerEvent } from "../core/effects.ts";
 import type { HostAddress } from "../core/hostsfile.ts";
-import { AddressInUseError, addressKey } from "../transport/transport.ts";
+import { AddressInUseError, addressKey, onDeno } from "../transport/transport.ts";
 import type { PeerMetrics } from "./metrics.ts";
-import type { Peer } from "./peer.ts";
+import type { Peer, PeerStatus } from "./peer.ts";
+import { eventJson, type JsonMember, memberJson } from "../core/format.ts";
 import { STATUS_PAGE } from "./status_page.ts";
+import { loadHono, loadNodeServer } from "../deps.ts";
 
 /** How often `GET /events` sends a comment line, so that proxies and browsers keep the stream open. */
 export const EVENTS_KEEPALIVE_MS = 5_000;
@@ -50,16 +51,10 @@ export function createStatusApp(peer: Peer, metrics: PeerMetrics): FetchApp {
 }
 
 async function statusRoutes(peer: Peer, metrics: PeerMetrics): Promise<FetchApp> {
-  const { Hono } = await import("hono");
+  const { Hono } = await loadHono();
   const app = new Hono();
   app.get("/", (c) => c.html(STATUS_PAGE));
-  app.get("/v1/status", (c) => {
-    const status = peer.status();
-    return c.json({
-      ...status,
-      members: status.members.map((m) => ({ ...m, address: addressKey(m.address) })),
-    });
-  });
+  app.get("/v1/status", (c) => c.json(statusJson(peer.status())));
   app.get("/metrics", async (c) => {
     c.header("Content-Type", metrics.contentType);
     return c.body(await metrics.exposition());
@@ -70,6 +65,35 @@ async function statusRoutes(peer: Peer, metrics: PeerMetrics): Promise<FetchApp>
     return c.body(eventStream(peer));
   });
   return app;
+}
+
+/** What `/v1/status` serves: the peer, its view, and each member in the one JSON shape of members. */
+export interface StatusJson {
+  /** The peer's ID. */
+  readonly id: number;
+  /** Its run. */
+  readonly incarnation: number;
+  /** joining, member, leader or candidate. */
+  readonly role: string;
+  /** The leader it follows, or null while joining. */
+  readonly leader: number | null;
+  /** Its installed view, or null while joining. */
+  readonly view: { readonly id: number; readonly leader: number; readonly members: readonly number[] } | null;
+  /** Each member of the view, as `members --format json` prints it. */
+  readonly members: readonly JsonMember[];
+}
+
+/** A peer's status as `/v1/status` serves it. */
+export function statusJson(status: PeerStatus): StatusJson {
+  const { id, incarnation, role, leader, view } = status;
+  return {
+    id,
+    incarnation,
+    role,
+    leader,
+    view: view && { id: view.id, leader: view.leader, members: view.members },
+    members: status.members.map((m) => memberJson(m, addressKey(m.address), leader)),
+  };
 }
 
 /**
@@ -83,7 +107,8 @@ function eventStream(peer: Peer): ReadableStream<Uint8Array> {
   return new ReadableStream({
     start(controller) {
       const send = (text: string) => controller.enqueue(encoder.encode(text));
-      const sendEvent = (event: PeerEvent) => send(`data: ${JSON.stringify(event)}\n\n`);
+      const json = (event: PeerEvent) => JSON.stringify(eventJson(event, new Date()));
+      const sendEvent = (event: PeerEvent) => send(`data: ${json(event)}\n\n`);
       const unsubscribe = peer.onEvent(sendEvent);
       const keepalive = setInterval(() => send(": keep-alive\n\n"), EVENTS_KEEPALIVE_MS);
       done.signal.addEventListener("abort", () => {
@@ -97,7 +122,7 @@ function eventStream(peer: Peer): ReadableStream<Uint8Array> {
         controller.close();
       });
       const current: PeerEvent | null = peer.view && { type: "view", peer: peer.id, view: peer.view };
-      if (current) send(`event: current\ndata: ${JSON.stringify(current)}\n\n`);
+      if (current) send(`event: current\ndata: ${json(current)}\n\n`);
     },
     cancel() {
       done.abort();
@@ -166,7 +191,7 @@ async function serveNode(
   address: HostAddress,
   closing: AbortController,
 ): Promise<StatusServer> {
-  const { serve: nodeServe } = await import("@hono/node-server");
+  const { serve: nodeServe } = await loadNodeServer();
   return await new Promise((resolve, reject) => {
     const server = nodeServe({
       fetch,

@@ -10,45 +10,16 @@
  */
 
 import { readFile } from "node:fs/promises";
+import type { JsonEvent, JsonNoticeEvent, JsonViewEvent } from "../core/format.ts";
 
-/** A view installed, or the group formed anew (a view event follows), as `--format json` prints it. */
-export interface TimelineViewEvent {
-  /** `view`, or `formed` for forming anew. */
-  readonly event: "view" | "formed";
-  /** The peer that printed it. */
-  readonly peer: number;
-  /** The view id. */
-  readonly view: number;
-  /** The view's leader. */
-  readonly leader: number;
-  /** The view's members. */
-  readonly members: readonly number[];
-  /** For `formed`: the newest view known before. */
-  readonly above?: number;
-  /** ISO 8601 time. */
-  readonly at: string;
-}
+/** A view installed, or the group formed anew: the one JSON shape of events (src/core/format.ts). */
+export type TimelineViewEvent = JsonViewEvent;
 
-/** A member reported unreachable, or gone on purpose, as `--format json` prints it. */
-export interface TimelineNoticeEvent {
-  /** What happened to `member`. */
-  readonly event: "unreachable" | "left";
-  /** The peer that printed it. */
-  readonly peer: number;
-  /** The view the reporting peer had. */
-  readonly view: number;
-  /** The leader the reporting peer followed. */
-  readonly leader: number;
-  /** The member reported. */
-  readonly member: number;
-  /** Whether the member reported was the leader. */
-  readonly is_leader: boolean;
-  /** ISO 8601 time. */
-  readonly at: string;
-}
+/** A member reported unreachable, or gone on purpose: the one JSON shape of events. */
+export type TimelineNoticeEvent = JsonNoticeEvent;
 
 /** One line of a peer's `--format json` output. */
-export type TimelineEvent = TimelineViewEvent | TimelineNoticeEvent;
+export type TimelineEvent = JsonEvent;
 
 /** A timeline input file that cannot be read, or is not `--format json` output. */
 export class TimelineInputError extends Error {

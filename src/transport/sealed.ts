@@ -149,6 +149,29 @@ export async function openSealed(
   return { ok: false, error: "does not open" };
 }
 
+/** Sealing and opening with raw keys, synchronously. */
+export interface SyncSealing {
+  /** As {@linkcode seal}, with a raw 32-byte key. */
+  seal(key: Uint8Array, to: string, header: SealHeader, payload: Uint8Array): Uint8Array;
+  /** As {@linkcode openSealed}, with raw 32-byte keys. */
+  open(keys: readonly Uint8Array[], self: string, bytes: Uint8Array): OpenResult;
+}
+
+/**
+ * The code {@linkcode SealedTransport} seals and opens with (`node:crypto`,
+ * synchronous), as functions of raw keys: so that the tamper and property
+ * tests run on what the transport runs, not only on the WebCrypto
+ * {@linkcode seal} and {@linkcode openSealed}. Not part of the public API.
+ */
+export async function transportSealing(): Promise<SyncSealing> {
+  const nodeCrypto = await import("node:crypto");
+  const keyOf = (key: Uint8Array) => nodeCrypto.createSecretKey(key);
+  return {
+    seal: (key, to, header, payload) => sealNow(nodeCrypto, keyOf(key), aad(to), header, payload),
+    open: (keys, self, bytes) => openNow(nodeCrypto, keys.map(keyOf), aad(self), bytes),
+  };
+}
+
 /** `node:crypto`, loaded only by a transport that seals (it adds several MiB to a process). */
 type NodeCrypto = typeof import("node:crypto");
 
@@ -364,12 +387,18 @@ export interface SealedTransportOptions {
    * `onDiagnostic`); `key` is `"sealed"`, for rate limiting.
    */
   readonly onDrop?: (text: string, key: string) => void;
-  /**
-   * The hostsfile, so that a dropped message names its sender as a peer where
-   * its address tells (a datagram comes from the peer's own port; a stream
-   * from an ephemeral one, which says only the host).
-   */
-  readonly hosts?: readonly HostAddress[];
+  /** How diagnostics name a sender (default: its address; see `senderName`). */
+  readonly nameSender?: (from: HostAddress) => string;
+}
+
+/**
+ * Whether bytes received look sealed (a datagram as sent, or a stream line's
+ * base64): what a peer without a keyring tells a user it got.
+ */
+export function looksSealed(bytes: Uint8Array): boolean {
+  if (bytes[0] === SEAL_MAGIC && bytes[1] === SEAL_VERSION) return true;
+  // base64 of 0x53 0x01 and the nonce's first bits: "Uw" then E, F, G or H.
+  return bytes[0] === 0x55 && bytes[1] === 0x77 && bytes[2] >= 0x45 && bytes[2] <= 0x48;
 }
 
 /**
@@ -442,7 +471,7 @@ export class SealedTransport implements Transport {
     return await this.#inner.listen(local, {
       onStream: (packet) => this.#receive(packet, "stream"),
       onDatagram: (packet) => this.#receive(packet, "datagram"),
-      onDiagnostic: (text) => handlers.onDiagnostic(text),
+      onDiagnostic: (text, level) => handlers.onDiagnostic(text, level),
     });
   }
 
@@ -508,23 +537,6 @@ export class SealedTransport implements Transport {
     return data;
   }
 
-  /**
-   * Who sent from `address`, as a diagnostic names it: `peer N (host:port)`
-   * where the hostsfile tells (a datagram's port is its sender's own; a
-   * stream's is ephemeral, so only a host that one peer alone has tells).
-   */
-  #sender(address: HostAddress, via: "stream" | "datagram"): string {
-    const hosts = this.#options.hosts;
-    if (!hosts) return addressKey(address);
-    const ids = hosts.flatMap((h, i) =>
-      h.hostname === address.hostname && (via === "stream" || h.port === address.port) ? [i + 1] : []
-    );
-    if (ids.length === 1) return `peer ${ids[0]} (${addressKey(hosts[ids[0] - 1])})`;
-    return via === "stream"
-      ? `${address.hostname} (a TCP connection from port ${address.port}: not a peer's own)`
-      : addressKey(address);
-  }
-
   /** Seals; null (with a diagnostic) if sealing failed. */
   #seal(to: string, bytes: Uint8Array): Uint8Array | null {
     const header = { runId: this.#runId, counter: ++this.#counter, sentAt: this.#now() };
@@ -538,7 +550,7 @@ export class SealedTransport implements Transport {
 
   #receive(packet: Packet, via: "stream" | "datagram"): void {
     if (this.#closed || !this.#handlers) return;
-    const from = this.#sender(packet.from, via);
+    const from = this.#options.nameSender?.(packet.from) ?? addressKey(packet.from);
     const opened = this.#open(packet, via);
     if (!opened.ok) return this.#drop(`dropped a message from ${from}: ${opened.error}`);
     const why = this.#guard.check(opened.header, this.#now());

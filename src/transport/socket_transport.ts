@@ -5,10 +5,9 @@
  * @module
  */
 
-import { onDeno } from "../runtime_kind.ts";
 import { denoNet } from "./deno.ts";
 import { type NetAdapter, SocketTransport, type SocketTransportOptions } from "./sockets.ts";
-import type { Transport } from "./transport.ts";
+import { onDeno, type Transport } from "./transport.ts";
 
 /**
  * Node's adapter, loaded when first used: under Deno, `node:net` and

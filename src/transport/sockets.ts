@@ -101,6 +101,8 @@ export class SocketTransport implements Transport {
   readonly #outbound = new Map<string, Outbound>();
   readonly #connections = new Set<ByteConnection>();
   readonly #tasks = new Set<Promise<void>>();
+  /** Addresses whose host name did not resolve, warned about once each. */
+  readonly #unresolved = new Set<string>();
   #datagramsInFlight = 0;
   /** Set while close() waits for the datagrams in flight. */
   #datagramsDone: (() => void) | null = null;
@@ -152,7 +154,7 @@ export class SocketTransport implements Transport {
     // sends): close() waits until the count is back to zero.
     this.#datagramsInFlight++;
     socket.send(to, new Uint8Array(bytes)).then(this.#datagramSent, (e) => {
-      this.#diagnose(`datagram to ${addressKey(to)} failed: ${errorText(e)}`);
+      this.#diagnoseSend(to, `datagram to ${addressKey(to)} failed`, e);
       this.#datagramSent();
     });
   }
@@ -196,8 +198,20 @@ export class SocketTransport implements Transport {
     return task;
   }
 
-  #diagnose(text: string, level: "info" | "warning" = "info"): void {
+  #diagnose(text: string, level?: "warning"): void {
     if (!this.#closed) this.#handlers?.onDiagnostic(text, level);
+  }
+
+  /**
+   * A send that failed: a diagnostic; a warning, once per address, when its host
+   * name does not resolve (a hostsfile mistake that retrying will not mend).
+   */
+  #diagnoseSend(to: HostAddress, what: string, e: unknown, dropped?: number): void {
+    const key = addressKey(to);
+    const text = `${what}: ${errorText(e)}${dropped === undefined ? "" : `; dropped ${dropped} message(s)`}`;
+    if (!isUnresolved(e) || this.#unresolved.has(key)) return this.#diagnose(text);
+    this.#unresolved.add(key);
+    this.#diagnose(`${text} (host '${to.hostname}' does not resolve: check the hostsfile)`, "warning");
   }
 
   /** Reads a connection to its end; inbound ones deliver frames, outbound ones only watch. */
@@ -232,13 +246,7 @@ export class SocketTransport implements Transport {
         try {
           out.conn = await this.#connect(out.to);
         } catch (e) {
-          // A name that does not resolve is a hostsfile mistake a user must see; a peer down is not.
-          this.#diagnose(
-            `cannot connect to ${addressKey(out.to)}: ${
-              errorText(e)
-            }; dropped ${out.queue.length} message(s)`,
-            unresolved(e) ? "warning" : "info",
-          );
+          this.#diagnoseSend(out.to, `cannot connect to ${addressKey(out.to)}`, e, out.queue.length);
           out.queue = [];
           return;
         }
@@ -287,13 +295,13 @@ export class SocketTransport implements Transport {
   }
 }
 
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+/** Whether a connect or send failed because the host name did not resolve (Deno's and Node's words). */
+export function isUnresolved(e: unknown): boolean {
+  const { code, message } = (e ?? {}) as { code?: string; message?: string };
+  return code === "ENOTFOUND" || code === "EAI_AGAIN" ||
+    /failed to lookup address|not known|getaddrinfo|no address associated/i.test(String(message ?? ""));
 }
 
-/** Whether `e` says a host name did not resolve (Deno's message, or Node's code). */
-function unresolved(e: unknown): boolean {
-  const code = (e as { code?: unknown } | null)?.code;
-  return code === "ENOTFOUND" || code === "EAI_AGAIN" ||
-    /failed to lookup address|Name or service not known|getaddrinfo/.test(errorText(e));
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }

@@ -26,11 +26,10 @@ export interface TransportHandlers {
   /** One datagram received. */
   onDatagram(packet: Packet): void;
   /**
-   * A transport-level problem worth a diagnostic (never fatal); `warning`
-   * for what a user should see at the default level (a host whose name does
-   * not resolve), `info` otherwise.
+   * A transport-level problem worth a diagnostic (never fatal): at level info,
+   * or "warning" for one a user must mend (a host name that does not resolve).
    */
-  onDiagnostic(text: string, level?: "info" | "warning"): void;
+  onDiagnostic(text: string, level?: "warning"): void;
 }
 
 /**
@@ -76,4 +75,33 @@ export class AddressInUseError extends Error {
  */
 export function addressKey(a: HostAddress): string {
   return a.hostname.includes(":") ? `[${a.hostname}]:${a.port}` : `${a.hostname}:${a.port}`;
+}
+
+/**
+ * Who sent what arrived from `from`, for diagnostics: the peer whose hosts
+ * entry it is; otherwise the address, with the peers whose host it is (a TCP
+ * connection comes from an ephemeral port, not the peer's own, and anyone on
+ * that host could have opened it; `self`, the receiving peer, is left out).
+ *
+ * @example
+ * ```ts
+ * import { senderName } from "./transport.ts";
+ * const hosts = [{ hostname: "10.0.0.1", port: 7600 }, { hostname: "10.0.0.2", port: 7600 }];
+ * senderName({ hostname: "10.0.0.2", port: 7600 }, hosts); // "peer 2 (10.0.0.2:7600)"
+ * senderName({ hostname: "10.0.0.2", port: 40378 }, hosts); // "10.0.0.2:40378 (peer 2's host)"
+ * senderName({ hostname: "10.0.0.9", port: 40378 }, hosts); // "10.0.0.9:40378"
+ * ```
+ */
+export function senderName(from: HostAddress, hosts: readonly HostAddress[], self?: number): string {
+  const key = addressKey(from);
+  const exact = hosts.findIndex((h) => h.hostname === from.hostname && h.port === from.port);
+  if (exact >= 0) return `peer ${exact + 1} (${key})`;
+  const ids = hosts.flatMap((h, i) => h.hostname === from.hostname && i + 1 !== self ? [i + 1] : []);
+  if (ids.length === 0) return key;
+  return `${key} (${ids.length === 1 ? `peer ${ids[0]}'s host` : `the host of peers ${ids.join(", ")}`})`;
+}
+
+/** Whether this runs under Deno (else Node): which sockets and which HTTP server to use. */
+export function onDeno(): boolean {
+  return "Deno" in globalThis;
 }

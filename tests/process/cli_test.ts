@@ -75,32 +75,6 @@ test("an ID that cannot be found exits 2 and says to pass --id", async () => {
   Deno.removeSync(hosts);
 });
 
-test("a host name that does not resolve: its own exits 2 with one line; another's is a warning at the default level", async () => {
-  const [a, b] = freePorts(2);
-  const hosts = await Deno.makeTempFile({ suffix: ".txt" });
-  try {
-    await Deno.writeTextFile(hosts, `nosuch-peer.invalid:${a}\n127.0.0.1:${b}\n`);
-    await assertUsageError(
-      ["-h", hosts, "--id", "1"],
-      /^membership: hostsfile: peer 1's own host 'nosuch-peer\.invalid' does not resolve \(.+\)$/,
-    );
-    // Peer 2's own entry resolves; it keeps trying to reach peer 1 and says why, without --log-level.
-    const peer = new PeerProcess(2, [...DENO_PEER, "-h", hosts, "--id", "2"]);
-    try {
-      await peer.waitFor(
-        "a warning",
-        (p) => /WRN.*cannot connect to nosuch-peer\.invalid/.test(p.stderr),
-        10_000,
-      );
-    } finally {
-      peer.kill("SIGKILL");
-      await peer.exited();
-    }
-  } finally {
-    await Deno.remove(hosts);
-  }
-});
-
 test("a port in use exits 2 naming the port", async () => {
   const [port] = freePorts(1);
   const hosts = writeHostsfile([port]);
@@ -305,7 +279,10 @@ test("--status serves the peer's status, metrics and page; a bad or busy address
       `127.0.0.1:${statusPort}`,
     ]);
     assert.equal(other.code, 2);
-    assert.match(other.stderr, /--status: .*in use/);
+    assert.match(
+      other.stderr,
+      /^membership: --status 127\.0\.0\.1:\d+: cannot serve \(port \d+ is in use\)\n$/,
+    );
   } finally {
     peer.kill("SIGTERM");
     assert.equal((await peer.status).code, 0);
@@ -420,5 +397,115 @@ test("timeline FILE... writes an SVG (stdout or -o); a bad file exits 2 naming i
     await assertUsageError(["timeline"], /^membership: timeline wants one or more files/);
   } finally {
     Deno.removeSync(tmp, { recursive: true });
+  }
+});
+
+test("--status on an address not this host's, or a name that does not resolve, exits 2 with one line", async () => {
+  const hosts = writeHostsfile(freePorts(1));
+  // 192.0.2.1 (TEST-NET-1) is no interface of this host: EADDRNOTAVAIL, as 8.8.8.8 would be.
+  for (const address of ["192.0.2.1:8080", "nosuch.invalid:8080"]) {
+    await assertUsageError(
+      ["-h", hosts, "--id", "1", "--status", address],
+      new RegExp(`^membership: --status ${address.replaceAll(".", "\\.")}: cannot serve \\(.+\\)$`),
+    );
+  }
+});
+
+test("a non-loopback --status says once that it serves plain HTTP to anyone", async () => {
+  const [peerPort, statusPort] = freePorts(2);
+  const peer = new PeerProcess(1, [
+    ...DENO_PEER,
+    ...["-h", writeHostsfile([peerPort]), "--id", "1", "--status", `0.0.0.0:${statusPort}`],
+  ]);
+  try {
+    await peer.waitFor("view 1", (p) => p.lastView()?.view === 1);
+    assert.match(peer.stderr, /--status 0\.0\.0\.0:\d+ serves plain HTTP without authentication/);
+  } finally {
+    peer.kill("SIGTERM");
+    assert.equal((await peer.status).code, 0);
+  }
+});
+
+test("hostsfile names: its own that does not resolve exits 2; another's warns; one address twice exits 2", async () => {
+  const [a, b] = freePorts(2);
+  const unresolvable = Deno.makeTempFileSync({ suffix: ".txt" });
+  Deno.writeTextFileSync(unresolvable, `127.0.0.1:${a}\nnosuch.invalid:${b}\n`);
+  await assertUsageError(
+    ["-h", unresolvable, "--id", "2"],
+    /^membership: hostsfile '.*': peer 2's host 'nosuch\.invalid' does not resolve$/,
+  );
+  // Peer 1 probes peer 2 before founding: the name that does not resolve is a warning at the
+  // default level, once, and the peer runs on.
+  const peer = new PeerProcess(1, [...DENO_PEER, "-h", unresolvable, "--id", "1"]);
+  try {
+    await peer.waitFor(
+      "the warning",
+      (p) => /\[WRN\].*host 'nosuch\.invalid' does not resolve: check the hostsfile/.test(p.stderr),
+    );
+  } finally {
+    peer.kill("SIGTERM");
+    assert.equal((await peer.status).code, 0);
+  }
+  const twice = Deno.makeTempFileSync({ suffix: ".txt" });
+  Deno.writeTextFileSync(twice, `localhost:${a}\n127.0.0.1:${a}\n`);
+  await assertUsageError(
+    ["-h", twice, "--id", "2"],
+    new RegExp(
+      `^membership: hostsfile '.*': localhost:${a} and 127\\.0\\.0\\.1:${a} are both .*one peer listed twice$`,
+    ),
+  );
+});
+
+test("a lone peer 1 stopped before its group formed prints no 'left' for a view it never printed", async () => {
+  const hosts = writeHostsfile(freePorts(2));
+  // --fail-after 50: peer 1 probes for a group for 10 s before it reports view 1.
+  const peer = new PeerProcess(1, [...DENO_PEER, "-h", hosts, "--id", "1", "--fail-after", "50"]);
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  peer.kill("SIGTERM");
+  assert.equal((await peer.exited()).code, 0);
+  assert.deepEqual(peer.lines, [], "nothing on stdout");
+});
+
+test("wrong keys: the diagnostic names the peer, not a TCP port; a keyless peer is told about keys", async () => {
+  const ports = freePorts(2);
+  const hosts = writeHostsfile(ports);
+  const keyFile = (key: string) => {
+    const path = Deno.makeTempFileSync({ suffix: ".keys" });
+    Deno.writeTextFileSync(path, key + "\n");
+    return path;
+  };
+  const key1 = keyFile(btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32)))));
+  const key2 = keyFile(btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32)))));
+  for (const second of [["--key-file", key2], []]) {
+    const p1 = new PeerProcess(1, [...DENO_PEER, "-h", hosts, "--id", "1", "--key-file", key1]);
+    const p2 = new PeerProcess(2, [...DENO_PEER, "-h", hosts, "--id", "2", ...second]);
+    try {
+      const expected = second.length > 0
+        ? /dropped a message from (peer 1 \(127\.0\.0\.1:\d+\)|127\.0\.0\.1:\d+ \(peer 1's host\)): .*wrong key\?/
+        : /dropped a message from (peer 1 \(127\.0\.0\.1:\d+\)|127\.0\.0\.1:\d+ \(peer 1's host\)): not JSON \(it looks sealed: .*--key-file/;
+      await p2.waitFor("the diagnostic", (p) => expected.test(p.stderr));
+    } finally {
+      for (const p of [p1, p2]) p.kill("SIGTERM");
+      await Promise.all([p1.status, p2.status]);
+    }
+  }
+});
+
+test("SIGINT to both peers of a view of two: each exits within a failure timeout and a bit", async () => {
+  const hosts = writeHostsfile(freePorts(2));
+  const peers = [1, 2].map((id) => new PeerProcess(id, [...DENO_PEER, "-h", hosts, "--id", String(id)]));
+  try {
+    await Promise.all(peers.map((p) => p.waitFor("view 2", (q) => q.lastView()?.view === 2)));
+    const start = performance.now();
+    for (const p of peers) p.kill("SIGINT");
+    const took = await Promise.all(peers.map(async (p) => {
+      assert.equal((await p.status).code, 0);
+      return performance.now() - start;
+    }));
+    console.log(`exited after ${took.map((ms) => `${Math.round(ms)} ms`).join(", ")}`);
+    // leave() waits at most one failure timeout (200 ms × 5) for the view without it.
+    for (const ms of took) assert.ok(ms < 3_000, `exited after ${ms} ms`);
+  } finally {
+    for (const p of peers) p.kill("SIGKILL");
   }
 });
