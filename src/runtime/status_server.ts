@@ -7,6 +7,8 @@
  */
 
 import type { PeerEvent } from "../core/effects.ts";
+import type { Epoch } from "../core/messages.ts";
+import type { PeerHealth } from "../core/peer_core.ts";
 import type { HostAddress } from "../core/hostsfile.ts";
 import { AddressInUseError, addressKey, onDeno } from "../transport/transport.ts";
 import type { PeerMetrics } from "./metrics.ts";
@@ -77,10 +79,17 @@ export interface StatusJson {
   readonly role: string;
   /** The leader it follows, or null while joining. */
   readonly leader: number | null;
-  /** Its installed view, or null while joining. */
-  readonly view: { readonly id: number; readonly leader: number; readonly members: readonly number[] } | null;
+  /** Its installed view (with the epoch of its group history), or null while joining. */
+  readonly view: {
+    readonly id: number;
+    readonly epoch: Epoch;
+    readonly leader: number;
+    readonly members: readonly number[];
+  } | null;
   /** Each member of the view, as `members --format json` prints it. */
   readonly members: readonly JsonMember[];
+  /** Its own health (removals while alive), and the peers on probation with it. */
+  readonly health: PeerHealth;
 }
 
 /** A peer's status as `/v1/status` serves it. */
@@ -91,8 +100,9 @@ export function statusJson(status: PeerStatus): StatusJson {
     incarnation,
     role,
     leader,
-    view: view && { id: view.id, leader: view.leader, members: view.members },
+    view: view && { id: view.id, epoch: view.epoch, leader: view.leader, members: view.members },
     members: status.members.map((m) => memberJson(m, addressKey(m.address), leader)),
+    health: status.health,
   };
 }
 

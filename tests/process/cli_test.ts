@@ -245,7 +245,7 @@ test("--status serves the peer's status, metrics and page; a bad or busy address
     assert.equal(r.code, 2, `${bad}: ${r.stderr}`);
     assert.match(
       r.stderr,
-      new RegExp(`^membership: --status ${bad.replace(".", "\\.")}: cannot listen there \\(.+\\)\n$`),
+      new RegExp(`^membership: --status ${bad.replace(".", "\\.")}: cannot serve \\(.+\\)\n$`),
     );
   }
   const peer = new PeerProcess(1, [
