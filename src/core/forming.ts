@@ -75,7 +75,7 @@ export function considerFormation(n: Node): void {
   startFormation(n);
 }
 
-export function startFormation(n: Node): void {
+function startFormation(n: Node): void {
   // Above every promise, so above the round of every epoch this peer installed or accepted.
   const round = Math.max(n.acceptor.promised.round, n.lease.ballot.round) + 1;
   const f = new Formation({ round, leader: n.id }, n.nextRequestId++, n.now);
@@ -134,7 +134,7 @@ export function onFormPromise(n: Node, m: FormPromiseMessage): void {
 }
 
 /** Once a majority of the hostsfile promised: propose the view to form, or find the group live. */
-export function evaluateFormation(n: Node, f: Formation): void {
+function evaluateFormation(n: Node, f: Formation): void {
   if (f.proposal || !f.promised(n.cfg.peerCount)) return;
   // A majority suffices, but peers heard from lately get a retry interval to answer
   // too, so that the new view holds every live peer it can.
@@ -166,7 +166,7 @@ export function evaluateFormation(n: Node, f: Formation): void {
 }
 
 /** What this peer itself knows that bears on forming anew. */
-export function formKnowledge(n: Node): FormKnowledge {
+function formKnowledge(n: Node): FormKnowledge {
   const newest = n.lastInstalled;
   return {
     from: n.id,
@@ -186,7 +186,7 @@ export function abandonFormation(n: Node, why: string): void {
   n.formSeenAt = n.now;
 }
 
-export function sendFormAccept(n: Node, f: Formation, to: PeerId): void {
+function sendFormAccept(n: Node, f: Formation, to: PeerId): void {
   n.send(to, { type: "FORM_ACCEPT", requestId: f.requestId, ballot: f.ballot, view: f.proposal! });
 }
 
@@ -209,7 +209,7 @@ export function onFormOk(n: Node, m: FormOkMessage): void {
 }
 
 /** Once a majority of the hostsfile accepted: the view is chosen; install it and lead it. */
-export function maybeFormed(n: Node, f: Formation): void {
+function maybeFormed(n: Node, f: Formation): void {
   if (!f.accepted(n.cfg.peerCount) || !f.overridesSafely(n.id, n.restartedSince)) return;
   const view = f.proposal!;
   n.formation = null;
@@ -233,7 +233,7 @@ export function maybeFormed(n: Node, f: Formation): void {
   pump(n);
 }
 
-export function retransmitFormation(n: Node, f: Formation): void {
+function retransmitFormation(n: Node, f: Formation): void {
   // An attempt that cannot finish (a promiser crashed before accepting) makes way for a new one.
   if (n.now - f.startedAt > 10 * n.retryMs()) return abandonFormation(n, "no answer");
   if (n.now - f.sentAt < n.retryMs()) return;

@@ -60,7 +60,7 @@ export function jump(n: Node, viewId: number): { nextViewId?: number } {
 }
 
 /** Whether a queued operation still applies to the view, and is still wanted. */
-export function stillWanted(n: Node, op: Operation, reason: Reason): boolean {
+function stillWanted(n: Node, op: Operation, reason: Reason): boolean {
   const view = n.view!;
   if (op.kind === "ADD" && incarnationIn(view, op.peer) === op.incarnation) return false;
   if (op.kind === "DEL" && reason === "failed" && !n.detector.suspected.has(op.peer)) return false;

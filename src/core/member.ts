@@ -40,7 +40,7 @@ export function onHeartbeat(n: Node, m: HeartbeatMessage): void {
 }
 
 /** What a heartbeat of the current view says about who leads. */
-export function observeLeadership(n: Node, from: PeerId, leading: Ballot | null): void {
+function observeLeadership(n: Node, from: PeerId, leading: Ballot | null): void {
   if (!leading) {
     // The peer we follow leads nothing now (a candidate that gave up, a leader
     // that stepped down): forget its ballot, so the leader heard next is followed

@@ -78,7 +78,7 @@ export function yieldTo(n: Node, ballot: Ballot): void {
   if (mine && compareBallots(ballot, mine) > 0) stepDown(n, ballot);
 }
 
-export function stepDown(n: Node, ballot: Ballot): void {
+function stepDown(n: Node, ballot: Ballot): void {
   n.log(
     "warning",
     `stepping down for the leader of ballot ${ballot.round}/${ballot.leader}`,
