@@ -12,6 +12,7 @@ import type { Node } from "./node.ts";
 import type { Takeover } from "./takeover.ts";
 import { proposalError, proposalOps } from "./view.ts";
 import { adopt } from "./history.ts";
+import { eventLog } from "./broadcast.ts";
 import { propose, pump } from "./leader.ts";
 import { becomeCandidate, becomeLeader, becomeMember } from "./roles.ts";
 
@@ -55,7 +56,9 @@ export function startTakeover(n: Node): void {
 
 export function sendNewLeader(n: Node, takeover: Takeover, to: PeerId[]): void {
   const { requestId, ballot } = takeover;
-  for (const m of to) n.send(m, { type: "NEWLEADER", requestId, viewId: n.view!.id, ballot });
+  const have = eventLog(n).length;
+  const eventsHave = have > 0 ? { eventsHave: have } : {};
+  for (const m of to) n.send(m, { type: "NEWLEADER", requestId, viewId: n.view!.id, ballot, ...eventsHave });
   takeover.sentAt = n.now;
 }
 
@@ -72,6 +75,7 @@ export function onPending(n: Node, m: PendingMessage): void {
     );
   }
   role.takeover.replies.set(m.from, m);
+  if (m.carried && m.view.id === n.view!.id) eventLog(n).append(m.carried);
   evaluateTakeover(n, role.takeover);
 }
 
@@ -84,8 +88,13 @@ export function evaluateTakeover(n: Node, takeover: Takeover): void {
   }
   const view = n.view!;
   if (!takeover.answeredBy(view, n.id)) return;
+  // Every event a majority held is in some answer: hold them all before leading (the cut).
+  const log = eventLog(n);
+  const short = [...takeover.replies.values()].filter((r) => r.view.id === view.id && (r.eventsHave ?? 0) > log.length);
+  if (short.length > 0) return sendNewLeader(n, takeover, short.map((r) => r.from));
   const recovered = takeover.recovered(n.acceptor.accepted, view.id);
   const leadership = becomeLeader(n, takeover.ballot);
+  for (const r of takeover.replies.values()) if (r.view.id === view.id) log.have.set(r.from, r.eventsHave ?? 0);
   n.log(
     "warning",
     `leading view ${view.id} with ballot ${takeover.ballot.round}/${n.id}` +

@@ -19,14 +19,19 @@ import {
   type PeerId,
   type Proposal,
   PROTOCOL_VERSION,
+  type UserEvent,
+  type EventRun,
   type View,
 } from "./messages.ts";
+import { type Tags, tagsError } from "./tags.ts";
+import { userEventError } from "./events.ts";
 
 /**
- * The longest encoded message accepted, in bytes of UTF-8: 128 KiB, room for
- * a view of several thousand members (about 20 bytes each) in a NEWVIEW.
+ * The longest encoded message accepted, in bytes of UTF-8: 16 MiB, room for a
+ * view of hundreds of members with 8 KiB of tags each, or a run of user
+ * events (about 1 MiB of them, however their payloads escape in JSON).
  */
-export const MAX_MESSAGE_BYTES = 131_072;
+export const MAX_MESSAGE_BYTES = 16_777_216;
 
 /** What {@linkcode decodeMessage} returns. */
 export type DecodeResult =
@@ -46,6 +51,8 @@ const viewWire = (view: View): Fields => ({
   leader: view.leader,
   members: view.members,
   incs: view.incarnations,
+  ...(view.tags ? { tags: view.tags } : {}),
+  ...(view.cut ? { cut: [view.cut.of, view.cut.count] } : {}),
 });
 
 /** An operation's fields: flat for a proposal's first, one object each in a batch's `more`. */
@@ -54,6 +61,7 @@ const operationWire = (op: Operation): Fields => ({
   peer: op.peer,
   peer_inc: op.incarnation,
   ...(op.left ? { left: true } : {}),
+  ...(op.tags ? { tags: op.tags } : {}),
 });
 
 /**
@@ -67,7 +75,14 @@ const proposalWire = (p: Proposal): Fields => ({
   ...(p.more && p.more.length > 0 ? { more: p.more.map(operationWire) } : {}),
   leader: p.leader,
   ballot: ballotWire(p.ballot),
+  ...(p.events ? { events: p.events } : {}),
 });
+
+/** A user event: `[origin, origin_run, number, name, payload]`. */
+const userEventWire = (e: UserEvent) => [e.origin, e.originRun, e.number, e.name, e.payload];
+
+/** A run of user events: the position of the first, and the events. */
+const runWire = (run: EventRun): Fields => ({ first: run.first, events: run.events.map(userEventWire) });
 
 const acceptanceWire = (a: FormAcceptance): Fields => ({
   ballot: ballotWire(a.ballot),
@@ -80,6 +95,7 @@ function wireFields(message: Message): Fields {
       return {
         ...(message.knownViewId > 0 ? { view_id: message.knownViewId } : {}),
         ...(message.probation ? { probation: true } : {}),
+        ...(message.tags ? { tags: message.tags } : {}),
       };
     case "LEAVE":
     case "PROBE":
@@ -88,7 +104,11 @@ function wireFields(message: Message): Fields {
     case "REDIRECT":
       return { leader: message.leader, view_id: message.viewId };
     case "REQ":
-      return { request_id: message.requestId, ...proposalWire(message.proposal) };
+      return {
+        request_id: message.requestId,
+        ...proposalWire(message.proposal),
+        ...(message.carried ? { carried: runWire(message.carried) } : {}),
+      };
     case "OK":
       return { request_id: message.requestId, view_id: message.viewId, ballot: ballotWire(message.ballot) };
     case "NEWVIEW":
@@ -100,6 +120,7 @@ function wireFields(message: Message): Fields {
         view_id: message.viewId,
         op: "PENDING",
         ballot: ballotWire(message.ballot),
+        ...(message.eventsHave ? { events_have: message.eventsHave } : {}),
       };
     case "PENDING":
       // `promised`: the NEWLEADER ballot answered (`ballot` is the pending proposal's own).
@@ -108,6 +129,8 @@ function wireFields(message: Message): Fields {
         promised: ballotWire(message.ballot),
         view: viewWire(message.view),
         ...(message.pending ? proposalWire(message.pending) : { op: "NOTHING" }),
+        ...(message.eventsHave ? { events_have: message.eventsHave } : {}),
+        ...(message.carried ? { carried: runWire(message.carried) } : {}),
       };
     case "REJECT":
       return { promised: ballotWire(message.promised) };
@@ -135,6 +158,19 @@ function wireFields(message: Message): Fields {
         ballot: ballotWire(message.ballot),
         view: viewWire(message.view),
       };
+    case "TAGS":
+      return { tags: message.tags };
+    case "EVENT":
+      return { event: userEventWire(message.event) };
+    case "EVENTS":
+      return {
+        view_id: message.viewId,
+        ballot: ballotWire(message.ballot),
+        ...runWire(message.run),
+        committed: message.committed,
+      };
+    case "EVENTS_OK":
+      return { view_id: message.viewId, have: message.have };
   }
 }
 
@@ -240,6 +276,31 @@ function object(f: Fields, key: string): Fields {
   return x as Fields;
 }
 
+function tags(f: Fields, key = "tags"): Tags {
+  const x = f[key];
+  const error = tagsError(x);
+  if (error) throw new WireError(`field '${key}': ${error}`);
+  return x as Tags;
+}
+
+function userEvent(x: unknown): UserEvent {
+  if (
+    !Array.isArray(x) || x.length !== 5 || !x.slice(0, 3).every((n) => Number.isSafeInteger(n) && n >= 0) ||
+    x[0] < 1 || x[2] < 1
+  ) {
+    throw new WireError("a user event must be [origin, origin_run, number, name, payload]");
+  }
+  const error = userEventError(x[3], x[4]);
+  if (error) throw new WireError(error);
+  return { origin: x[0], originRun: x[1], number: x[2], name: x[3], payload: x[4] };
+}
+
+function eventRun(f: Fields): EventRun {
+  const events = f.events;
+  if (!Array.isArray(events)) throw new WireError("field 'events' must be a list");
+  return { first: int(f, "first", 1), events: events.map(userEvent) };
+}
+
 function view(f: Fields): View {
   const members = intList(f, "members", 1);
   const incarnations = intList(f, "incs", 0);
@@ -251,17 +312,39 @@ function view(f: Fields): View {
     throw new WireError("fields 'members' and 'incs' differ in length");
   }
   if (!members.includes(leader)) throw new WireError("the leader is not a member");
-  return { epoch: epoch(f, "epoch"), id: int(f, "view_id", 1), leader, members, incarnations };
+  const id = int(f, "view_id", 1);
+  const v: View = { epoch: epoch(f, "epoch"), id, leader, members, incarnations };
+  return { ...v, ...viewTags(f, members.length), ...viewCut(f, id) };
+}
+
+function viewTags(f: Fields, count: number): { tags?: Tags[] } {
+  if (f.tags === undefined) return {};
+  const x = f.tags;
+  if (!Array.isArray(x) || x.length !== count) throw new WireError("field 'tags' must list one object a member");
+  return { tags: x.map((t, i) => tags({ [i]: t }, String(i))) };
+}
+
+function viewCut(f: Fields, id: number): { cut?: View["cut"] } {
+  if (f.cut === undefined) return {};
+  const x = f.cut;
+  if (
+    !Array.isArray(x) || x.length !== 2 || !x.every((n) => Number.isSafeInteger(n) && n >= 1) || x[0] >= id
+  ) {
+    throw new WireError("field 'cut' must be [view_id, count], of an earlier view");
+  }
+  return { cut: { of: x[0], count: x[1] } };
 }
 
 function operation(f: Fields): Operation {
   const kind = f.op;
-  if (kind !== "ADD" && kind !== "DEL") throw new WireError("field 'op' must be ADD or DEL");
+  if (kind !== "ADD" && kind !== "DEL" && kind !== "TAG") throw new WireError("field 'op' must be ADD, DEL or TAG");
   if (f.left !== undefined && (f.left !== true || kind !== "DEL")) {
     throw new WireError("field 'left' is for a DEL");
   }
+  if (f.tags !== undefined && kind === "DEL") throw new WireError("field 'tags' is for an ADD or a TAG");
+  if (f.tags === undefined && kind === "TAG") throw new WireError("a TAG needs field 'tags'");
   const op: Operation = { kind, peer: peer(f, "peer"), incarnation: int(f, "peer_inc") };
-  return f.left ? { ...op, left: true } : op;
+  return { ...op, ...(f.left ? { left: true } : {}), ...(f.tags !== undefined ? { tags: tags(f) } : {}) };
 }
 
 /** A batch's other operations: a list of 1 to MAX_PROPOSAL_OPERATIONS - 1, each on its own peer. */
@@ -295,6 +378,7 @@ function proposal(f: Fields): Proposal {
     ...(more ? { more } : {}),
     leader: peer(f, "leader"),
     ballot: ballot(f, "ballot"),
+    ...(f.events === undefined ? {} : { events: int(f, "events", 1) }),
   };
 }
 
@@ -327,6 +411,7 @@ function decodeFields(f: Fields): Message {
         ...envelope,
         knownViewId: f.view_id === undefined ? 0 : int(f, "view_id", 1),
         ...(f.probation === undefined ? {} : bool(f, "probation") ? { probation: true } : {}),
+        ...(f.tags === undefined ? {} : { tags: tags(f) }),
       };
     case "LEAVE":
     case "PROBE":
@@ -335,7 +420,13 @@ function decodeFields(f: Fields): Message {
     case "REDIRECT":
       return { type: "REDIRECT", ...envelope, leader: peer(f, "leader"), viewId: int(f, "view_id", 1) };
     case "REQ":
-      return { type: "REQ", ...envelope, requestId: int(f, "request_id", 1), proposal: proposal(f) };
+      return {
+        type: "REQ",
+        ...envelope,
+        requestId: int(f, "request_id", 1),
+        proposal: proposal(f),
+        ...(f.carried === undefined ? {} : { carried: eventRun(object(f, "carried")) }),
+      };
     case "OK":
       return {
         type: "OK",
@@ -354,6 +445,7 @@ function decodeFields(f: Fields): Message {
         requestId: int(f, "request_id", 1),
         viewId: int(f, "view_id", 1),
         ballot: ballot(f, "ballot"),
+        ...(f.events_have === undefined ? {} : { eventsHave: int(f, "events_have", 1) }),
       };
     case "PENDING": {
       const v = view(object(f, "view"));
@@ -368,6 +460,8 @@ function decodeFields(f: Fields): Message {
         ballot: ballot(f, "promised"),
         view: v,
         pending,
+        ...(f.events_have === undefined ? {} : { eventsHave: int(f, "events_have", 1) }),
+        ...(f.carried === undefined ? {} : { carried: eventRun(object(f, "carried")) }),
       };
     }
     case "REJECT":
@@ -402,6 +496,21 @@ function decodeFields(f: Fields): Message {
         ballot: ballot(f, "ballot"),
         view: view(object(f, "view")),
       };
+    case "TAGS":
+      return { type: "TAGS", ...envelope, tags: tags(f) };
+    case "EVENT":
+      return { type: "EVENT", ...envelope, event: userEvent(f.event) };
+    case "EVENTS":
+      return {
+        type: "EVENTS",
+        ...envelope,
+        viewId: int(f, "view_id", 1),
+        ballot: ballot(f, "ballot"),
+        run: eventRun(f),
+        committed: int(f, "committed"),
+      };
+    case "EVENTS_OK":
+      return { type: "EVENTS_OK", ...envelope, viewId: int(f, "view_id", 1), have: int(f, "have") };
     default:
       throw new WireError(`unknown message type ${JSON.stringify(f.type)}`);
   }

@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { Tags } from "./tags.ts";
 import type { DurableState } from "./effects.ts";
 import type { PeerId } from "./messages.ts";
 
@@ -66,4 +67,6 @@ export interface CoreConfig {
    * same run, with its promises, accepted proposal and view.
    */
   readonly restored?: DurableState;
+  /** This peer's tags (none by default); `PeerCore.setTags` changes them. */
+  readonly tags?: Tags;
 }

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Ballot, FormAcceptance, Message, PeerId, Proposal, View } from "./messages.ts";
+import type { Ballot, FormAcceptance, Message, PeerId, Proposal, UserEvent, View } from "./messages.ts";
 
 /** A view was installed, or a member became unreachable. */
 export type PeerEvent =
@@ -53,6 +53,21 @@ export type PeerEvent =
     readonly view: View;
     /** The id of the newest view known before, which could never gather its quorum again. */
     readonly above: number;
+  }
+  | {
+    /**
+     * A user event was delivered: every member of view `viewId` that
+     * installs the next view delivers the same events of it, in the same order.
+     */
+    readonly type: "event";
+    /** The peer that delivers it. */
+    readonly peer: PeerId;
+    /** The view it was delivered in. */
+    readonly viewId: number;
+    /** Its position in that view's order, from 1. */
+    readonly position: number;
+    /** The event: who broadcast it, its name and payload. */
+    readonly event: UserEvent;
   };
 
 /** Diagnostic levels, as LogTape names them. */
@@ -117,6 +132,14 @@ export type Effect =
     readonly kind: "event";
     /** The event. */
     readonly event: PeerEvent;
+  }
+  | {
+    /** This peer's own user event `number` will not be delivered: tell whoever broadcast it. */
+    readonly kind: "undelivered";
+    /** The event's number among this run's. */
+    readonly number: number;
+    /** Why, in a few words. */
+    readonly reason: string;
   }
   | {
     /** Write a diagnostic. `key` groups repeats for rate limiting. */

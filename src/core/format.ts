@@ -31,7 +31,8 @@ function noticeText(e: MemberNotice): string {
  * ```
  */
 export function formatEventText(event: PeerEvent): string | null {
-  if (event.type === "formed") return null; // the contract's lines only; stderr says it
+  // The contract's lines only: stderr says these (the seed's stdout stays as it was).
+  if (event.type === "formed" || event.type === "event") return null;
   if (event.type === "view") {
     const { peer, view } = event;
     return `{peer_id: ${peer}, view_id: ${view.id}, leader: ${view.leader}, memb_list: [${
@@ -61,8 +62,41 @@ export interface JsonViewEvent {
   readonly members: readonly number[];
   /** The view's group history, `[round, former, run]`: (epoch, view) names one member list (absent in files of older versions). */
   readonly epoch?: readonly [number, number, number];
+  /** Each member's tags, by member ID (absent when no member has any). */
+  readonly tags?: Readonly<Record<number, Readonly<Record<string, string>>>>;
   /** For `formed`: the newest view known before. */
   readonly above?: number;
+  /** ISO 8601 time. */
+  readonly at: string;
+}
+
+/**
+ * A user event delivered, as `--format json` prints it and `/events` streams it.
+ *
+ * @example
+ * ```ts
+ * import type { JsonUserEvent } from "./format.ts";
+ * const line: JsonUserEvent = {
+ *   event: "event", peer: 1, view: 4, position: 1, from: 2, name: "deploy", payload: "v2",
+ *   at: "2026-01-01T00:00:00.000Z",
+ * };
+ * ```
+ */
+export interface JsonUserEvent {
+  /** Always `event`. */
+  readonly event: "event";
+  /** The peer that delivers it. */
+  readonly peer: number;
+  /** The view it is delivered in. */
+  readonly view: number;
+  /** Its position in that view's order, from 1: the same at every member. */
+  readonly position: number;
+  /** The member that broadcast it. */
+  readonly from: number;
+  /** Its name. */
+  readonly name: string;
+  /** Its payload. */
+  readonly payload: string;
   /** ISO 8601 time. */
   readonly at: string;
 }
@@ -88,7 +122,7 @@ export interface JsonNoticeEvent {
 }
 
 /** An event in its one JSON shape (snake_case, like every JSON this program writes). */
-export type JsonEvent = JsonViewEvent | JsonNoticeEvent;
+export type JsonEvent = JsonViewEvent | JsonNoticeEvent | JsonUserEvent;
 
 /**
  * An event as its JSON object, at time `at`.
@@ -110,9 +144,14 @@ export function eventJson(event: PeerEvent, at: Date): JsonEvent {
       leader: view.leader,
       members: view.members,
       epoch: [view.epoch.round, view.epoch.former, view.epoch.run],
+      ...(view.tags ? { tags: Object.fromEntries(view.members.map((m, i) => [m, view.tags![i]])) } : {}),
       ...(event.type === "formed" ? { above: event.above } : {}),
       at: at.toISOString(),
     };
+  }
+  if (event.type === "event") {
+    const { peer, viewId, position, event: e } = event;
+    return { event: "event", peer, view: viewId, position, from: e.origin, name: e.name, payload: e.payload, at: at.toISOString() };
   }
   return {
     event: event.type,

@@ -15,7 +15,8 @@
 import { compareBallots } from "./ballot.ts";
 import type { Ballot, FormAcceptance, FormPromiseMessage, PeerId, Proposal, View } from "./messages.ts";
 import { isMajority } from "./quorum.ts";
-import { compareViews, foundingView, incarnationIn, nextView } from "./view.ts";
+import { compareViews, incarnationIn, makeView, nextView, tagsIn } from "./view.ts";
+import { NO_TAGS, type Tags } from "./tags.ts";
 
 /** What one peer knows that bears on forming anew (a FORM_PROMISE, or the former itself). */
 export interface FormKnowledge {
@@ -31,6 +32,8 @@ export interface FormKnowledge {
   readonly accepted: FormAcceptance | null;
   /** Whether it is in a group now (not joining). */
   readonly inView: boolean;
+  /** Its tags (the former's own: a founding view carries them). */
+  readonly tags?: Tags;
 }
 
 /** What an attempt decides once a majority of the hostsfile promised. */
@@ -189,7 +192,8 @@ export class Formation {
     if (!newest) {
       // Founding is forming in which nobody knows a view: view 1 of the former alone.
       this.overridden = [];
-      return { kind: "propose", view: { ...foundingView(own.from, own.incarnation), epoch } };
+      const head = { epoch, id: 1, leader: own.from };
+      return { kind: "propose", view: makeView(head, [[own.from, own.incarnation, own.tags ?? NO_TAGS]]) };
     }
     const view = newest;
     const run = (m: PeerId) => incarnationIn(view, m)!;
@@ -223,15 +227,14 @@ export class Formation {
     );
     const members = all.map((k) => [k.from, k.incarnation] as const).sort((a, b) => a[0] - b[0]);
     this.overridden = [...overridden(view), ...alsoOverridden];
+    // A member keeps the tags the dead view agreed for its run (a new run's come with its TAGS).
+    const tags = (m: PeerId, run: number) => incarnationIn(view, m) === run ? tagsIn(view, m) : NO_TAGS;
     return {
       kind: "propose",
-      view: {
-        epoch,
-        id: above + 1,
-        leader: own.from,
-        members: members.map(([m]) => m),
-        incarnations: members.map(([, run]) => run),
-      },
+      view: makeView(
+        { epoch, id: above + 1, leader: own.from },
+        members.map(([m, run]) => [m, run, tags(m, run)] as const),
+      ),
     };
   }
 }

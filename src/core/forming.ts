@@ -175,6 +175,7 @@ function formKnowledge(n: Node): FormKnowledge {
     pending: newest ? n.acceptor.acceptedFor(newest.id) : null,
     accepted: n.acceptor.formAccepted,
     inView: n.view !== null,
+    tags: n.tags,
   };
 }
 

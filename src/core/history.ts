@@ -20,6 +20,7 @@ import { abandonFormation } from "./forming.ts";
 import { onRedirect } from "./joining.ts";
 import { pump } from "./leader.ts";
 import { finishLeaving } from "./leaving.ts";
+import { afterInstall, deliverCut, failOutbox } from "./broadcast.ts";
 import { becomeJoining, becomeMember, yieldTo } from "./roles.ts";
 
 /** A message of an older history: its sender is behind; show it our view, and drop it. */
@@ -108,6 +109,7 @@ export function install(n: Node, view: View, ballot: Ballot): void {
   const epochChanged = compareEpochs(view.epoch, n.epoch()) !== 0;
   // The history moved on: an attempt to form anew would now reuse a view id.
   if (n.formation) abandonFormation(n, `view ${view.id} installed meanwhile`);
+  deliverCut(n, view); // the events of the view before, up to the agreed cut, come first
   n.view = view;
   n.newest = view;
   n.lastInstalled = view;
@@ -144,6 +146,7 @@ export function install(n: Node, view: View, ballot: Ballot): void {
       event: { type: "left", peer: n.id, viewId: view.id, leader: view.leader, member: m, isLeader },
     });
   }
+  afterInstall(n);
 }
 
 /** This peer learned it is not in the group's view `view`: it joins again (or, leaving, is done). */
@@ -161,6 +164,8 @@ export function removed(n: Node, view: View): void {
       "health",
     );
   }
+  deliverCut(n, view);
+  failOutbox(n, `removed from the group in view ${view.id} before it was delivered`);
   n.newest = view;
   becomeJoining(n, view.leader);
   n.joinTarget = view.leader === n.id ? null : view.leader;

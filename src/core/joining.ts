@@ -8,17 +8,19 @@
  */
 
 import { compareEpochs } from "./epoch.ts";
-import type { JoinMessage, PeerId } from "./messages.ts";
+import type { JoinMessage, PeerId, TagsMessage } from "./messages.ts";
+import { sameTags } from "./tags.ts";
 import type { Node } from "./node.ts";
-import { incarnationIn } from "./view.ts";
+import { incarnationIn, tagsIn } from "./view.ts";
 import { catchUp } from "./history.ts";
 import { pump } from "./leader.ts";
 
 export function sendJoin(n: Node): void {
   // The JOIN names the last view this peer installed: a group of another history numbers above it.
   const knownViewId = n.lastInstalled?.id ?? 0;
+  const tags = Object.keys(n.tags).length > 0 ? { tags: n.tags } : {};
   for (const p of n.joiner.next(n.now, n.cfg.random)) {
-    n.send(p, { type: "JOIN", knownViewId });
+    n.send(p, { type: "JOIN", knownViewId, ...tags });
   }
 }
 
@@ -71,7 +73,36 @@ export function onJoin(n: Node, m: JoinMessage): void {
     n.above = { viewId: m.knownViewId, peer: m.from };
   }
   if (known !== undefined) leadership.enqueue({ kind: "DEL", peer: m.from, incarnation: known }, "restart");
-  leadership.enqueue({ kind: "ADD", peer: m.from, incarnation: m.incarnation }, "join");
+  const tags = m.tags && Object.keys(m.tags).length > 0 ? { tags: m.tags } : {};
+  leadership.enqueue({ kind: "ADD", peer: m.from, incarnation: m.incarnation, ...tags }, "join");
+  pump(n);
+}
+
+/**
+ * Every tick: a member whose tags the view does not hold yet asks its leader
+ * to commit them (again after a retry interval: a takeover may have lost the
+ * request, and a restart on the data dir or forming anew may bring other tags).
+ */
+export function syncTags(n: Node): void {
+  const view = n.view;
+  if (!view || sameTags(tagsIn(view, n.id), n.tags) || n.now - n.tagsSentAt < n.retryMs()) return;
+  n.tagsSentAt = n.now;
+  const leadership = n.leadership();
+  if (leadership) {
+    leadership.enqueue({ kind: "TAG", peer: n.id, incarnation: n.cfg.incarnation, tags: n.tags }, "tags");
+    return pump(n);
+  }
+  const leader = n.leader;
+  if (leader !== null && leader !== n.id) n.send(leader, { type: "TAGS", tags: n.tags });
+}
+
+/** A member asks this leader to commit its new tags. */
+export function onTags(n: Node, m: TagsMessage): void {
+  const leadership = n.leadership();
+  if (!leadership || !n.isMember(m.from, m.incarnation)) {
+    return n.log("debug", `dropped TAGS from ${m.from}: not its leader`, "tags-stray");
+  }
+  leadership.enqueue({ kind: "TAG", peer: m.from, incarnation: m.incarnation, tags: m.tags }, "tags");
   pump(n);
 }
 

@@ -12,7 +12,9 @@ import type { Reason } from "./leadership.ts";
 import type { OkMessage, Operation, Proposal } from "./messages.ts";
 import type { Body, Node } from "./node.ts";
 import { canCommit } from "./quorum.ts";
-import { incarnationIn, nextView, operationError, proposalOps } from "./view.ts";
+import { incarnationIn, nextView, operationError, proposalOps, tagsIn } from "./view.ts";
+import { NO_TAGS, sameTags } from "./tags.ts";
+import { carriedFor, eventLog, orderWaiting } from "./broadcast.ts";
 import { sendNewLeader } from "./candidate.ts";
 import { catchUp, install, removed } from "./history.ts";
 
@@ -31,6 +33,7 @@ export function pump(n: Node): void {
     const [op, ...more] = leadership.take(batched, (o, reason) => stillWanted(n, o, reason));
     if (!op) break;
     const viewId = n.view!.id;
+    const events = eventLog(n).length; // the cut: every event ordered in this view
     propose(n, {
       viewId,
       ...jump(n, viewId),
@@ -38,8 +41,10 @@ export function pump(n: Node): void {
       ...(more.length > 0 ? { more } : {}),
       leader: n.id,
       ballot: leadership.ballot,
+      ...(events > 0 ? { events } : {}),
     });
   }
+  if (leadership && leadership === n.leadership() && !leadership.current) orderWaiting(n);
 }
 
 /**
@@ -64,6 +69,8 @@ function stillWanted(n: Node, op: Operation, reason: Reason): boolean {
   const view = n.view!;
   if (op.kind === "ADD" && incarnationIn(view, op.peer) === op.incarnation) return false;
   if (op.kind === "DEL" && reason === "failed" && !n.detector.suspected.has(op.peer)) return false;
+  if (op.kind === "TAG" && reason === "lead") return view.leader !== n.id;
+  if (op.kind === "TAG" && sameTags(op.tags ?? NO_TAGS, tagsIn(view, op.peer))) return false;
   return operationError(view, op, n.id) === null;
 }
 
@@ -72,7 +79,9 @@ export function propose(n: Node, proposal: Proposal): void {
   const requestId = n.nextRequestId++;
   n.acceptor.accept(proposal);
   n.leadership()!.begin(requestId, proposal, n.id, n.now);
-  for (const m of n.others(n.view!)) n.send(m, { type: "REQ", requestId, proposal });
+  for (const m of n.others(n.view!)) {
+    n.send(m, { type: "REQ", requestId, proposal, ...carriedFor(n, m, proposal.events) });
+  }
   maybeCommit(n);
 }
 
@@ -136,7 +145,8 @@ export function retransmit(n: Node): void {
     for (const m of n.others(n.view!)) {
       if (cur.oks.has(m)) continue;
       catchUp(n, m); // a member behind us cannot accept the REQ
-      n.send(m, { type: "REQ", requestId: cur.requestId, proposal: cur.proposal });
+      const carried = carriedFor(n, m, cur.proposal.events);
+      n.send(m, { type: "REQ", requestId: cur.requestId, proposal: cur.proposal, ...carried });
     }
   }
   if (role.name === "candidate" && due(role.takeover.sentAt)) {

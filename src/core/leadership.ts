@@ -11,11 +11,12 @@ import {
   type Operation,
   type PeerId,
   type Proposal,
+  type UserEvent,
 } from "./messages.ts";
 import { proposalOps } from "./view.ts";
 
 /** Why the leader queued an operation. */
-export type Reason = "join" | "failed" | "restart" | "left";
+export type Reason = "join" | "failed" | "restart" | "left" | "tags" | "lead";
 
 /** The view change in progress: its REQ and the OKs gathered so far. */
 export interface RunningChange {
@@ -50,6 +51,8 @@ export class Leadership {
   readonly queue: { op: Operation; reason: Reason }[] = [];
   /** The view change running, if any. */
   current: RunningChange | null = null;
+  /** User events that wait for the view change running to be ordered in the next view, by key. */
+  readonly waiting = new Map<string, UserEvent>();
 
   /** Leadership under `ballot`, with nothing queued or running. */
   constructor(ballot: Ballot) {

@@ -12,6 +12,7 @@ import type { Body, Node } from "./node.ts";
 import { isMajority } from "./quorum.ts";
 import { incarnationIn, proposalError, proposalOps } from "./view.ts";
 import { catchUp, sendProbes } from "./history.ts";
+import { eventLog, holdsCut } from "./broadcast.ts";
 import { maybeCommit, pump } from "./leader.ts";
 import { onHigherBallot, yieldTo } from "./roles.ts";
 
@@ -152,6 +153,9 @@ export function onReq(n: Node, m: ReqMessage): void {
   }
   const error = proposalError(view, p);
   if (error) return n.log("warning", `dropped REQ from ${m.from}: ${error}`, "req-invalid");
+  if (!holdsCut(n, m.from, m.carried, p.events)) {
+    return n.log("info", `REQ from ${m.from} waits: events of view ${view.id} missing here`, "req-events");
+  }
   n.acceptor.accept(p);
   yieldTo(n, p.ballot);
   // Even if a heartbeat showed a higher ballot: never promised, it belongs to a
@@ -187,5 +191,16 @@ export function onNewLeader(n: Node, m: NewLeaderMessage): void {
   n.acceptor.promise(m.ballot);
   yieldTo(n, m.ballot);
   const pending = n.acceptor.acceptedFor(view.id);
-  n.send(m.from, { type: "PENDING", requestId: m.requestId, ballot: m.ballot, view, pending });
+  const log = eventLog(n);
+  n.send(m.from, {
+    type: "PENDING",
+    requestId: m.requestId,
+    ballot: m.ballot,
+    view,
+    pending,
+    ...(log.length > 0 ? { eventsHave: log.length } : {}),
+    ...(log.length > (m.eventsHave ?? 0) && m.viewId === view.id
+      ? { carried: log.runFrom((m.eventsHave ?? 0) + 1) }
+      : {}),
+  });
 }

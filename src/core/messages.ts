@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { Tags } from "./tags.ts";
+
 /** A peer's ID: its 1-based position among the hostsfile's peer lines. */
 export type PeerId = number;
 
@@ -59,18 +61,31 @@ export interface View {
    * that restarts is a new incarnation and must be removed and added again.
    */
   readonly incarnations: readonly number[];
+  /**
+   * Each member's tags, index for index with `members`; absent when no
+   * member has any. Agreed with the view, like everything in it.
+   */
+  readonly tags?: readonly Tags[];
+  /**
+   * The agreed cut that makes user events view-synchronous (events.ts): how
+   * many events of view `of` (the view this one follows, same epoch) every
+   * member delivers before it installs this one. Absent for none.
+   */
+  readonly cut?: { readonly of: number; readonly count: number };
 }
 
-/** A view operation: add a joiner (with its incarnation) or delete a member. */
+/** A view operation: add a joiner (with its incarnation), delete a member, or set a member's tags. */
 export interface Operation {
-  /** `ADD` a joiner or `DEL` a member. */
-  readonly kind: "ADD" | "DEL";
+  /** `ADD` a joiner, `DEL` a member, or `TAG`: set a member's tags. */
+  readonly kind: "ADD" | "DEL" | "TAG";
   /** The peer added or deleted. */
   readonly peer: PeerId;
   /** The incarnation added (the joiner's run) or removed (the member's run in the view). */
   readonly incarnation: number;
   /** For `DEL`: the member asked to leave (it is reported as left, not unreachable). */
   readonly left?: boolean;
+  /** For `ADD`, the joiner's tags; for `TAG`, the member's new tags. */
+  readonly tags?: Tags;
 }
 
 /**
@@ -107,6 +122,11 @@ export interface Proposal {
   readonly leader: PeerId;
   /** The ballot under which it was (re)proposed. */
   readonly ballot: Ballot;
+  /**
+   * How many user events of view `viewId` are delivered before the view it
+   * makes (the new view's `cut`); absent for none.
+   */
+  readonly events?: number;
 }
 
 /**
@@ -137,6 +157,8 @@ export interface JoinMessage extends Envelope {
    * heartbeat interval, and is admitted once enough of them arrive (damping.ts).
    */
   readonly probation?: boolean;
+  /** The joiner's tags, if any. */
+  readonly tags?: Tags;
 }
 
 /** A member that does not lead answers a JOIN with the leader it follows. */
@@ -157,6 +179,8 @@ export interface ReqMessage extends Envelope {
   readonly requestId: number;
   /** The proposal. */
   readonly proposal: Proposal;
+  /** User events of the view up to the proposal's cut that this member may lack. */
+  readonly carried?: EventRun;
 }
 
 /** A member accepted the request. */
@@ -191,6 +215,8 @@ export interface NewLeaderMessage extends Envelope {
   readonly viewId: number;
   /** The candidate's ballot. */
   readonly ballot: Ballot;
+  /** How many user events of the view the candidate holds: answers send what lies beyond. */
+  readonly eventsHave?: number;
 }
 
 /** A member's answer to NEWLEADER: its view and its pending proposal, if any. */
@@ -205,6 +231,10 @@ export interface PendingMessage extends Envelope {
   readonly view: View;
   /** The member's pending proposal for that view, or null for NOTHING. */
   readonly pending: Proposal | null;
+  /** How many user events of its view the member holds. */
+  readonly eventsHave?: number;
+  /** Those beyond what the candidate holds (as many as fit one message). */
+  readonly carried?: EventRun;
 }
 
 /** A request or takeover was refused: the member promised a higher ballot. */
@@ -316,6 +346,71 @@ export interface ProbeAckMessage extends Envelope {
   readonly type: "PROBE_ACK";
 }
 
+/** A member asks its leader to commit its new tags. */
+export interface TagsMessage extends Envelope {
+  /** Message type. */
+  readonly type: "TAGS";
+  /** The member's tags, in full. */
+  readonly tags: Tags;
+}
+
+/**
+ * A user event: (`origin`, `originRun`, `number`) names it, so that a resent
+ * event is delivered once.
+ */
+export interface UserEvent {
+  /** The member that broadcast it. */
+  readonly origin: PeerId;
+  /** That member's run. */
+  readonly originRun: number;
+  /** Its number among the events of that run, from 1. */
+  readonly number: number;
+  /** The event's name (`deploy`). */
+  readonly name: string;
+  /** Its payload, as text (up to 64 KiB). */
+  readonly payload: string;
+}
+
+/** Consecutive user events of one view: `events[0]` is number `first` in the view's order. */
+export interface EventRun {
+  /** The position of the first, from 1. */
+  readonly first: number;
+  /** The events. */
+  readonly events: readonly UserEvent[];
+}
+
+/** A member hands its user event to the leader, which orders it. */
+export interface EventMessage extends Envelope {
+  /** Message type. */
+  readonly type: "EVENT";
+  /** The event. */
+  readonly event: UserEvent;
+}
+
+/** The leader's order of the view's user events, and how far it is committed. */
+export interface EventsMessage extends Envelope {
+  /** Message type. */
+  readonly type: "EVENTS";
+  /** The view they belong to. */
+  readonly viewId: number;
+  /** The ballot the leader leads under. */
+  readonly ballot: Ballot;
+  /** Events to append (possibly none). */
+  readonly run: EventRun;
+  /** Events 1 to `committed` of the view are held by a majority: deliver them. */
+  readonly committed: number;
+}
+
+/** A member holds the view's events 1 to `have`. */
+export interface EventsOkMessage extends Envelope {
+  /** Message type. */
+  readonly type: "EVENTS_OK";
+  /** The view. */
+  readonly viewId: number;
+  /** How many of its events the member holds. */
+  readonly have: number;
+}
+
 /** Every message of the protocol. */
 export type Message =
   | JoinMessage
@@ -333,7 +428,11 @@ export type Message =
   | FormOkMessage
   | LeaveMessage
   | ProbeMessage
-  | ProbeAckMessage;
+  | ProbeAckMessage
+  | TagsMessage
+  | EventMessage
+  | EventsMessage
+  | EventsOkMessage;
 
 /** The type names, in wire spelling. */
 export type MessageType = Message["type"];

@@ -13,6 +13,8 @@
  */
 
 import { Acceptor } from "./acceptor.ts";
+import { DeliveredEvents, type EventLog, Outbox } from "./events.ts";
+import { NO_TAGS, type Tags } from "./tags.ts";
 import type { CoreConfig } from "./config.ts";
 import { Damping } from "./damping.ts";
 import type { Channel, Effect, LogLevel } from "./effects.ts";
@@ -112,6 +114,16 @@ export class Node {
   layout: Monitoring | null = null;
   /** The members this peer watched at its last check. */
   watchedLast: Set<PeerId> | null = null;
+  /** The tags this peer asks for; a `TAG` operation makes the view agree. */
+  tags: Tags;
+  /** When this peer last asked its leader for its tags. */
+  tagsSentAt = -Infinity;
+  /** The user events of the installed view (broadcast.ts). */
+  eventLog: EventLog | null = null;
+  /** Events delivered here, so that none is ordered twice. */
+  readonly delivered = new DeliveredEvents();
+  /** This run's own events not yet delivered. */
+  readonly outbox: Outbox;
 
   /** A peer of `config`, restored from `config.restored` if given. */
   constructor(config: CoreConfig) {
@@ -119,6 +131,8 @@ export class Node {
     this.detector = new FailureDetector(config.heartbeatMs, config.failAfter);
     this.joiner = new Joiner(config.id, config.peerCount);
     this.damping = new Damping(config.heartbeatMs, this.detector.timeoutMs);
+    this.tags = config.tags ?? NO_TAGS;
+    this.outbox = new Outbox(config.id, config.incarnation);
   }
 
   /** This peer's ID. */

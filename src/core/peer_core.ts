@@ -42,7 +42,10 @@ import type { DurableState, Effect } from "./effects.ts";
 import { classifyEpoch } from "./epoch.ts";
 import { considerFormation, onForm, onFormAccept, onFormOk, onFormPromise } from "./forming.ts";
 import { answered, endProbe, onNewer, onNewView, onOlder, sendProbes } from "./history.ts";
-import { onJoin, onRedirect, sendJoin, sendProbation } from "./joining.ts";
+import { onJoin, onRedirect, onTags, sendJoin, sendProbation, syncTags } from "./joining.ts";
+import { broadcast, onEvent, onEvents, onEventsOk, resendEvents } from "./broadcast.ts";
+import { userEventError } from "./events.ts";
+import { type Tags, tagsError } from "./tags.ts";
 import { onOk, retransmit } from "./leader.ts";
 import { askToLeave, finishLeaving, onLeave } from "./leaving.ts";
 import { detectFailures, heardFrom, onHeartbeat, onNewLeader, onReq, sendHeartbeats } from "./member.ts";
@@ -294,7 +297,55 @@ export class PeerCore {
         return n.send(message.from, { type: "PROBE_ACK" });
       case "PROBE_ACK":
         return; // its envelope was the answer (see receive)
+      case "TAGS":
+        return onTags(n, message);
+      case "EVENT":
+        return onEvent(n, message);
+      case "EVENTS":
+        return onEvents(n, message);
+      case "EVENTS_OK":
+        return onEventsOk(n, message);
     }
+  }
+
+  /** How many of this run's own user events are not delivered yet. */
+  get pendingEvents(): number {
+    return this.#n.outbox.pending.size;
+  }
+
+  /** The tags this peer asks for (the view's `tags` say what is agreed). */
+  get tags(): Tags {
+    return this.#n.tags;
+  }
+
+  /**
+   * Replaces this peer's tags: the leader commits them as a `TAG` operation,
+   * so they show in the next view. Throws on tags {@linkcode tagsError} rejects.
+   */
+  setTags(now: number, tags: Tags): Effect[] {
+    const error = tagsError(tags);
+    if (error) throw new Error(error);
+    return this.#step(now, (n) => {
+      n.tags = { ...tags };
+      n.tagsSentAt = -Infinity;
+      syncTags(n);
+    });
+  }
+
+  /**
+   * Broadcasts a user event to the group: it is delivered (an `event` event)
+   * at every member, in the same order everywhere. Returns its number among
+   * this run's events, and the effects; an `undelivered` effect with that
+   * number says it never will be. Throws on a bad name or payload.
+   */
+  broadcast(now: number, name: string, payload: string): { number: number; effects: Effect[] } {
+    const error = userEventError(name, payload);
+    if (error) throw new Error(error);
+    let number = 0;
+    const effects = this.#step(now, (n) => {
+      number = broadcast(n, name, payload).number;
+    });
+    return { number, effects };
   }
 
   /**
@@ -337,6 +388,8 @@ export class PeerCore {
       if (!n.view) return;
       considerTakeover(n);
       retransmit(n);
+      syncTags(n);
+      resendEvents(n);
       if (n.leaving) askToLeave(n);
     });
   }

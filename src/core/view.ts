@@ -12,6 +12,7 @@ import {
   type Proposal,
   type View,
 } from "./messages.ts";
+import { NO_TAGS, sameTags, type Tags } from "./tags.ts";
 
 /**
  * The founding view: the founder alone, as run `incarnation`, leading view 1
@@ -73,6 +74,20 @@ export function incarnationIn(view: View, peer: PeerId): number | undefined {
 }
 
 /**
+ * The tags a view records for a member (none for a peer that is no member).
+ *
+ * @example
+ * ```ts
+ * import { foundingView, tagsIn } from "./view.ts";
+ * tagsIn({ ...foundingView(1, 42), tags: [{ role: "db" }] }, 1); // { role: "db" }
+ * ```
+ */
+export function tagsIn(view: View, peer: PeerId): Tags {
+  const i = view.tags ? view.members.indexOf(peer) : -1;
+  return i < 0 ? NO_TAGS : view.tags![i];
+}
+
+/**
  * Why an operation cannot apply to a view, or null if it can.
  *
  * @example
@@ -84,8 +99,8 @@ export function incarnationIn(view: View, peer: PeerId): number | undefined {
 export function operationError(view: View, op: Operation, leader: PeerId): string | null {
   const member = view.members.includes(op.peer);
   if (op.kind === "ADD" && member) return `peer ${op.peer} is a member already`;
-  if (op.kind === "DEL" && !member) return `peer ${op.peer} is no member`;
-  if (op.kind === "DEL" && incarnationIn(view, op.peer) !== op.incarnation) {
+  if (op.kind !== "ADD" && !member) return `peer ${op.peer} is no member`;
+  if (op.kind !== "ADD" && incarnationIn(view, op.peer) !== op.incarnation) {
     return `peer ${op.peer} is a member as another run than ${op.incarnation}`;
   }
   if (op.kind === "DEL" && op.peer === leader) return "the leader cannot delete itself";
@@ -152,16 +167,42 @@ export function proposalError(view: View, proposal: Proposal): string | null {
 export function nextView(view: View, proposal: Proposal): View {
   const ops = proposalOps(proposal);
   const named = new Set(ops.map((op) => op.peer));
-  const pairs = view.members.map((m, i) => [m, view.incarnations[i]] as const)
+  const entries = view.members.map((m, i) => [m, view.incarnations[i], tagsIn(view, m)] as const)
     .filter(([m]) => !named.has(m));
-  for (const op of ops) if (op.kind === "ADD") pairs.push([op.peer, op.incarnation]);
-  pairs.sort((a, b) => a[0] - b[0]);
+  for (const op of ops) if (op.kind !== "DEL") entries.push([op.peer, op.incarnation, op.tags ?? NO_TAGS]);
+  entries.sort((a, b) => a[0] - b[0]);
+  return makeView(
+    { epoch: view.epoch, id: proposal.nextViewId ?? view.id + 1, leader: proposal.leader },
+    entries,
+    proposal.events ? { of: proposal.viewId, count: proposal.events } : undefined,
+  );
+}
+
+/**
+ * A view from its members as `[id, run, tags]`, ascending: `tags` only when
+ * some member has any, `cut` only when above 0, so that a view without
+ * either reads (and encodes) as it always did.
+ *
+ * @example
+ * ```ts
+ * import { makeView } from "./view.ts";
+ * const epoch = { round: 1, former: 1, run: 5 };
+ * makeView({ epoch, id: 2, leader: 1 }, [[1, 5, {}], [2, 9, { role: "db" }]]);
+ * // { epoch, id: 2, leader: 1, members: [1, 2], incarnations: [5, 9], tags: [{}, { role: "db" }] }
+ * ```
+ */
+export function makeView(
+  head: Pick<View, "epoch" | "id" | "leader">,
+  entries: readonly (readonly [PeerId, number, Tags])[],
+  cut?: View["cut"],
+): View {
+  const tagged = entries.some(([, , tags]) => Object.keys(tags).length > 0);
   return {
-    epoch: view.epoch,
-    id: proposal.nextViewId ?? view.id + 1,
-    leader: proposal.leader,
-    members: pairs.map(([m]) => m),
-    incarnations: pairs.map(([, inc]) => inc),
+    ...head,
+    members: entries.map(([m]) => m),
+    incarnations: entries.map(([, inc]) => inc),
+    ...(tagged ? { tags: entries.map(([, , tags]) => tags) } : {}),
+    ...(cut ? { cut } : {}),
   };
 }
 
@@ -176,6 +217,8 @@ export function nextView(view: View, proposal: Proposal): View {
  */
 export function sameView(a: View, b: View): boolean {
   return a.id === b.id && compareEpochs(a.epoch, b.epoch) === 0 && a.leader === b.leader &&
-    a.members.length === b.members.length &&
-    a.members.every((m, i) => m === b.members[i] && a.incarnations[i] === b.incarnations[i]);
+    a.cut?.of === b.cut?.of && a.cut?.count === b.cut?.count && a.members.length === b.members.length &&
+    a.members.every((m, i) =>
+      m === b.members[i] && a.incarnations[i] === b.incarnations[i] && sameTags(tagsIn(a, m), tagsIn(b, m))
+    );
 }

@@ -34,6 +34,8 @@ export type StepCause =
   | { readonly kind: "start" }
   | { readonly kind: "tick" }
   | { readonly kind: "leave" }
+  /** The host asked the core for something else (`what` names it: `broadcast`, `tags`). */
+  | { readonly kind: "act"; readonly what: string }
   | { readonly kind: "receive"; readonly message: Message; readonly packet: Packet };
 
 /** One step of the core: its cause, its time, and what it asks for. */
@@ -94,6 +96,8 @@ export interface EffectRunnerOptions {
   readonly onEvent: (event: PeerEvent) => void;
   /** Receives every diagnostic; `key` groups repeats for rate limiting. */
   readonly onLog: (level: LogLevel, text: string, key: string) => void;
+  /** This peer's own user event `number` will never be delivered (see `PeerCore.broadcast`). */
+  readonly onUndelivered?: (number: number, reason: string) => void;
   /**
    * Called once when the peer must stop at once: a filter crashed it (after
    * that step's effects), or its durable state could not be written.
@@ -162,6 +166,15 @@ export class EffectRunner {
   leave(): void {
     const core = this.#o.core;
     if (core.leave) this.#step({ kind: "leave" }, (now) => core.leave!(now));
+  }
+
+  /**
+   * Runs a step the host asks for (a broadcast, new tags): `run` calls the
+   * core and returns its effects, which are carried out like any step's.
+   * Nothing happens once halted.
+   */
+  act(what: string, run: (now: number) => Effect[]): void {
+    this.#step({ kind: "act", what }, run);
   }
 
   /** Stops ticking and ignores whatever arrives; the transport stays the caller's to close. */
@@ -268,6 +281,8 @@ export class EffectRunner {
         return o.onEvent(work.event);
       case "log":
         return o.onLog(work.level, work.text, work.key);
+      case "undelivered":
+        return o.onUndelivered?.(work.number, work.reason);
       case "crash":
         return o.onCrash?.(work.reason);
     }

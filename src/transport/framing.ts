@@ -20,7 +20,7 @@ const CARRIAGE_RETURN = 0x0d;
  * const splitter = new FrameSplitter(MAX_FRAME_BYTES);
  * ```
  */
-export const MAX_FRAME_BYTES = 262_144;
+export const MAX_FRAME_BYTES = 33_554_432;
 
 /**
  * One payload as a frame: its bytes and a newline. The payload must not

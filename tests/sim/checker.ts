@@ -23,7 +23,8 @@ import type { Epoch, PeerId, Proposal, View } from "../../src/core/messages.ts";
 import type { Role } from "../../src/core/peer_core.ts";
 import { hostsfileMajority } from "../../src/core/formation.ts";
 import { majorityOf } from "../../src/core/quorum.ts";
-import { compareViews, nextView, proposalOps, sameView } from "../../src/core/view.ts";
+import { compareViews, nextView, proposalOps, sameView, tagsIn } from "../../src/core/view.ts";
+import { NO_TAGS, sameTags, type Tags } from "../../src/core/tags.ts";
 import type { ProtocolCore } from "../../src/runtime/effect_runner.ts";
 
 /** What the simulator needs of a protocol core: the runner's entry points and what the checker reads. */
@@ -40,6 +41,10 @@ export interface SimCore extends ProtocolCore {
   readonly suspected: ReadonlySet<PeerId>;
   /** Whether it waits to hear the hostsfile's epochs before it acts in its own. */
   readonly probing: boolean;
+  /** The tags it asks for (a core without tags: none). */
+  readonly tags?: Tags;
+  /** How many of its own user events are not delivered yet (a core without events: none). */
+  readonly pendingEvents?: number;
 }
 
 /** The guarantees of docs/protocol.md the simulator checks (plus the codec in the loop). */
@@ -50,7 +55,8 @@ export type Guarantee =
   | "completeness"
   | "accuracy"
   | "liveness"
-  | "codec";
+  | "codec"
+  | "order";
 
 /** Stops a run at its first broken guarantee; the run adds where and how to replay it. */
 export class ViolationFound extends Error {
@@ -76,6 +82,8 @@ export interface GroupStats {
   epochs: number;
   /** Whether liveness was demanded (a majority of the last live view was up). */
   livenessDemanded: boolean;
+  /** User events delivered, counted at every peer. */
+  eventsDelivered: number;
 }
 
 /** The run as the checker sees it. */
@@ -147,6 +155,17 @@ export class Checker {
   /** Views each peer sent NEWVIEW for in its current step: it committed them. */
   readonly #sentViews: Set<string>[];
   readonly #everLed = new Set<PeerId>();
+  /** User events by (epoch, view id, position): one event a position, whoever delivers it. */
+  readonly #ordered = new Map<string, string>();
+  /** What each peer's current run delivered last: the view (slot) and how many of its events. */
+  #deliveredIn: { slot: string; count: number }[] = [];
+  /** The events each peer's current run delivered, by key. */
+  #deliveredKeys: Set<string>[] = [];
+  /** Every event delivered anywhere, and those their sender was told will never be. */
+  readonly #everDelivered = new Set<string>();
+  readonly #undelivered = new Set<string>();
+  /** Peers restored from their state into a view (`p@slot`): they lost the events they held there. */
+  readonly #restoredIn = new Set<string>();
   /** The first install of every (epoch, view id): the agreed view. */
   readonly #agreed = new Map<string, { view: View; peer: PeerId }>();
   /** The newest view installed, by epoch then id. */
@@ -171,6 +190,8 @@ export class Checker {
     this.#earlierRun = new Array(n).fill(null);
     this.#lastPending = new Array(n).fill(null);
     this.#sentViews = Array.from({ length: n }, () => new Set());
+    this.#deliveredIn = Array.from({ length: n }, () => ({ slot: "", count: 0 }));
+    this.#deliveredKeys = Array.from({ length: n }, () => new Set());
   }
 
   /** The newest view installed (by epoch, then id), or null. */
@@ -215,6 +236,11 @@ export class Checker {
   restarted(p: PeerId, sameRun: boolean): void {
     this.#lastPending[p] = null;
     this.#sentViews[p].clear();
+    // Events are kept in memory: a process restarted, even as the same run, delivers afresh.
+    this.#deliveredIn[p] = { slot: "", count: 0 };
+    this.#deliveredKeys[p] = new Set();
+    const kept = this.#lastDurable[p];
+    if (sameRun && kept) this.#restoredIn.add(`${p}@${slot(kept.epoch, kept.id)}`);
     if (sameRun) return;
     this.#lastDurable[p] = null;
     if (this.#lastPrinted[p]) this.#earlierRun[p] = this.#lastPrinted[p];
@@ -278,6 +304,7 @@ export class Checker {
       return;
     }
     if (event.type === "left") return note(`p${p} (view ${event.viewId}) reports peer ${event.member} left`);
+    if (event.type === "event") return this.#delivered(p, event);
     if (event.type === "formed") {
       return note(`p${p} reports the group formed anew as ${formatView(event.view, true)}`);
     }
@@ -304,7 +331,84 @@ export class Checker {
           `installed view ${earlier.id} in the same epoch`,
       );
     }
+    this.#viewSynchronous(p, last, view);
     this.#lastPrinted[p] = view;
+  }
+
+  /**
+   * (7) one order: every peer delivers the events of (epoch, view) at the same
+   * positions, each once, consecutively from 1, while in that very view.
+   */
+  #delivered(p: PeerId, event: Extract<PeerEvent, { type: "event" }>): void {
+    const view = this.#lastPrinted[p];
+    const { origin, originRun, number, name } = event.event;
+    const key = `${origin}/${originRun}/${number}`;
+    if (!view || view.id !== event.viewId) {
+      throw new ViolationFound(
+        "order",
+        `peer ${p} delivered event ${key} of view ${event.viewId} while in ${view ? formatView(view, true) : "no view"}`,
+      );
+    }
+    const at = slot(view.epoch, view.id);
+    const was = this.#deliveredIn[p];
+    const expected = was.slot === at ? was.count + 1 : 1;
+    if (event.position !== expected) {
+      throw new ViolationFound(
+        "order",
+        `peer ${p} delivered event ${key} at position ${event.position} of ${formatView(view, true)}, ` +
+          `expected ${expected}`,
+      );
+    }
+    const position = `${at}#${event.position}`;
+    const agreed = this.#ordered.get(position);
+    if (agreed === undefined) this.#ordered.set(position, key);
+    else if (agreed !== key) {
+      throw new ViolationFound(
+        "order",
+        `peer ${p} delivered event ${key} at position ${event.position} of ${formatView(view, true)}, ` +
+          `where another peer delivered ${agreed}`,
+      );
+    }
+    if (this.#undelivered.has(key)) {
+      throw new ViolationFound("order", `peer ${p} delivered event ${key}, which its sender was told is undelivered`);
+    }
+    this.#everDelivered.add(key);
+    if (this.#deliveredKeys[p].has(key)) {
+      throw new ViolationFound("order", `peer ${p} delivered event ${key} (${name}) twice`);
+    }
+    this.#deliveredKeys[p].add(key);
+    this.#deliveredIn[p] = { slot: at, count: event.position };
+    this.#o.stats.eventsDelivered++;
+  }
+
+  /** The sender of event `key` was told it will never be delivered: nobody may have, or may later. */
+  undelivered(key: string, reason: string): void {
+    if (this.#everDelivered.has(key)) {
+      throw new ViolationFound("order", `event ${key} was delivered, but its sender was told: ${reason}`);
+    }
+    this.#undelivered.add(key);
+    this.#o.note(`event ${key} undelivered: ${reason}`);
+  }
+
+  /**
+   * (7) view synchrony: a peer that installs the view after `last` (its cut
+   * names `last`, or it is `last.id + 1` of the same epoch) delivered exactly
+   * the cut's events of `last` first.
+   */
+  #viewSynchronous(p: PeerId, last: View | null, view: View): void {
+    if (!last || compareEpochs(last.epoch, view.epoch) !== 0) return;
+    const follows = view.cut ? view.cut.of === last.id : view.id === last.id + 1;
+    if (!follows) return;
+    const was = this.#deliveredIn[p];
+    const count = was.slot === slot(last.epoch, last.id) ? was.count : 0;
+    // (a run restored from its state lost the events it held: it may deliver fewer)
+    if (count !== (view.cut?.count ?? 0) && !(this.#restoredIn.has(`${p}@${slot(last.epoch, last.id)}`))) {
+      throw new ViolationFound(
+        "order",
+        `peer ${p} delivered ${count} events of ${formatView(last, true)} before installing ` +
+          `${formatView(view, true)}, whose cut is ${view.cut?.count ?? 0}`,
+      );
+    }
   }
 
   /** Peer `p` installed `view` (its state says so): agreement, quorum and accuracy. */
@@ -421,6 +525,8 @@ export class Checker {
       }
       if (c.role === "leader") leaders++;
       else if (c.role !== "member") return false;
+      // Every live peer's tags agreed, and its events delivered.
+      if (!sameTags(tagsIn(first, p), c.tags ?? NO_TAGS) || (c.pendingEvents ?? 0) > 0) return false;
     }
     const leader = live.find((p) => core(p)!.role === "leader");
     return leaders === 1 && live.every((p) => core(p)!.leader === leader);

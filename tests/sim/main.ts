@@ -32,7 +32,7 @@ import {
   type SimResult,
 } from "./simulator.ts";
 
-const USAGE = `usage: deno task sim [--seed N | --seeds N [--from S]] [--peers K] [--verbose]
+const USAGE = `usage: deno task sim [--seed N | --seeds N [--from S]] [--peers K] [--verbose] [--workload]
        [--heartbeat MS] [--fail-after N] [--fault-ms MS] [--quiet-ms MS]
    or: deno task sim --scale N[,N...] [--seed S] [--crash members|leader|both] [--idle-ms MS]
        [--heartbeat MS] [--fail-after N] [--out FILE]`;
@@ -72,6 +72,7 @@ try {
       "idle-ms": { type: "string" },
       out: { type: "string" },
       verbose: { type: "boolean", short: "v" },
+      workload: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -168,6 +169,7 @@ const optionsFor = (s: number): SimOptions => ({
   failAfter,
   faultPhaseMs,
   quietPhaseMs,
+  workload: flags.workload,
 });
 
 const began = performance.now();
@@ -194,6 +196,7 @@ const totals = {
   newEpochSeeds: 0,
   faultFreeSeeds: 0,
   livenessSeeds: 0,
+  eventsDelivered: 0,
   violations: 0,
   slowestConvergenceMs: 0,
 };
@@ -219,6 +222,7 @@ const record = (r: SimResult) => {
   if (r.stats.epochs > 1) totals.newEpochSeeds++;
   if (r.scenario.faultFree) totals.faultFreeSeeds++;
   if (r.stats.livenessDemanded) totals.livenessSeeds++;
+  totals.eventsDelivered += r.stats.eventsDelivered;
   totals.slowestConvergenceMs = Math.max(totals.slowestConvergenceMs, r.stats.convergedAfterMs ?? 0);
   if (r.violation) {
     totals.violations++;
@@ -246,7 +250,7 @@ console.log(
     `${totals.wholeWithoutStateSeeds}, formed anew in ${totals.formedAnewSeeds}, more than one epoch in ` +
     `${totals.newEpochSeeds}; crash between persist and send in ${totals.persistCrashSeeds}, duplicates in ` +
     `${totals.duplicateSeeds}, re-deliveries in ${totals.redeliverySeeds}, stale views in ${totals.staleViewSeeds}; ` +
-    `liveness demanded in ${totals.livenessSeeds}, slowest convergence ${totals.slowestConvergenceMs} ms ` +
+    `liveness demanded in ${totals.livenessSeeds}, ${totals.eventsDelivered} user events delivered, slowest convergence ${totals.slowestConvergenceMs} ms ` +
     `after faults stopped; ${seconds} s`,
 );
 process.exit(totals.violations > 0 ? 1 : 0);

@@ -74,6 +74,13 @@ export interface SimOptions {
    * demanded throughout, so only a crashed peer may be reported or removed.
    */
   readonly crashesOnly?: boolean;
+  /**
+   * Users at work during the fault phase: peers broadcast user events and
+   * change their tags (a stream of their own, so the fault schedule is the
+   * seed's as without them); the checker demands one order of events, view
+   * synchrony, agreed tags, and every event delivered or reported undelivered.
+   */
+  readonly workload?: boolean;
 }
 
 /** What the scale scenario does after the group of all peers has formed. */
@@ -299,6 +306,7 @@ export class Simulation {
     epochs: 0,
     convergedAfterMs: null,
     livenessDemanded: false,
+    eventsDelivered: 0,
     downAtEnd: [],
   };
 
@@ -601,6 +609,27 @@ export class Simulation {
     for (const stale of s.staleViews) {
       this.#clock.schedule(stale.atMs, () => this.#fault(() => this.#injectStaleView(stale)));
     }
+    if (this.#options.workload) this.#scheduleWorkload();
+  }
+
+  /** Users at work (see {@linkcode SimOptions.workload}): an event or a tag change every 10-200 ms. */
+  #scheduleWorkload(): void {
+    const random = streamFor(this.#options.seed, 7);
+    const int = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
+    let sent = 0;
+    for (let at = int(0, 200); at < this.#faultPhaseMs; at += int(10, 200)) {
+      const p = int(1, this.#peers);
+      const tags = random() < 0.1 ? { zone: `z${int(0, 3)}`, ...(random() < 0.5 ? { role: "db" } : {}) } : null;
+      const number = ++sent;
+      this.#clock.schedule(at, () => {
+        const core = this.#cores[p] as PeerCore | null;
+        if (!core || this.#crashed[p] || !("broadcast" in core)) return;
+        this.#runners[p]!.act(tags ? "tags" : "broadcast", (now) => {
+          if (tags) return core.setTags(now, tags);
+          return core.broadcast(now, "e", `${p}#${number}`).effects;
+        });
+      });
+    }
   }
 
   #startQuietPhase(): void {
@@ -681,6 +710,7 @@ export class Simulation {
       onLog: (_level, text, key) => {
         if (key === "malformed") this.#checker.undecodable(p, text);
       },
+      onUndelivered: (number, reason) => this.#checker.undelivered(`${p}/${incarnation}/${number}`, reason),
       onCrash: () => {
         if (test4 && this.#crashWhy[p] === "test case 4") this.#crashPlan[p] = this.#scenario.test4Restart;
         // faults stop with the fault phase: a crash after it (test case 4 may fire late) is for good

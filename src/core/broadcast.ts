@@ -1,0 +1,212 @@
+/**
+ * The handlers of user events (the state is in events.ts, which says why the
+ * order is agreed): a member hands its event to its leader (EVENT); the
+ * leader of the view orders it and sends it on (EVENTS); each member says how
+ * many it holds (EVENTS_OK); once a majority holds an event it is committed,
+ * and the next EVENTS says so. A view change carries the cut (the proposal's
+ * `events`, the view's `cut`), and every member delivers the events up to it
+ * before it installs the next view.
+ *
+ * @module
+ */
+
+import type { EventMessage, EventRun, EventsMessage, EventsOkMessage, PeerId, UserEvent, View } from "./messages.ts";
+import type { Node } from "./node.ts";
+import { majorityOf } from "./quorum.ts";
+import { compareEpochs } from "./epoch.ts";
+import { eventKey, EventLog } from "./events.ts";
+import { incarnationIn, tagsIn } from "./view.ts";
+import { pump } from "./leader.ts";
+
+/** The event log of the installed view (a new one when the view changed). */
+export function eventLog(n: Node): EventLog {
+  const view = n.view!;
+  if (n.eventLog?.viewId !== view.id) n.eventLog = new EventLog(view.id);
+  return n.eventLog;
+}
+
+/** Whether this peer orders its view's events: it leads, and the view names it (one orderer a view). */
+function orders(n: Node): boolean {
+  return n.role.name === "leader" && n.view?.leader === n.id && n.mayAct();
+}
+
+/** A new event of this peer's: kept in its outbox until delivered, and handed to the leader. */
+export function broadcast(n: Node, name: string, payload: string): UserEvent {
+  const event = n.outbox.add(name, payload, n.now);
+  if (n.view) handOn(n, event);
+  return event;
+}
+
+/** Hands this peer's own event to whoever orders: itself, or its leader. */
+function handOn(n: Node, event: UserEvent): void {
+  n.outbox.pending.get(event.number)!.sentAt = n.now;
+  const leader = n.leader;
+  if (leader === n.id) return order(n, event);
+  if (leader !== null) n.send(leader, { type: "EVENT", event });
+}
+
+/** An event handed to this leader by a member of its view. */
+export function onEvent(n: Node, m: EventMessage): void {
+  if (n.role.name !== "leader" || !n.isMember(m.from, m.incarnation)) {
+    return n.log("debug", `dropped EVENT from ${m.from}: not its leader`, "event-stray");
+  }
+  if (m.event.origin !== m.from || m.event.originRun !== m.incarnation) {
+    return n.log("warning", `dropped EVENT from ${m.from}: it names another sender`, "event-invalid");
+  }
+  order(n, m.event);
+}
+
+/**
+ * Orders `event` in the view, unless it is ordered or delivered already. While
+ * a view change runs, or in a view another peer leads by name, it waits for the
+ * next view (its cut is fixed); a leader in a view it does not name makes one.
+ */
+function order(n: Node, event: UserEvent): void {
+  const leadership = n.leadership();
+  if (!leadership) return;
+  const key = eventKey(event);
+  const log = eventLog(n);
+  if (n.delivered.has(event) || log.holds(key)) return;
+  if (leadership.current || !orders(n)) {
+    if (!leadership.waiting.has(key)) leadership.waiting.set(key, event);
+    if (n.view!.leader !== n.id) {
+      // A takeover that changed no view: a view that names this leader (its own tags again).
+      const tags = tagsIn(n.view!, n.id);
+      leadership.enqueue({ kind: "TAG", peer: n.id, incarnation: n.cfg.incarnation, tags }, "lead");
+      pump(n);
+    }
+    return;
+  }
+  const position = log.length + 1;
+  log.append({ first: position, events: [event] });
+  for (const m of n.others(n.view!)) sendEvents(n, log, m, { first: position, events: [event] });
+  advanceCommit(n, log);
+}
+
+/** Orders what waited for the view change, dropping events of runs no longer members. */
+export function orderWaiting(n: Node): void {
+  const leadership = n.leadership();
+  if (!leadership || leadership.current || !orders(n)) return;
+  const waiting = [...leadership.waiting.values(), ...[...n.outbox.pending.values()].map((p) => p.event)];
+  leadership.waiting.clear();
+  for (const e of waiting) {
+    if (incarnationIn(n.view!, e.origin) === e.originRun) order(n, e);
+  }
+}
+
+function sendEvents(n: Node, log: EventLog, to: PeerId, run: EventRun): void {
+  log.told.set(to, { committed: log.committed, at: n.now });
+  const ballot = n.leadership()!.ballot;
+  n.send(to, { type: "EVENTS", viewId: log.viewId, ballot, run, committed: log.committed });
+}
+
+/** Commits what a majority of the view holds, delivers it, and tells the others. */
+function advanceCommit(n: Node, log: EventLog): void {
+  const view = n.view!;
+  const held = view.members.map((m) => m === n.id ? log.length : log.have.get(m) ?? 0)
+    .sort((a, b) => b - a);
+  const committed = held[majorityOf(view) - 1];
+  if (committed <= log.committed) return;
+  log.committed = committed;
+  deliverUpTo(n, log, committed);
+  for (const m of n.others(view)) sendEvents(n, log, m, { first: log.length + 1, events: [] });
+}
+
+/** A member takes the leader's events in, delivers what is committed, and says how many it holds. */
+export function onEvents(n: Node, m: EventsMessage): void {
+  const view = n.view;
+  if (!view || m.viewId !== view.id || m.from !== view.leader || n.acceptor.refuses(m.ballot)) {
+    return n.log("debug", `dropped EVENTS from ${m.from} for view ${m.viewId}`, "events-stale");
+  }
+  const log = eventLog(n);
+  log.append(m.run);
+  deliverUpTo(n, log, Math.min(m.committed, log.length));
+  if (m.run.events.length > 0) {
+    n.send(m.from, { type: "EVENTS_OK", viewId: view.id, have: log.length });
+  }
+}
+
+/** The leader learns how many events a member holds. */
+export function onEventsOk(n: Node, m: EventsOkMessage): void {
+  if (n.role.name !== "leader" || m.viewId !== n.view?.id || !n.isMember(m.from, m.incarnation)) return;
+  const log = eventLog(n);
+  log.have.set(m.from, Math.min(m.have, log.length));
+  if (orders(n)) advanceCommit(n, log);
+}
+
+/** Delivers events up to `upTo` of `log`, in order. */
+function deliverUpTo(n: Node, log: EventLog, upTo: number): void {
+  for (let p = log.delivered + 1; p <= upTo; p++) {
+    const event = log.at(p);
+    n.delivered.add(event);
+    if (n.outbox.owns(event)) n.outbox.pending.delete(event.number);
+    n.out.push({ kind: "event", event: { type: "event", peer: n.id, viewId: log.viewId, position: p, event } });
+  }
+  log.delivered = Math.max(log.delivered, upTo);
+}
+
+/**
+ * Before installing (or being removed by) `next`: the events of this peer's
+ * view up to the cut `next` carries. A peer that skipped a view has no cut to
+ * deliver; one that lacks events of it says so (it missed the REQ that carried them).
+ */
+export function deliverCut(n: Node, next: View): void {
+  const log = n.eventLog;
+  const view = n.view;
+  if (!log || !view || log.viewId !== view.id || compareEpochs(next.epoch, view.epoch) !== 0) return;
+  const count = next.cut?.of === view.id ? next.cut.count : 0;
+  if (log.length < count) {
+    n.log("warning", `view ${next.id}: missed ${count - log.length} events of view ${view.id}`, "events-missed");
+  }
+  deliverUpTo(n, log, Math.min(count, log.length));
+}
+
+/** After a view is installed: hand the own events not yet delivered to its leader (a leader orders them in `pump`). */
+export function afterInstall(n: Node): void {
+  if (n.leader === n.id) return;
+  for (const { event } of n.outbox.pending.values()) handOn(n, event);
+}
+
+/** Events of the view a REQ must carry to `to`: those up to the cut that it may lack. */
+export function carriedFor(n: Node, to: PeerId, cut: number | undefined): { carried?: EventRun } {
+  const log = eventLog(n);
+  const have = log.have.get(to) ?? 0;
+  return cut && cut > have ? { carried: log.runFrom(have + 1, Math.min(cut, log.length)) } : {};
+}
+
+/** A member takes in what a REQ carried; false (and it says how many it holds) if it still lacks some. */
+export function holdsCut(n: Node, to: PeerId, carried: EventRun | undefined, cut: number | undefined): boolean {
+  const log = eventLog(n);
+  if (carried) log.append(carried);
+  if (log.length >= (cut ?? 0)) return true;
+  n.send(to, { type: "EVENTS_OK", viewId: log.viewId, have: log.length });
+  return false;
+}
+
+/**
+ * Every tick: the leader sends again what members lack or were not told is
+ * committed, and this peer hands its own events on again after a failure
+ * timeout without delivery.
+ */
+export function resendEvents(n: Node): void {
+  if (!n.view) return;
+  const log = eventLog(n);
+  if (orders(n)) {
+    for (const m of n.others(n.view)) {
+      const have = log.have.get(m) ?? 0;
+      const told = log.told.get(m);
+      if (have >= log.length && (told?.committed ?? 0) >= log.committed) continue;
+      if (told && n.now - told.at < n.retryMs()) continue;
+      sendEvents(n, log, m, log.runFrom(have + 1));
+    }
+  }
+  for (const { event, sentAt } of n.outbox.pending.values()) {
+    if (n.now - sentAt >= n.detector.timeoutMs) handOn(n, event);
+  }
+}
+
+/** The own events not delivered once this peer left or was removed: the host tells their senders. */
+export function failOutbox(n: Node, reason: string): void {
+  for (const number of n.outbox.pending.keys()) n.out.push({ kind: "undelivered", number, reason });
+  n.outbox.pending.clear();
+}
