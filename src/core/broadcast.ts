@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { EventMessage, EventRun, EventsMessage, EventsOkMessage, PeerId, UserEvent, View } from "./messages.ts";
+import type { EventDoneMessage, EventMessage, EventRun, EventsMessage, EventsOkMessage, PeerId, UserEvent, View } from "./messages.ts";
 import type { Node } from "./node.ts";
 import { majorityOf } from "./quorum.ts";
 import { compareEpochs } from "./epoch.ts";
@@ -21,13 +21,26 @@ import { pump } from "./leader.ts";
 /** The event log of the installed view (a new one when the view changed). */
 export function eventLog(n: Node): EventLog {
   const view = n.view!;
-  if (n.eventLog?.viewId !== view.id) n.eventLog = new EventLog(view.id);
+  if (n.eventLog?.viewId !== view.id) {
+    // The view before's events stay at hand for a member that missed its end (see cutFor).
+    if (n.eventLog) n.previousLog = n.eventLog;
+    n.eventLog = new EventLog(view.id);
+  }
   return n.eventLog;
 }
 
-/** Whether this peer orders its view's events: it leads, and the view names it (one orderer a view). */
+/**
+ * Whether the installed view's events are this peer's to order: the view
+ * names it as leader (one orderer a view), and this process holds the view's
+ * events (one restored into it lost them).
+ */
+export function ownsOrder(n: Node): boolean {
+  return n.view?.leader === n.id && n.view.id !== n.restoredInto;
+}
+
+/** Whether this peer orders events now: it leads, acts, and owns the order. */
 function orders(n: Node): boolean {
-  return n.role.name === "leader" && n.view?.leader === n.id && n.mayAct();
+  return n.role.name === "leader" && n.mayAct() && ownsOrder(n);
 }
 
 /** A new event of this peer's: kept in its outbox until delivered, and handed to the leader. */
@@ -42,13 +55,21 @@ function handOn(n: Node, event: UserEvent): void {
   n.outbox.pending.get(event.number)!.sentAt = n.now;
   const leader = n.leader;
   if (leader === n.id) return order(n, event);
-  if (leader !== null) n.send(leader, { type: "EVENT", event });
+  if (leader !== null) n.send(leader, { type: "EVENT", viewId: n.view!.id, event });
+}
+
+/** The leader says this peer's event was delivered in a view this peer skipped. */
+export function onEventDone(n: Node, m: EventDoneMessage): void {
+  if (!n.outbox.pending.delete(m.number)) return;
+  n.out.push({ kind: "broadcast", number: m.number, outcome: "delivered" });
 }
 
 /** An event handed to this leader by a member of its view. */
 export function onEvent(n: Node, m: EventMessage): void {
-  if (n.role.name !== "leader" || !n.isMember(m.from, m.incarnation)) {
-    return n.log("debug", `dropped EVENT from ${m.from}: not its leader`, "event-stray");
+  // Only an event handed on in this very view: one from before the sender was removed and
+  // admitted again was reported undelivered (see settleOutbox); it is sent again after a view change.
+  if (n.role.name !== "leader" || !n.isMember(m.from, m.incarnation) || m.viewId !== n.view!.id) {
+    return n.log("debug", `dropped EVENT from ${m.from} of view ${m.viewId}: not its leader in that view`, "event-stray");
   }
   if (m.event.origin !== m.from || m.event.originRun !== m.incarnation) {
     return n.log("warning", `dropped EVENT from ${m.from}: it names another sender`, "event-invalid");
@@ -66,11 +87,16 @@ function order(n: Node, event: UserEvent): void {
   if (!leadership) return;
   const key = eventKey(event);
   const log = eventLog(n);
-  if (n.delivered.has(event) || log.holds(key)) return;
+  if (n.delivered.has(event)) {
+    // Delivered in a view its sender skipped: the sender learns it here.
+    if (event.origin !== n.id) n.send(event.origin, { type: "EVENT_DONE", number: event.number });
+    return;
+  }
+  if (log.holds(key)) return;
   if (leadership.current || !orders(n)) {
     if (!leadership.waiting.has(key)) leadership.waiting.set(key, event);
-    if (n.view!.leader !== n.id) {
-      // A takeover that changed no view: a view that names this leader (its own tags again).
+    if (!ownsOrder(n)) {
+      // A takeover that changed no view, or a leader restored into its view: a view of its own first (its tags again).
       const tags = tagsIn(n.view!, n.id);
       leadership.enqueue({ kind: "TAG", peer: n.id, incarnation: n.cfg.incarnation, tags }, "lead");
       pump(n);
@@ -139,7 +165,9 @@ function deliverUpTo(n: Node, log: EventLog, upTo: number): void {
   for (let p = log.delivered + 1; p <= upTo; p++) {
     const event = log.at(p);
     n.delivered.add(event);
-    if (n.outbox.owns(event)) n.outbox.pending.delete(event.number);
+    if (n.outbox.owns(event) && n.outbox.pending.delete(event.number)) {
+      n.out.push({ kind: "broadcast", number: event.number, outcome: "delivered" });
+    }
     n.out.push({ kind: "event", event: { type: "event", peer: n.id, viewId: log.viewId, position: p, event } });
   }
   log.delivered = Math.max(log.delivered, upTo);
@@ -159,6 +187,37 @@ export function deliverCut(n: Node, next: View): void {
     n.log("warning", `view ${next.id}: missed ${count - log.length} events of view ${view.id}`, "events-missed");
   }
   deliverUpTo(n, log, Math.min(count, log.length));
+}
+
+/** A catch-up NEWVIEW of `view` carries the events of its cut, where this peer still holds them. */
+export function cutFor(n: Node, view: View): { carried?: EventRun } {
+  const log = n.eventLog?.viewId === view.cut?.of ? n.eventLog : n.previousLog;
+  if (!view.cut || log?.viewId !== view.cut.of || log.length === 0) return {};
+  return { carried: log.runFrom(1, Math.min(view.cut.count, log.length)) };
+}
+
+/** A member behind takes in the events of the cut a catch-up NEWVIEW carried. */
+export function takeCut(n: Node, view: View, carried: EventRun): void {
+  if (n.view && view.cut?.of === n.view.id) eventLog(n).append(carried);
+}
+
+/**
+ * Whether this member should not install `next` yet: it follows this peer's
+ * view, whose events up to its cut this peer lacks (it missed the view's end,
+ * and learned of the next view from a message that does not carry them). Its
+ * heartbeats, of the older view, bring a catch-up NEWVIEW that does; after a
+ * failure timeout it installs without them (they may be lost for good).
+ */
+export function awaitsCut(n: Node, next: View): boolean {
+  const view = n.view;
+  const count = next.cut && view && next.cut.of === view.id ? next.cut.count : 0;
+  if (!view || count === 0 || compareEpochs(next.epoch, view.epoch) !== 0 || eventLog(n).length >= count) {
+    return false;
+  }
+  if (n.cutAwaited?.viewId !== next.id) n.cutAwaited = { viewId: next.id, since: n.now };
+  if (n.now - n.cutAwaited.since >= n.detector.timeoutMs) return false;
+  n.log("info", `view ${next.id} waits: events of view ${view.id} missing here`, "cut-awaited");
+  return true;
 }
 
 /** After a view is installed: hand the own events not yet delivered to its leader (a leader orders them in `pump`). */
@@ -205,8 +264,25 @@ export function resendEvents(n: Node): void {
   }
 }
 
-/** The own events not delivered once this peer left or was removed: the host tells their senders. */
-export function failOutbox(n: Node, reason: string): void {
-  for (const number of n.outbox.pending.keys()) n.out.push({ kind: "undelivered", number, reason });
+/**
+ * This peer is out of the group (removed by `next`, or left): it delivers the
+ * cut of its view, and tells the senders of its own events still pending. If
+ * `next` follows its view directly, they were not delivered and never will
+ * be (a leader orders only events of members, handed on in its very view);
+ * if it skipped views, nobody can tell it: their fate is unknown.
+ */
+export function settleOutbox(n: Node, next: View | null, reason: string): void {
+  const view = n.view;
+  if (next) deliverCut(n, next);
+  const follows = view !== null && next !== null && compareEpochs(next.epoch, view.epoch) === 0 &&
+    (next.cut ? next.cut.of === view.id : next.id === view.id + 1);
+  for (const number of n.outbox.pending.keys()) {
+    n.out.push({
+      kind: "broadcast",
+      number,
+      outcome: follows ? "undelivered" : "unknown",
+      reason: follows ? `${reason} before it was delivered` : `${reason}; it may have been delivered`,
+    });
+  }
   n.outbox.pending.clear();
 }

@@ -12,7 +12,7 @@ import type { Node } from "./node.ts";
 import type { Takeover } from "./takeover.ts";
 import { proposalError, proposalOps } from "./view.ts";
 import { adopt } from "./history.ts";
-import { eventLog } from "./broadcast.ts";
+import { eventLog, takeCut } from "./broadcast.ts";
 import { propose, pump } from "./leader.ts";
 import { becomeCandidate, becomeLeader, becomeMember } from "./roles.ts";
 
@@ -75,7 +75,10 @@ export function onPending(n: Node, m: PendingMessage): void {
     );
   }
   role.takeover.replies.set(m.from, m);
-  if (m.carried && m.view.id === n.view!.id) eventLog(n).append(m.carried);
+  if (m.carried) {
+    if (m.view.id === n.view!.id) eventLog(n).append(m.carried);
+    else takeCut(n, m.view, m.carried); // the view it answered from follows ours: its cut
+  }
   evaluateTakeover(n, role.takeover);
 }
 
@@ -92,7 +95,19 @@ export function evaluateTakeover(n: Node, takeover: Takeover): void {
   const log = eventLog(n);
   const short = [...takeover.replies.values()].filter((r) => r.view.id === view.id && (r.eventsHave ?? 0) > log.length);
   if (short.length > 0) return sendNewLeader(n, takeover, short.map((r) => r.from));
-  const recovered = takeover.recovered(n.acceptor.accepted, view.id);
+  let recovered = takeover.recovered(n.acceptor.accepted, view.id);
+  if (recovered && (recovered.events ?? 0) > log.length) {
+    // Only runs that restarted since (and lost the events they held) had the rest: were the
+    // view chosen with them, a majority would hold them, and one of the answers would.
+    n.log(
+      "warning",
+      `events ${log.length + 1} to ${recovered.events} of view ${view.id} are lost with the peers that ` +
+        `restarted: the view change delivers ${log.length}`,
+      "events-lost",
+    );
+    const { events: _, ...rest } = recovered;
+    recovered = log.length > 0 ? { ...rest, events: log.length } : rest;
+  }
   const leadership = becomeLeader(n, takeover.ballot);
   for (const r of takeover.replies.values()) if (r.view.id === view.id) log.have.set(r.from, r.eventsHave ?? 0);
   n.log(

@@ -112,7 +112,11 @@ function wireFields(message: Message): Fields {
     case "OK":
       return { request_id: message.requestId, view_id: message.viewId, ballot: ballotWire(message.ballot) };
     case "NEWVIEW":
-      return { ...viewWire(message.view), ballot: ballotWire(message.ballot) };
+      return {
+        ...viewWire(message.view),
+        ballot: ballotWire(message.ballot),
+        ...(message.carried ? { carried: runWire(message.carried) } : {}),
+      };
     case "NEWLEADER":
       // `op: PENDING` is the contract's spelling of the question NEWLEADER asks.
       return {
@@ -161,7 +165,7 @@ function wireFields(message: Message): Fields {
     case "TAGS":
       return { tags: message.tags };
     case "EVENT":
-      return { event: userEventWire(message.event) };
+      return { view_id: message.viewId, event: userEventWire(message.event) };
     case "EVENTS":
       return {
         view_id: message.viewId,
@@ -171,6 +175,8 @@ function wireFields(message: Message): Fields {
       };
     case "EVENTS_OK":
       return { view_id: message.viewId, have: message.have };
+    case "EVENT_DONE":
+      return { number: message.number };
   }
 }
 
@@ -436,7 +442,13 @@ function decodeFields(f: Fields): Message {
         ballot: ballot(f, "ballot"),
       };
     case "NEWVIEW": // (its `epoch` is the view's, and so the envelope's)
-      return { type: "NEWVIEW", ...envelope, view: view(f), ballot: ballot(f, "ballot") };
+      return {
+        type: "NEWVIEW",
+        ...envelope,
+        view: view(f),
+        ballot: ballot(f, "ballot"),
+        ...(f.carried === undefined ? {} : { carried: eventRun(object(f, "carried")) }),
+      };
     case "NEWLEADER":
       if (f.op !== "PENDING") throw new WireError("NEWLEADER must ask for op PENDING");
       return {
@@ -499,7 +511,7 @@ function decodeFields(f: Fields): Message {
     case "TAGS":
       return { type: "TAGS", ...envelope, tags: tags(f) };
     case "EVENT":
-      return { type: "EVENT", ...envelope, event: userEvent(f.event) };
+      return { type: "EVENT", ...envelope, viewId: int(f, "view_id", 1), event: userEvent(f.event) };
     case "EVENTS":
       return {
         type: "EVENTS",
@@ -511,6 +523,8 @@ function decodeFields(f: Fields): Message {
       };
     case "EVENTS_OK":
       return { type: "EVENTS_OK", ...envelope, viewId: int(f, "view_id", 1), have: int(f, "have") };
+    case "EVENT_DONE":
+      return { type: "EVENT_DONE", ...envelope, number: int(f, "number", 1) };
     default:
       throw new WireError(`unknown message type ${JSON.stringify(f.type)}`);
   }
@@ -619,6 +633,7 @@ export function encodeDurableState(state: DurableState): string {
     installed: state.installed ? viewWire(state.installed) : null,
     member: state.member,
     form_accepted: state.formAccepted ? acceptanceWire(state.formAccepted) : null,
+    ...(state.restarts ? { restarts: state.restarts } : {}),
   });
 }
 
@@ -644,6 +659,7 @@ export function decodeDurableState(text: string): DurableDecodeResult {
         installed: nullable(f, "installed", view),
         member: bool(f, "member"),
         formAccepted: nullable(f, "form_accepted", acceptance),
+        ...(f.restarts === undefined ? {} : { restarts: int(f, "restarts", 1) }),
       },
     };
   } catch (e) {

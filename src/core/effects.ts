@@ -94,6 +94,11 @@ export interface DurableState {
   readonly member: boolean;
   /** The view accepted to form the group anew, not yet installed. */
   readonly formAccepted: FormAcceptance | null;
+  /**
+   * How often this run was restored from this state: a restored process
+   * numbers its user events afresh, above the numbers of the one before.
+   */
+  readonly restarts?: number;
 }
 
 /**
@@ -134,12 +139,19 @@ export type Effect =
     readonly event: PeerEvent;
   }
   | {
-    /** This peer's own user event `number` will not be delivered: tell whoever broadcast it. */
-    readonly kind: "undelivered";
+    /**
+     * This peer's own user event `number` is settled: delivered (here, or by
+     * the group while this peer skipped that view), not delivered and never
+     * to be, or of unknown fate (this peer was removed in a view it did not
+     * see coming). Tell whoever broadcast it.
+     */
+    readonly kind: "broadcast";
     /** The event's number among this run's. */
     readonly number: number;
-    /** Why, in a few words. */
-    readonly reason: string;
+    /** What became of it. */
+    readonly outcome: "delivered" | "undelivered" | "unknown";
+    /** Why, in a few words (not for `delivered`). */
+    readonly reason?: string;
   }
   | {
     /** Write a diagnostic. `key` groups repeats for rate limiting. */

@@ -46,6 +46,9 @@ export function userEventError(name: unknown, payload: unknown): string | null {
   return null;
 }
 
+/** How many event numbers each process of a run has (see {@linkcode Outbox.restarted}). */
+const PROCESS_NUMBERS = 2 ** 32;
+
 /** One key for the three numbers that name an event. */
 export const eventKey = (e: UserEvent): string => `${e.origin}/${e.originRun}/${e.number}`;
 
@@ -128,6 +131,9 @@ export class EventLog {
   }
 }
 
+/** The process that sent `e`: its run, and which of the run's processes (numbers are consecutive in each). */
+const senderKey = (e: UserEvent) => `${e.origin}/${e.originRun}/${Math.floor(e.number / PROCESS_NUMBERS)}`;
+
 /**
  * The names of events delivered already, so that one sent again is not
  * ordered twice: by sender run, every number up to a floor and the few above.
@@ -146,8 +152,9 @@ export class DeliveredEvents {
 
   /** Records `e` as delivered. */
   add(e: UserEvent): void {
-    const key = `${e.origin}/${e.originRun}`;
-    const s = this.#bySender.get(key) ?? { floor: 0, above: new Set<number>() };
+    const key = senderKey(e);
+    const base = Math.floor(e.number / PROCESS_NUMBERS) * PROCESS_NUMBERS;
+    const s = this.#bySender.get(key) ?? { floor: base, above: new Set<number>() };
     this.#bySender.set(key, s);
     if (e.number <= s.floor) return;
     s.above.add(e.number);
@@ -156,7 +163,7 @@ export class DeliveredEvents {
 
   /** Whether `e` was delivered. */
   has(e: UserEvent): boolean {
-    const s = this.#bySender.get(`${e.origin}/${e.originRun}`);
+    const s = this.#bySender.get(senderKey(e));
     return s !== undefined && (e.number <= s.floor || s.above.has(e.number));
   }
 }
@@ -184,6 +191,14 @@ export class Outbox {
   constructor(origin: PeerId, run: number) {
     this.#origin = origin;
     this.#run = run;
+  }
+
+  /**
+   * This run, restored from its state for the `restarts`th time, numbers its
+   * events from `restarts` × 2^32 on: never a number an earlier process used.
+   */
+  restarted(restarts: number): void {
+    this.#next = restarts * PROCESS_NUMBERS + 1;
   }
 
   /** A new event of this run, kept until it is delivered. */

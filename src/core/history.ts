@@ -20,7 +20,7 @@ import { abandonFormation } from "./forming.ts";
 import { onRedirect } from "./joining.ts";
 import { pump } from "./leader.ts";
 import { finishLeaving } from "./leaving.ts";
-import { afterInstall, deliverCut, failOutbox } from "./broadcast.ts";
+import { afterInstall, awaitsCut, cutFor, deliverCut, settleOutbox, takeCut } from "./broadcast.ts";
 import { becomeJoining, becomeMember, yieldTo } from "./roles.ts";
 
 /** A message of an older history: its sender is behind; show it our view, and drop it. */
@@ -99,7 +99,7 @@ export function catchUp(n: Node, to: PeerId, older = false): void {
   if (!n.view && !older && incarnationIn(view, to) !== n.newestRun.get(to)) return;
   if (n.now - (n.caughtUpAt.get(to) ?? -Infinity) < n.retryMs()) return;
   n.caughtUpAt.set(to, n.now);
-  n.send(to, { type: "NEWVIEW", view, ballot: n.lease.ballot });
+  n.send(to, { type: "NEWVIEW", view, ballot: n.lease.ballot, ...cutFor(n, view) });
 }
 
 /** Installs a committed view this peer belongs to, and reports it. */
@@ -164,8 +164,7 @@ export function removed(n: Node, view: View): void {
       "health",
     );
   }
-  deliverCut(n, view);
-  failOutbox(n, `removed from the group in view ${view.id} before it was delivered`);
+  settleOutbox(n, view, `removed from the group in view ${view.id}`);
   n.newest = view;
   becomeJoining(n, view.leader);
   n.joinTarget = view.leader === n.id ? null : view.leader;
@@ -185,6 +184,7 @@ export function adopt(n: Node, view: View, ballot: Ballot): boolean {
     if (compareViews(view, n.lastInstalled) <= 0 || (sameHistory && compareViews(view, newest) <= 0)) {
       return false;
     }
+    if (awaitsCut(n, view)) return false;
     install(n, view, ballot);
   } else if (compareViews(view, newest) > 0) removed(n, view);
   else return false;
@@ -192,6 +192,7 @@ export function adopt(n: Node, view: View, ballot: Ballot): boolean {
 }
 
 export function onNewView(n: Node, m: NewViewMessage): void {
+  if (m.carried) takeCut(n, m.view, m.carried);
   if (!adopt(n, m.view, m.ballot)) return;
   yieldTo(n, m.ballot);
   if (n.role.name === "candidate") evaluateTakeover(n, n.role.takeover);

@@ -14,7 +14,7 @@ import type { Body, Node } from "./node.ts";
 import { canCommit } from "./quorum.ts";
 import { incarnationIn, nextView, operationError, proposalOps, tagsIn } from "./view.ts";
 import { NO_TAGS, sameTags } from "./tags.ts";
-import { carriedFor, eventLog, orderWaiting } from "./broadcast.ts";
+import { carriedFor, eventLog, orderWaiting, ownsOrder } from "./broadcast.ts";
 import { sendNewLeader } from "./candidate.ts";
 import { catchUp, install, removed } from "./history.ts";
 
@@ -69,7 +69,7 @@ function stillWanted(n: Node, op: Operation, reason: Reason): boolean {
   const view = n.view!;
   if (op.kind === "ADD" && incarnationIn(view, op.peer) === op.incarnation) return false;
   if (op.kind === "DEL" && reason === "failed" && !n.detector.suspected.has(op.peer)) return false;
-  if (op.kind === "TAG" && reason === "lead") return view.leader !== n.id;
+  if (op.kind === "TAG" && reason === "lead") return !ownsOrder(n);
   if (op.kind === "TAG" && sameTags(op.tags ?? NO_TAGS, tagsIn(view, op.peer))) return false;
   return operationError(view, op, n.id) === null;
 }

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { deliverCut, failOutbox } from "./broadcast.ts";
+import { settleOutbox } from "./broadcast.ts";
 import type { LeaveMessage, View } from "./messages.ts";
 import type { Node } from "./node.ts";
 import { startTakeover } from "./candidate.ts";
@@ -55,8 +55,7 @@ export function finishLeaving(n: Node, view: View | null): void {
     isLeader: false,
   };
   if (view) n.out.push({ kind: "event", event }); // never in a group: nothing to report
-  if (view) deliverCut(n, view);
-  failOutbox(n, "this peer left the group before it was delivered");
+  settleOutbox(n, view, "this peer left the group");
   if (view) n.newest = view;
   n.view = null;
   n.role = { name: "joining" };

@@ -12,7 +12,7 @@ import type { Body, Node } from "./node.ts";
 import { isMajority } from "./quorum.ts";
 import { incarnationIn, proposalError, proposalOps } from "./view.ts";
 import { catchUp, sendProbes } from "./history.ts";
-import { eventLog, holdsCut } from "./broadcast.ts";
+import { cutFor, eventLog, holdsCut } from "./broadcast.ts";
 import { maybeCommit, pump } from "./leader.ts";
 import { onHigherBallot, yieldTo } from "./roles.ts";
 
@@ -199,8 +199,9 @@ export function onNewLeader(n: Node, m: NewLeaderMessage): void {
     view,
     pending,
     ...(log.length > 0 ? { eventsHave: log.length } : {}),
-    ...(log.length > (m.eventsHave ?? 0) && m.viewId === view.id
-      ? { carried: log.runFrom((m.eventsHave ?? 0) + 1) }
-      : {}),
+    // Events of the candidate's view it may lack: beyond what it holds, or (one view on) the cut.
+    ...(m.viewId === view.id
+      ? log.length > (m.eventsHave ?? 0) ? { carried: log.runFrom((m.eventsHave ?? 0) + 1) } : {}
+      : cutFor(n, view)),
   });
 }

@@ -203,6 +203,11 @@ export interface NewViewMessage extends Envelope {
   readonly view: View;
   /** The ballot of the leader that committed it. */
   readonly ballot: Ballot;
+  /**
+   * To a member that fell behind: the events of the view before, up to the
+   * view's cut, so that it delivers them before it installs this one.
+   */
+  readonly carried?: EventRun;
 }
 
 /** A candidate asks every member for its pending operation. */
@@ -383,6 +388,8 @@ export interface EventRun {
 export interface EventMessage extends Envelope {
   /** Message type. */
   readonly type: "EVENT";
+  /** The sender's view: a leader orders only events handed on in its own view. */
+  readonly viewId: number;
   /** The event. */
   readonly event: UserEvent;
 }
@@ -411,6 +418,14 @@ export interface EventsOkMessage extends Envelope {
   readonly have: number;
 }
 
+/** The leader tells a member that its event `number` was delivered in a view the member skipped. */
+export interface EventDoneMessage extends Envelope {
+  /** Message type. */
+  readonly type: "EVENT_DONE";
+  /** The event's number among the member's run's. */
+  readonly number: number;
+}
+
 /** Every message of the protocol. */
 export type Message =
   | JoinMessage
@@ -432,7 +447,8 @@ export type Message =
   | TagsMessage
   | EventMessage
   | EventsMessage
-  | EventsOkMessage;
+  | EventsOkMessage
+  | EventDoneMessage;
 
 /** The type names, in wire spelling. */
 export type MessageType = Message["type"];

@@ -120,8 +120,19 @@ export class Node {
   tagsSentAt = -Infinity;
   /** The user events of the installed view (broadcast.ts). */
   eventLog: EventLog | null = null;
+  /** A view not installed yet for want of the events of its cut, and since when (broadcast.ts). */
+  cutAwaited: { viewId: number; since: number } | null = null;
+  /** Those of the view before, for a member that missed them. */
+  previousLog: EventLog | null = null;
   /** Events delivered here, so that none is ordered twice. */
   readonly delivered = new DeliveredEvents();
+  /** How often this run was restored from durable state (its processes after the first). */
+  restarts = 0;
+  /**
+   * The view this process was restored into: it lost that view's events, so
+   * it orders none there (as leader it makes a view of its own first).
+   */
+  restoredInto: number | null = null;
   /** This run's own events not yet delivered. */
   readonly outbox: Outbox;
 

@@ -43,7 +43,7 @@ import { classifyEpoch } from "./epoch.ts";
 import { considerFormation, onForm, onFormAccept, onFormOk, onFormPromise } from "./forming.ts";
 import { answered, endProbe, onNewer, onNewView, onOlder, sendProbes } from "./history.ts";
 import { onJoin, onRedirect, onTags, sendJoin, sendProbation, syncTags } from "./joining.ts";
-import { broadcast, onEvent, onEvents, onEventsOk, resendEvents } from "./broadcast.ts";
+import { broadcast, onEvent, onEventDone, onEvents, onEventsOk, resendEvents } from "./broadcast.ts";
 import { userEventError } from "./events.ts";
 import { type Tags, tagsError } from "./tags.ts";
 import { onOk, retransmit } from "./leader.ts";
@@ -113,6 +113,11 @@ export class PeerCore {
     const r = config.restored;
     if (r) {
       n.acceptor.restore(r.promised, r.accepted, r.formAccepted);
+      // A new process of the run: its events get new numbers, and it lost the view's events it held.
+      n.restarts = (r.restarts ?? 0) + 1;
+      n.ownVersion++;
+      n.outbox.restarted(n.restarts);
+      n.restoredInto = r.installed?.id ?? null;
       n.lastInstalled = n.newest = r.installed;
       if (r.member && r.installed && incarnationIn(r.installed, config.id) === config.incarnation) {
         n.view = r.installed;
@@ -204,6 +209,7 @@ export class PeerCore {
       installed: n.lastInstalled,
       member: n.view !== null,
       formAccepted: n.acceptor.formAccepted,
+      ...(n.restarts > 0 ? { restarts: n.restarts } : {}),
     };
   }
 
@@ -305,6 +311,8 @@ export class PeerCore {
         return onEvents(n, message);
       case "EVENTS_OK":
         return onEventsOk(n, message);
+      case "EVENT_DONE":
+        return onEventDone(n, message);
     }
   }
 
@@ -335,8 +343,8 @@ export class PeerCore {
   /**
    * Broadcasts a user event to the group: it is delivered (an `event` event)
    * at every member, in the same order everywhere. Returns its number among
-   * this run's events, and the effects; an `undelivered` effect with that
-   * number says it never will be. Throws on a bad name or payload.
+   * this run's events, and the effects; a `broadcast` effect with that
+   * number says what became of it. Throws on a bad name or payload.
    */
   broadcast(now: number, name: string, payload: string): { number: number; effects: Effect[] } {
     const error = userEventError(name, payload);

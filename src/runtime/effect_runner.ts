@@ -96,8 +96,12 @@ export interface EffectRunnerOptions {
   readonly onEvent: (event: PeerEvent) => void;
   /** Receives every diagnostic; `key` groups repeats for rate limiting. */
   readonly onLog: (level: LogLevel, text: string, key: string) => void;
-  /** This peer's own user event `number` will never be delivered (see `PeerCore.broadcast`). */
-  readonly onUndelivered?: (number: number, reason: string) => void;
+  /** This peer's own user event `number` is settled (see `PeerCore.broadcast`). */
+  readonly onBroadcast?: (
+    number: number,
+    outcome: "delivered" | "undelivered" | "unknown",
+    reason: string | undefined,
+  ) => void;
   /**
    * Called once when the peer must stop at once: a filter crashed it (after
    * that step's effects), or its durable state could not be written.
@@ -281,8 +285,8 @@ export class EffectRunner {
         return o.onEvent(work.event);
       case "log":
         return o.onLog(work.level, work.text, work.key);
-      case "undelivered":
-        return o.onUndelivered?.(work.number, work.reason);
+      case "broadcast":
+        return o.onBroadcast?.(work.number, work.outcome, work.reason);
       case "crash":
         return o.onCrash?.(work.reason);
     }

@@ -164,6 +164,8 @@ export class Checker {
   /** Every event delivered anywhere, and those their sender was told will never be. */
   readonly #everDelivered = new Set<string>();
   readonly #undelivered = new Set<string>();
+  /** How many members of each view (by slot) restarted while in it, forgetting its events. */
+  readonly #forgotten = new Map<string, number>();
   /** Peers restored from their state into a view (`p@slot`): they lost the events they held there. */
   readonly #restoredIn = new Set<string>();
   /** The first install of every (epoch, view id): the agreed view. */
@@ -240,7 +242,11 @@ export class Checker {
     this.#deliveredIn[p] = { slot: "", count: 0 };
     this.#deliveredKeys[p] = new Set();
     const kept = this.#lastDurable[p];
-    if (sameRun && kept) this.#restoredIn.add(`${p}@${slot(kept.epoch, kept.id)}`);
+    if (kept) {
+      const at = slot(kept.epoch, kept.id);
+      if (sameRun) this.#restoredIn.add(`${p}@${at}`);
+      this.#forgotten.set(at, (this.#forgotten.get(at) ?? 0) + 1);
+    }
     if (sameRun) return;
     this.#lastDurable[p] = null;
     if (this.#lastPrinted[p]) this.#earlierRun[p] = this.#lastPrinted[p];
@@ -401,8 +407,11 @@ export class Checker {
     if (!follows) return;
     const was = this.#deliveredIn[p];
     const count = was.slot === slot(last.epoch, last.id) ? was.count : 0;
-    // (a run restored from its state lost the events it held: it may deliver fewer)
-    if (count !== (view.cut?.count ?? 0) && !(this.#restoredIn.has(`${p}@${slot(last.epoch, last.id)}`))) {
+    // Events are kept in memory: a run restored from its state lost those it held (it may
+    // deliver fewer), and the guarantee holds while a majority of the view stays up.
+    const at = slot(last.epoch, last.id);
+    const void_ = this.#restoredIn.has(`${p}@${at}`) || (this.#forgotten.get(at) ?? 0) >= majorityOf(last);
+    if (count !== (view.cut?.count ?? 0) && !void_) {
       throw new ViolationFound(
         "order",
         `peer ${p} delivered ${count} events of ${formatView(last, true)} before installing ` +
@@ -460,9 +469,10 @@ export class Checker {
     }
     let accepted = this.#acceptors.get(key);
     if (!accepted) this.#acceptors.set(key, accepted = new Set());
-    // The committer accepts its own proposal, possibly in this very step
-    // (a one-member view commits as it proposes, so no pending is ever seen).
-    if (sent && sameEpoch && last.id === base) accepted.add(this.#run(p));
+    // The committer accepts its own proposal, possibly in this very step (a one-member
+    // view commits as it proposes, so no pending is ever seen, and may send no NEWVIEW:
+    // a TAG of its only member). The view names its first proposer as leader.
+    if ((sent || view.leader === p) && sameEpoch && last.id === base) accepted.add(this.#run(p));
     const voters = previous.view.members.filter((m, i) =>
       accepted.has(`${m}:${previous.view.incarnations[i]}`)
     );
@@ -585,9 +595,13 @@ export class Checker {
       const pending = ops.length > 0 ? ` pending ${ops.join(", ")}` : "";
       const suspects = c.suspected.size > 0 ? ` suspects [${[...c.suspected]}]` : "";
       const probing = c.probing ? " probing" : "";
+      const events = (c.pendingEvents ?? 0) > 0 ? ` ${c.pendingEvents} own events undelivered` : "";
+      const tags = c.view && !sameTags(tagsIn(c.view, p), c.tags ?? NO_TAGS)
+        ? ` tags ${JSON.stringify(c.tags)} not agreed (the view holds ${JSON.stringify(tagsIn(c.view, p))})`
+        : "";
       return `p${p} (run ${
         this.#o.incarnation(p)
-      }): ${view} ${c.role}${probing} following ${c.leader}${pending}${suspects}`;
+      }): ${view} ${c.role}${probing} following ${c.leader}${pending}${suspects}${events}${tags}`;
     }).join("; ");
     const views = live.map((p) => core(p).view);
     const oneView = views.every((v) => v && views[0] && sameView(v, views[0]));

@@ -710,7 +710,9 @@ export class Simulation {
       onLog: (_level, text, key) => {
         if (key === "malformed") this.#checker.undecodable(p, text);
       },
-      onUndelivered: (number, reason) => this.#checker.undelivered(`${p}/${incarnation}/${number}`, reason),
+      onBroadcast: (number, outcome, reason) => {
+        if (outcome === "undelivered") this.#checker.undelivered(`${p}/${incarnation}/${number}`, reason!);
+      },
       onCrash: () => {
         if (test4 && this.#crashWhy[p] === "test case 4") this.#crashPlan[p] = this.#scenario.test4Restart;
         // faults stop with the fault phase: a crash after it (test case 4 may fire late) is for good
