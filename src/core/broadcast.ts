@@ -109,14 +109,24 @@ function order(n: Node, event: UserEvent): void {
   advanceCommit(n, log);
 }
 
-/** Orders what waited for the view change, dropping events of runs no longer members. */
+/** Orders what waited for the view change (see {@linkcode dropWaiting}), and this leader's own. */
 export function orderWaiting(n: Node): void {
   const leadership = n.leadership();
   if (!leadership || leadership.current || !orders(n)) return;
   const waiting = [...leadership.waiting.values(), ...[...n.outbox.pending.values()].map((p) => p.event)];
   leadership.waiting.clear();
-  for (const e of waiting) {
-    if (incarnationIn(n.view!, e.origin) === e.originRun) order(n, e);
+  for (const e of waiting) order(n, e);
+}
+
+/**
+ * A view is installed: events waiting of runs it does not hold are dropped at
+ * once. Their senders were told they are undelivered (settleOutbox), even if
+ * the same run is admitted again before the events' turn would come.
+ */
+export function dropWaiting(n: Node, view: View): void {
+  const waiting = n.leadership()?.waiting;
+  for (const [key, e] of waiting ?? []) {
+    if (incarnationIn(view, e.origin) !== e.originRun) waiting!.delete(key);
   }
 }
 

@@ -20,7 +20,7 @@ import { abandonFormation } from "./forming.ts";
 import { onRedirect } from "./joining.ts";
 import { pump } from "./leader.ts";
 import { finishLeaving } from "./leaving.ts";
-import { afterInstall, awaitsCut, cutFor, deliverCut, settleOutbox, takeCut } from "./broadcast.ts";
+import { afterInstall, awaitsCut, cutFor, deliverCut, dropWaiting, settleOutbox, takeCut } from "./broadcast.ts";
 import { becomeJoining, becomeMember, yieldTo } from "./roles.ts";
 
 /** A message of an older history: its sender is behind; show it our view, and drop it. */
@@ -110,6 +110,7 @@ export function install(n: Node, view: View, ballot: Ballot): void {
   // The history moved on: an attempt to form anew would now reuse a view id.
   if (n.formation) abandonFormation(n, `view ${view.id} installed meanwhile`);
   deliverCut(n, view); // the events of the view before, up to the agreed cut, come first
+  dropWaiting(n, view);
   n.view = view;
   n.newest = view;
   n.lastInstalled = view;

@@ -164,6 +164,8 @@ export class Checker {
   /** Every event delivered anywhere, and those their sender was told will never be. */
   readonly #everDelivered = new Set<string>();
   readonly #undelivered = new Set<string>();
+  /** The view each peer's run was last restored into, until it prints a view (it may never have printed that one). */
+  readonly #restoredInto: (View | null)[] = [];
   /** How many members of each view (by slot) restarted while in it, forgetting its events. */
   readonly #forgotten = new Map<string, number>();
   /** Peers restored from their state into a view (`p@slot`): they lost the events they held there. */
@@ -245,6 +247,7 @@ export class Checker {
     if (kept) {
       const at = slot(kept.epoch, kept.id);
       if (sameRun) this.#restoredIn.add(`${p}@${at}`);
+      if (sameRun) this.#restoredInto[p] = kept;
       this.#forgotten.set(at, (this.#forgotten.get(at) ?? 0) + 1);
     }
     if (sameRun) return;
@@ -339,6 +342,7 @@ export class Checker {
     }
     this.#viewSynchronous(p, last, view);
     this.#lastPrinted[p] = view;
+    this.#restoredInto[p] = null;
   }
 
   /**
@@ -346,7 +350,9 @@ export class Checker {
    * positions, each once, consecutively from 1, while in that very view.
    */
   #delivered(p: PeerId, event: Extract<PeerEvent, { type: "event" }>): void {
-    const view = this.#lastPrinted[p];
+    const restored = this.#restoredInto[p] ?? null;
+    const printed = this.#lastPrinted[p];
+    const view = restored && compareViews(restored, printed) > 0 ? restored : printed;
     const { origin, originRun, number, name } = event.event;
     const key = `${origin}/${originRun}/${number}`;
     if (!view || view.id !== event.viewId) {
