@@ -284,8 +284,9 @@ export function resendEvents(n: Node): void {
 export function settleOutbox(n: Node, next: View | null, reason: string): void {
   const view = n.view;
   if (next) deliverCut(n, next);
+  // Certain only where it delivered the whole cut of its view: any event of its own left is in no cut.
   const follows = view !== null && next !== null && compareEpochs(next.epoch, view.epoch) === 0 &&
-    (next.cut ? next.cut.of === view.id : next.id === view.id + 1);
+    (next.cut ? next.cut.of === view.id && eventLog(n).length >= next.cut.count : next.id === view.id + 1);
   for (const number of n.outbox.pending.keys()) {
     n.out.push({
       kind: "broadcast",

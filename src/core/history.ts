@@ -187,8 +187,10 @@ export function adopt(n: Node, view: View, ballot: Ballot): boolean {
     }
     if (awaitsCut(n, view)) return false;
     install(n, view, ballot);
-  } else if (compareViews(view, newest) > 0) removed(n, view);
-  else return false;
+  } else if (compareViews(view, newest) > 0) {
+    if (awaitsCut(n, view)) return false; // its own events may be among them
+    removed(n, view);
+  } else return false;
   return true;
 }
 
