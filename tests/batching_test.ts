@@ -412,7 +412,7 @@ test("codec: a malformed batch is rejected with a reason", () => {
     ["not a list", { op: "ADD", peer: 9, peer_inc: 1 }, /must list 1 to 63/],
     ["an entry not an object", [entry(9), [9]], /operation objects/],
     ["an entry null", [null], /operation objects/],
-    ["an unknown op", [{ op: "MOVE", peer: 9, peer_inc: 1 }], /'op' must be ADD or DEL/],
+    ["an unknown op", [{ op: "MOVE", peer: 9, peer_inc: 1 }], /'op' must be ADD, DEL or TAG/],
     ["left on an ADD", [{ ...entry(9), left: true }], /'left' is for a DEL/],
     ["peer 0", [entry(0)], /'peer'/],
     ["no incarnation", [{ op: "DEL", peer: 9 }], /'peer_inc'/],
