@@ -59,6 +59,8 @@ export type * from "./src/core/messages.ts";
 export { PROTOCOL_VERSION } from "./src/core/messages.ts";
 export { type MemberState, PeerCore, type PeerHealth, type Role } from "./src/core/peer_core.ts";
 export type { Probation } from "./src/core/damping.ts";
+export { MAX_TAGS_BYTES, parseTag, type Tags, tagsError } from "./src/core/tags.ts";
+export { MAX_EVENT_PAYLOAD_BYTES } from "./src/core/events.ts";
 export { type CoreConfig, DEFAULT_FAIL_AFTER, DEFAULT_HEARTBEAT_MS } from "./src/core/config.ts";
 export {
   decodeDurableState,
@@ -89,6 +91,7 @@ export {
   type JsonEvent,
   type JsonMember,
   type JsonNoticeEvent,
+  type JsonUserEvent,
   type JsonViewEvent,
   memberJson,
   type OutputFormat,

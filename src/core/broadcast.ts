@@ -10,7 +10,15 @@
  * @module
  */
 
-import type { EventDoneMessage, EventMessage, EventRun, EventsMessage, EventsOkMessage, PeerId, UserEvent, View } from "./messages.ts";
+import type {
+  EventMessage,
+  EventRun,
+  EventsMessage,
+  EventsOkMessage,
+  PeerId,
+  UserEvent,
+  View,
+} from "./messages.ts";
 import type { Node } from "./node.ts";
 import { majorityOf } from "./quorum.ts";
 import { compareEpochs } from "./epoch.ts";
@@ -58,18 +66,16 @@ function handOn(n: Node, event: UserEvent): void {
   if (leader !== null) n.send(leader, { type: "EVENT", viewId: n.view!.id, event });
 }
 
-/** The leader says this peer's event was delivered in a view this peer skipped. */
-export function onEventDone(n: Node, m: EventDoneMessage): void {
-  if (!n.outbox.pending.delete(m.number)) return;
-  n.out.push({ kind: "broadcast", number: m.number, outcome: "delivered" });
-}
-
 /** An event handed to this leader by a member of its view. */
 export function onEvent(n: Node, m: EventMessage): void {
   // Only an event handed on in this very view: one from before the sender was removed and
   // admitted again was reported undelivered (see settleOutbox); it is sent again after a view change.
   if (n.role.name !== "leader" || !n.isMember(m.from, m.incarnation) || m.viewId !== n.view!.id) {
-    return n.log("debug", `dropped EVENT from ${m.from} of view ${m.viewId}: not its leader in that view`, "event-stray");
+    return n.log(
+      "debug",
+      `dropped EVENT from ${m.from} of view ${m.viewId}: not its leader in that view`,
+      "event-stray",
+    );
   }
   if (m.event.origin !== m.from || m.event.originRun !== m.incarnation) {
     return n.log("warning", `dropped EVENT from ${m.from}: it names another sender`, "event-invalid");
@@ -87,12 +93,7 @@ function order(n: Node, event: UserEvent): void {
   if (!leadership) return;
   const key = eventKey(event);
   const log = eventLog(n);
-  if (n.delivered.has(event)) {
-    // Delivered in a view its sender skipped: the sender learns it here.
-    if (event.origin !== n.id) n.send(event.origin, { type: "EVENT_DONE", number: event.number });
-    return;
-  }
-  if (log.holds(key)) return;
+  if (n.delivered.has(event) || log.holds(key)) return;
   if (leadership.current || !orders(n)) {
     if (!leadership.waiting.has(key)) leadership.waiting.set(key, event);
     if (!ownsOrder(n)) {
@@ -151,8 +152,13 @@ function advanceCommit(n: Node, log: EventLog): void {
 /** A member takes the leader's events in, delivers what is committed, and says how many it holds. */
 export function onEvents(n: Node, m: EventsMessage): void {
   const view = n.view;
-  if (!view || m.viewId !== view.id || m.from !== view.leader || n.acceptor.refuses(m.ballot)) {
+  if (!view || m.viewId !== view.id || m.from !== view.leader) {
     return n.log("debug", `dropped EVENTS from ${m.from} for view ${m.viewId}`, "events-stale");
+  }
+  if (n.acceptor.refuses(m.ballot)) {
+    // It promised a later ballot (a takeover it gave up, say): the leader learns it, as from a REQ.
+    n.log("info", `refused EVENTS from replaced leader ${m.from}`, "events-refused");
+    return n.send(m.from, { type: "REJECT", promised: n.acceptor.promised });
   }
   const log = eventLog(n);
   log.append(m.run);
@@ -178,9 +184,18 @@ function deliverUpTo(n: Node, log: EventLog, upTo: number): void {
     if (n.outbox.owns(event) && n.outbox.pending.delete(event.number)) {
       n.out.push({ kind: "broadcast", number: event.number, outcome: "delivered" });
     }
-    n.out.push({ kind: "event", event: { type: "event", peer: n.id, viewId: log.viewId, position: p, event } });
+    n.out.push({
+      kind: "event",
+      event: { type: "event", peer: n.id, viewId: log.viewId, position: p, event },
+    });
   }
   log.delivered = Math.max(log.delivered, upTo);
+}
+
+/** Whether `next` is the view right after `view`: same epoch, and its cut (or id) follows it. */
+function follows(view: View, next: View): boolean {
+  return compareEpochs(next.epoch, view.epoch) === 0 &&
+    (next.cut ? next.cut.of === view.id : next.id === view.id + 1);
 }
 
 /**
@@ -191,10 +206,20 @@ function deliverUpTo(n: Node, log: EventLog, upTo: number): void {
 export function deliverCut(n: Node, next: View): void {
   const log = n.eventLog;
   const view = n.view;
-  if (!log || !view || log.viewId !== view.id || compareEpochs(next.epoch, view.epoch) !== 0) return;
-  const count = next.cut?.of === view.id ? next.cut.count : 0;
+  if (!view || !follows(view, next)) {
+    // It skipped views (caught up over them, or joined another history): its events may have
+    // been delivered there, unseen here. Sent again they could be delivered twice: their fate is unknown.
+    settle(n, "unknown", "this peer missed views in which it may have been delivered");
+    return;
+  }
+  if (!log || log.viewId !== view.id) return;
+  const count = next.cut?.count ?? 0;
   if (log.length < count) {
-    n.log("warning", `view ${next.id}: missed ${count - log.length} events of view ${view.id}`, "events-missed");
+    n.log(
+      "warning",
+      `view ${next.id}: missed ${count - log.length} events of view ${view.id}`,
+      "events-missed",
+    );
   }
   deliverUpTo(n, log, Math.min(count, log.length));
 }
@@ -244,7 +269,12 @@ export function carriedFor(n: Node, to: PeerId, cut: number | undefined): { carr
 }
 
 /** A member takes in what a REQ carried; false (and it says how many it holds) if it still lacks some. */
-export function holdsCut(n: Node, to: PeerId, carried: EventRun | undefined, cut: number | undefined): boolean {
+export function holdsCut(
+  n: Node,
+  to: PeerId,
+  carried: EventRun | undefined,
+  cut: number | undefined,
+): boolean {
   const log = eventLog(n);
   if (carried) log.append(carried);
   if (log.length >= (cut ?? 0)) return true;
@@ -284,16 +314,16 @@ export function resendEvents(n: Node): void {
 export function settleOutbox(n: Node, next: View | null, reason: string): void {
   const view = n.view;
   if (next) deliverCut(n, next);
-  // Certain only where it delivered the whole cut of its view: any event of its own left is in no cut.
-  const follows = view !== null && next !== null && compareEpochs(next.epoch, view.epoch) === 0 &&
-    (next.cut ? next.cut.of === view.id && eventLog(n).length >= next.cut.count : next.id === view.id + 1);
-  for (const number of n.outbox.pending.keys()) {
-    n.out.push({
-      kind: "broadcast",
-      number,
-      outcome: follows ? "undelivered" : "unknown",
-      reason: follows ? `${reason} before it was delivered` : `${reason}; it may have been delivered`,
-    });
-  }
+  // Certain only where it saw every view since it handed the event on, and delivered the whole
+  // cut of the last: an event of its own left is then in no cut.
+  const whole = view !== null && next !== null && follows(view, next) &&
+    eventLog(n).length >= (next.cut?.count ?? 0);
+  if (whole) settle(n, "undelivered", `${reason} before it was delivered`);
+  else settle(n, "unknown", `${reason}; it may have been delivered`);
+}
+
+/** Tells the senders of every own event pending what became of them, and forgets them. */
+function settle(n: Node, outcome: "undelivered" | "unknown", reason: string): void {
+  for (const number of n.outbox.pending.keys()) n.out.push({ kind: "broadcast", number, outcome, reason });
   n.outbox.pending.clear();
 }

@@ -93,7 +93,9 @@ export function evaluateTakeover(n: Node, takeover: Takeover): void {
   if (!takeover.answeredBy(view, n.id)) return;
   // Every event a majority held is in some answer: hold them all before leading (the cut).
   const log = eventLog(n);
-  const short = [...takeover.replies.values()].filter((r) => r.view.id === view.id && (r.eventsHave ?? 0) > log.length);
+  const short = [...takeover.replies.values()].filter((r) =>
+    r.view.id === view.id && (r.eventsHave ?? 0) > log.length
+  );
   if (short.length > 0) return sendNewLeader(n, takeover, short.map((r) => r.from));
   let recovered = takeover.recovered(n.acceptor.accepted, view.id);
   if (recovered && (recovered.events ?? 0) > log.length) {
@@ -109,7 +111,9 @@ export function evaluateTakeover(n: Node, takeover: Takeover): void {
     recovered = log.length > 0 ? { ...rest, events: log.length } : rest;
   }
   const leadership = becomeLeader(n, takeover.ballot);
-  for (const r of takeover.replies.values()) if (r.view.id === view.id) log.have.set(r.from, r.eventsHave ?? 0);
+  for (const r of takeover.replies.values()) {
+    if (r.view.id === view.id) log.have.set(r.from, r.eventsHave ?? 0);
+  }
   n.log(
     "warning",
     `leading view ${view.id} with ballot ${takeover.ballot.round}/${n.id}` +

@@ -12,6 +12,7 @@ import type { DurableState } from "./effects.ts";
 import {
   type Ballot,
   type Epoch,
+  type EventRun,
   type FormAcceptance,
   MAX_PROPOSAL_OPERATIONS,
   type Message,
@@ -20,7 +21,6 @@ import {
   type Proposal,
   PROTOCOL_VERSION,
   type UserEvent,
-  type EventRun,
   type View,
 } from "./messages.ts";
 import { type Tags, tagsError } from "./tags.ts";
@@ -175,8 +175,6 @@ function wireFields(message: Message): Fields {
       };
     case "EVENTS_OK":
       return { view_id: message.viewId, have: message.have };
-    case "EVENT_DONE":
-      return { number: message.number };
   }
 }
 
@@ -326,7 +324,9 @@ function view(f: Fields): View {
 function viewTags(f: Fields, count: number): { tags?: Tags[] } {
   if (f.tags === undefined) return {};
   const x = f.tags;
-  if (!Array.isArray(x) || x.length !== count) throw new WireError("field 'tags' must list one object a member");
+  if (!Array.isArray(x) || x.length !== count) {
+    throw new WireError("field 'tags' must list one object a member");
+  }
   return { tags: x.map((t, i) => tags({ [i]: t }, String(i))) };
 }
 
@@ -343,7 +343,9 @@ function viewCut(f: Fields, id: number): { cut?: View["cut"] } {
 
 function operation(f: Fields): Operation {
   const kind = f.op;
-  if (kind !== "ADD" && kind !== "DEL" && kind !== "TAG") throw new WireError("field 'op' must be ADD, DEL or TAG");
+  if (kind !== "ADD" && kind !== "DEL" && kind !== "TAG") {
+    throw new WireError("field 'op' must be ADD, DEL or TAG");
+  }
   if (f.left !== undefined && (f.left !== true || kind !== "DEL")) {
     throw new WireError("field 'left' is for a DEL");
   }
@@ -523,8 +525,7 @@ function decodeFields(f: Fields): Message {
       };
     case "EVENTS_OK":
       return { type: "EVENTS_OK", ...envelope, viewId: int(f, "view_id", 1), have: int(f, "have") };
-    case "EVENT_DONE":
-      return { type: "EVENT_DONE", ...envelope, number: int(f, "number", 1) };
+
     default:
       throw new WireError(`unknown message type ${JSON.stringify(f.type)}`);
   }

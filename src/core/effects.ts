@@ -140,10 +140,9 @@ export type Effect =
   }
   | {
     /**
-     * This peer's own user event `number` is settled: delivered (here, or by
-     * the group while this peer skipped that view), not delivered and never
-     * to be, or of unknown fate (this peer was removed in a view it did not
-     * see coming). Tell whoever broadcast it.
+     * This peer's own user event `number` is settled: delivered here, not
+     * delivered and never to be, or of unknown fate (this peer missed views in
+     * which it may have been delivered). Tell whoever broadcast it.
      */
     readonly kind: "broadcast";
     /** The event's number among this run's. */

@@ -36,18 +36,26 @@ export const EVENTS_PER_MESSAGE_BYTES = 1_048_576;
  * ```
  */
 export function userEventError(name: unknown, payload: unknown): string | null {
-  // deno-lint-ignore no-control-regex
-  if (typeof name !== "string" || name.length === 0 || name.length > MAX_EVENT_NAME_LENGTH || /[\u0000-\u001f]/.test(name)) {
+  if (
+    typeof name !== "string" || name.length === 0 || name.length > MAX_EVENT_NAME_LENGTH ||
+    CONTROL.test(name)
+  ) {
     return `an event name must be 1 to ${MAX_EVENT_NAME_LENGTH} characters of text`;
   }
   if (typeof payload !== "string") return "an event payload must be text";
   const bytes = new TextEncoder().encode(payload).length;
-  if (bytes > MAX_EVENT_PAYLOAD_BYTES) return `payload of ${bytes} bytes, more than ${MAX_EVENT_PAYLOAD_BYTES}`;
+  if (bytes > MAX_EVENT_PAYLOAD_BYTES) {
+    return `payload of ${bytes} bytes, more than ${MAX_EVENT_PAYLOAD_BYTES}`;
+  }
   return null;
 }
 
 /** How many event numbers each process of a run has (see {@linkcode Outbox.restarted}). */
 const PROCESS_NUMBERS = 2 ** 32;
+
+/** Control characters: not in a name (it is printed on one line). */
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** One key for the three numbers that name an event. */
 export const eventKey = (e: UserEvent): string => `${e.origin}/${e.originRun}/${e.number}`;

@@ -151,7 +151,16 @@ export function eventJson(event: PeerEvent, at: Date): JsonEvent {
   }
   if (event.type === "event") {
     const { peer, viewId, position, event: e } = event;
-    return { event: "event", peer, view: viewId, position, from: e.origin, name: e.name, payload: e.payload, at: at.toISOString() };
+    return {
+      event: "event",
+      peer,
+      view: viewId,
+      position,
+      from: e.origin,
+      name: e.name,
+      payload: e.payload,
+      at: at.toISOString(),
+    };
   }
   return {
     event: event.type,
@@ -202,6 +211,8 @@ export interface JsonMember {
   readonly incarnation: number;
   /** Whole milliseconds since the reporting peer last heard from it. */
   readonly last_heard_ms: number;
+  /** Its tags, as the view agreed them (absent in files of older versions). */
+  readonly tags?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -211,8 +222,9 @@ export interface JsonMember {
  * @example
  * ```ts
  * import { memberJson } from "./format.ts";
- * memberJson({ id: 2, incarnation: 7, silentMs: 87.57, state: "alive" }, "127.0.0.1:7602", 1);
- * // { id: 2, address: "127.0.0.1:7602", state: "alive", role: "member", incarnation: 7, last_heard_ms: 88 }
+ * memberJson({ id: 2, incarnation: 7, silentMs: 87.57, state: "alive", tags: { role: "db" } }, "127.0.0.1:7602", 1);
+ * // { id: 2, address: "127.0.0.1:7602", state: "alive", role: "member", incarnation: 7, last_heard_ms: 88,
+ * //   tags: { role: "db" } }
  * ```
  */
 export function memberJson(
@@ -221,6 +233,7 @@ export function memberJson(
     readonly incarnation: number;
     readonly silentMs: number;
     readonly state: JsonMember["state"];
+    readonly tags?: Readonly<Record<string, string>>;
   },
   address: string,
   leader: number | null,
@@ -232,6 +245,7 @@ export function memberJson(
     role: member.id === leader ? "leader" : "member",
     incarnation: member.incarnation,
     last_heard_ms: Math.max(0, Math.round(member.silentMs)),
+    tags: member.tags ?? {},
   };
 }
 

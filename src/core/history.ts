@@ -20,7 +20,15 @@ import { abandonFormation } from "./forming.ts";
 import { onRedirect } from "./joining.ts";
 import { pump } from "./leader.ts";
 import { finishLeaving } from "./leaving.ts";
-import { afterInstall, awaitsCut, cutFor, deliverCut, dropWaiting, settleOutbox, takeCut } from "./broadcast.ts";
+import {
+  afterInstall,
+  awaitsCut,
+  cutFor,
+  deliverCut,
+  dropWaiting,
+  settleOutbox,
+  takeCut,
+} from "./broadcast.ts";
 import { becomeJoining, becomeMember, yieldTo } from "./roles.ts";
 
 /** A message of an older history: its sender is behind; show it our view, and drop it. */

@@ -418,14 +418,6 @@ export interface EventsOkMessage extends Envelope {
   readonly have: number;
 }
 
-/** The leader tells a member that its event `number` was delivered in a view the member skipped. */
-export interface EventDoneMessage extends Envelope {
-  /** Message type. */
-  readonly type: "EVENT_DONE";
-  /** The event's number among the member's run's. */
-  readonly number: number;
-}
-
 /** Every message of the protocol. */
 export type Message =
   | JoinMessage
@@ -447,8 +439,7 @@ export type Message =
   | TagsMessage
   | EventMessage
   | EventsMessage
-  | EventsOkMessage
-  | EventDoneMessage;
+  | EventsOkMessage;
 
 /** The type names, in wire spelling. */
 export type MessageType = Message["type"];

@@ -43,7 +43,7 @@ import { classifyEpoch } from "./epoch.ts";
 import { considerFormation, onForm, onFormAccept, onFormOk, onFormPromise } from "./forming.ts";
 import { answered, endProbe, onNewer, onNewView, onOlder, sendProbes } from "./history.ts";
 import { onJoin, onRedirect, onTags, sendJoin, sendProbation, syncTags } from "./joining.ts";
-import { broadcast, onEvent, onEventDone, onEvents, onEventsOk, resendEvents } from "./broadcast.ts";
+import { broadcast, onEvent, onEvents, onEventsOk, resendEvents } from "./broadcast.ts";
 import { userEventError } from "./events.ts";
 import { type Tags, tagsError } from "./tags.ts";
 import { onOk, retransmit } from "./leader.ts";
@@ -54,7 +54,7 @@ import type { Epoch, Message, PeerId, Proposal, View } from "./messages.ts";
 import { Node, type Role } from "./node.ts";
 import { Probe } from "./probe.ts";
 import { onHigherBallot } from "./roles.ts";
-import { incarnationIn } from "./view.ts";
+import { incarnationIn, tagsIn } from "./view.ts";
 
 export type { Role } from "./node.ts";
 
@@ -88,6 +88,8 @@ export interface MemberState {
   readonly silentMs: number;
   /** Whether it is heard from, held unreachable, or leaving on purpose. */
   readonly state: "alive" | "suspected" | "leaving";
+  /** Its tags, as the view agreed them. */
+  readonly tags: Tags;
 }
 
 /**
@@ -195,7 +197,8 @@ export class PeerCore {
     return view.members.map((id, i) => {
       const heard = id === n.id ? now : n.detector.lastHeard(id) ?? now;
       const state = n.detector.suspected.has(id) ? "suspected" : n.isLeaving(id) ? "leaving" : "alive";
-      return { id, incarnation: view.incarnations[i], silentMs: Math.max(0, now - heard), state };
+      const tags = tagsIn(view, id);
+      return { id, incarnation: view.incarnations[i], silentMs: Math.max(0, now - heard), state, tags };
     });
   }
 
@@ -311,8 +314,6 @@ export class PeerCore {
         return onEvents(n, message);
       case "EVENTS_OK":
         return onEventsOk(n, message);
-      case "EVENT_DONE":
-        return onEventDone(n, message);
     }
   }
 

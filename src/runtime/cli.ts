@@ -5,7 +5,7 @@
  * @module
  */
 
-import { configure, defaultTextFormatter, getThrottlingFilter, type LogRecord } from "../deps.ts";
+import { configure, defaultTextFormatter, getLogger, getThrottlingFilter, type LogRecord } from "../deps.ts";
 import { readFile, writeFile } from "node:fs/promises";
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
@@ -15,6 +15,7 @@ import { parseArgs } from "node:util";
 import type { PeerEvent } from "../core/effects.ts";
 import { DEFAULT_FAIL_AFTER, DEFAULT_HEARTBEAT_MS } from "../core/config.ts";
 import { formatEvent, type OutputFormat } from "../core/format.ts";
+import { parseTag, type Tags, tagsError } from "../core/tags.ts";
 import {
   DEFAULT_PORT,
   type HostAddress,
@@ -99,6 +100,8 @@ export interface CliOptions {
   readonly status: HostAddress | null;
   /** Path of the group's key file, or null for plain text. */
   readonly keyFile: string | null;
+  /** This peer's tags (`--tag KEY=VALUE`). */
+  readonly tags: Tags;
 }
 
 function number(
@@ -130,6 +133,7 @@ export const CLI_OPTIONS = {
   "data-dir": { type: "string" },
   status: { type: "string" },
   "key-file": { type: "string" },
+  tag: { type: "string", multiple: true },
   help: { type: "boolean" },
   version: { type: "boolean" },
 } as const;
@@ -213,6 +217,7 @@ export function parseCli(args: string[]): CliOptions | "help" | "version" {
     dataDir,
     status,
     keyFile,
+    tags: parseTags(values.tag ?? []),
   };
 }
 
@@ -315,6 +320,9 @@ async function loadKeyring(path: string): Promise<Keyring> {
   }
 }
 
+/** Where a user event goes in text mode (see configureLogging). */
+const eventLog = getLogger(["membership", "user-event"]);
+
 async function configureLogging(level: CliOptions["logLevel"]): Promise<void> {
   const stderr = (record: LogRecord) => void process.stderr.write(defaultTextFormatter(record));
   await configure({
@@ -330,6 +338,14 @@ async function configureLogging(level: CliOptions["logLevel"]): Promise<void> {
     },
     loggers: [
       { category: ["membership"], lowestLevel: level, sinks: ["stderr"], filters: ["throttle"] },
+      // User events, in text mode: at info level, shown unless --log-level error asks for less
+      // (never throttled: each is an event of the group's, not a repeated diagnostic).
+      {
+        category: ["membership", "user-event"],
+        lowestLevel: level === "error" ? "error" : "info",
+        sinks: ["stderr"],
+        parentSinks: "override",
+      },
       { category: ["logtape", "meta"], lowestLevel: "error", sinks: ["stderr"] },
     ],
   });
@@ -392,19 +408,40 @@ function parseSub<T>(command: string, parse: () => T): T {
   }
 }
 
-/** `membership members URL [--format text|json]`. */
+/** `--tag KEY=VALUE`, repeated, as tags; a bad one is a usage error (exit 2). */
+function parseTags(given: readonly string[], prefix = ""): Tags {
+  const tags: Record<string, string> = {};
+  for (const text of given) {
+    try {
+      const [key, value] = parseTag(text);
+      tags[key] = value;
+    } catch (e) {
+      throw new UsageError(`${prefix}${(e as Error).message}`);
+    }
+  }
+  const error = tagsError(tags);
+  if (error) throw new UsageError(`${prefix}--tag: ${error}`);
+  return tags;
+}
+
+/** `membership members URL [--format text|json] [--tag KEY=VALUE]...`. */
 async function runMembers(args: string[]): Promise<number> {
   const { values, positionals } = parseSub("members", () =>
     parseArgs({
       args,
       allowPositionals: true,
-      options: { format: { type: "string" }, help: { type: "boolean" } },
+      options: {
+        format: { type: "string" },
+        tag: { type: "string", multiple: true },
+        help: { type: "boolean" },
+      },
     }));
   if (values.help) return console.log(USAGE), 0;
   const format = values.format ?? "text";
   if (format !== "text" && format !== "json") {
     throw new UsageError(`members: --format wants text or json, not '${format}'`);
   }
+  const filter = parseTags(values.tag ?? [], "members: ");
   if (positionals.length !== 1) {
     throw new UsageError("members wants one URL, a peer's --status address (e.g. http://127.0.0.1:8080)");
   }
@@ -415,7 +452,7 @@ async function runMembers(args: string[]): Promise<number> {
     if (e instanceof StatusFetchError) throw new UsageError(`members: ${e.message}`);
     throw notPermitted(e, `members: cannot fetch ${positionals[0]}`) ?? e;
   }
-  process.stdout.write(formatMembers(status, format));
+  process.stdout.write(formatMembers(status, format, filter));
   if (status.members.length === 0) {
     process.stderr.write(`membership: peer ${status.id} has no view yet (it is ${status.role})\n`);
   }
@@ -506,6 +543,14 @@ async function runPeer(options: CliOptions): Promise<number> {
     const onEvent = (event: PeerEvent) => {
       const line = formatEvent(event, options.format, new Date());
       if (line !== null) console.log(line);
+      // In text mode a user event goes to stderr: the seed's stdout stays exactly as it was.
+      else if (event.type === "event") {
+        const e = event.event;
+        eventLog.info("{text}", {
+          text: `event ${e.name} from peer ${e.origin}: ${e.payload}`,
+          key: "event",
+        });
+      }
       if (event.type === "view" && options.crashDelaySeconds !== null && crashTimer === undefined) {
         crashTimer = setTimeout(crash, options.crashDelaySeconds * 1000);
       }
@@ -524,6 +569,7 @@ async function runPeer(options: CliOptions): Promise<number> {
         onCrash: crash,
         onEvent,
         keyring,
+        tags: options.tags,
       });
     } catch (e) {
       if (e instanceof AddressInUseError || e instanceof StorageError) throw new UsageError(e.message);

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { matchesTags, type Tags } from "../core/tags.ts";
 import type { JsonMember } from "../core/format.ts";
 import type { Epoch } from "../core/messages.ts";
 import type { PeerHealth } from "../core/peer_core.ts";
@@ -72,17 +73,24 @@ export function formatSince(ms: number): string {
  * }); // the same one member
  * ```
  */
-export function memberRows(status: StatusReport): MemberRow[] {
-  return [...status.members];
+export function memberRows(status: StatusReport, filter: Tags = {}): MemberRow[] {
+  return status.members.filter((m) => matchesTags(m.tags ?? {}, filter));
 }
 
-const COLUMNS = ["ID", "ADDRESS", "STATE", "ROLE", "INCARNATION", "LAST HEARD"] as const;
+const COLUMNS = ["ID", "ADDRESS", "STATE", "ROLE", "INCARNATION", "LAST HEARD", "TAGS"] as const;
+
+/** A member's tags as the TAGS column shows them: `key=value` joined by commas, or `-`. */
+function tagsCell(tags: Tags | undefined): string {
+  const entries = Object.entries(tags ?? {});
+  return entries.length === 0 ? "-" : entries.map(([k, v]) => `${k}=${v}`).join(",");
+}
 
 /**
  * The group as `members` prints it: a table (columns ID, ADDRESS, STATE,
- * ROLE, INCARNATION, LAST HEARD, aligned with spaces, a header line first),
- * or with `format` `"json"` the rows as a JSON array. Each line ends with a
- * newline.
+ * ROLE, INCARNATION, LAST HEARD, TAGS, aligned with spaces, a header line
+ * first), or with `format` `"json"` the rows as a JSON array; only the
+ * members with every tag of `filter` (`members --tag role=db`). Each line
+ * ends with a newline.
  *
  * @example
  * ```ts
@@ -91,13 +99,13 @@ const COLUMNS = ["ID", "ADDRESS", "STATE", "ROLE", "INCARNATION", "LAST HEARD"] 
  *   id: 1, role: "leader", leader: 1, view: { id: 1, epoch: { round: 1, former: 1, run: 1 } },
  *   members: [{ id: 1, address: "127.0.0.1:7601", state: "alive", role: "leader", incarnation: 1, last_heard_ms: 0 }],
  * }, "text");
- * // ID  ADDRESS         STATE  ROLE    INCARNATION  LAST HEARD
- * // 1   127.0.0.1:7601  alive  leader  1            0ms
+ * // ID  ADDRESS         STATE  ROLE    INCARNATION  LAST HEARD  TAGS
+ * // 1   127.0.0.1:7601  alive  leader  1            0ms         -
  * // view 1, epoch 1/1/1
  * ```
  */
-export function formatMembers(status: StatusReport, format: "text" | "json"): string {
-  const rows = memberRows(status);
+export function formatMembers(status: StatusReport, format: "text" | "json", filter: Tags = {}): string {
+  const rows = memberRows(status, filter);
   if (format === "json") return JSON.stringify(rows, null, 2) + "\n";
   const cells = [
     [...COLUMNS],
@@ -108,6 +116,7 @@ export function formatMembers(status: StatusReport, format: "text" | "json"): st
       r.role,
       String(r.incarnation),
       formatSince(r.last_heard_ms),
+      tagsCell(r.tags),
     ]),
   ];
   const widths = COLUMNS.map((_, c) => Math.max(...cells.map((row) => row[c].length)));

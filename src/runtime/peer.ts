@@ -19,6 +19,8 @@ import { SealedTransport } from "../transport/sealed.ts";
 import { EffectRunner, type Storage } from "./effect_runner.ts";
 import type { PeerMetrics } from "./metrics.ts";
 import { test4Filter } from "./test4.ts";
+import { sameTags, type Tags, tagsError } from "../core/tags.ts";
+import { tagsIn } from "../core/view.ts";
 
 /** How to start a peer. */
 export interface PeerOptions {
@@ -70,6 +72,12 @@ export interface PeerOptions {
    * {@linkcode Peer.setKeyring}. Default: no keyring, plain text.
    */
   readonly keyring?: Keyring;
+  /**
+   * This peer's tags (`{ role: "db" }`): agreed with the view, so every peer
+   * that installs a view sees the same tags for each of its members. Change
+   * them while the peer runs with {@linkcode Peer.setTags}. Default: none.
+   */
+  readonly tags?: Tags;
 }
 
 /** What {@linkcode Peer.status} returns. */
@@ -123,6 +131,8 @@ export class Peer {
   readonly #stopListeners = new Set<() => void>();
   #stopped = false;
   #crash: Promise<void> | null = null;
+  /** Broadcasts not settled yet, by the number the core gave them. */
+  readonly #broadcasts = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
 
   private constructor(options: PeerOptions, transport: Transport, restored: DurableState | null) {
     this.#reported = restored?.installed?.id ?? 0; // reported by the run that installed it
@@ -138,6 +148,7 @@ export class Peer {
       failAfter: options.failAfter ?? DEFAULT_FAIL_AFTER,
       random: Math.random,
       restored: restored ?? undefined,
+      tags: options.tags,
     });
     const metrics = options.metrics;
     this.#runner = new EffectRunner({
@@ -165,6 +176,14 @@ export class Peer {
         metrics?.observeLog(key);
         writeLog(level, text, key);
       },
+      onBroadcast: (number, outcome, reason) => {
+        const waiting = this.#broadcasts.get(number);
+        this.#broadcasts.delete(number);
+        if (outcome === "delivered") waiting?.resolve();
+        else {waiting?.reject(
+            new Error(`the event was ${outcome === "unknown" ? "perhaps not " : "not "}delivered: ${reason}`),
+          );}
+      },
       onCrash: (reason) => {
         this.#halt();
         this.#crash = this.#crashNow(reason);
@@ -178,6 +197,8 @@ export class Peer {
     if (!Number.isInteger(id) || id < 1 || id > hosts.length) {
       throw new RangeError(`peer id ${id} is not between 1 and ${hosts.length}`);
     }
+    const tagsWrong = options.tags ? tagsError(options.tags) : null;
+    if (tagsWrong) throw new TypeError(tagsWrong);
     const restored = (await options.storage?.load()) ?? null;
     const inner = options.transport ?? socketTransport();
     const transport = options.keyring
@@ -251,6 +272,65 @@ export class Peer {
       throw new Error("this peer was started without a keyring");
     }
     this.#transport.setKeyring(keyring);
+  }
+
+  /** The tags this peer asks for (the view's `tags` are those agreed). */
+  get tags(): Tags {
+    return this.#core.tags;
+  }
+
+  /**
+   * Replaces this peer's tags. The leader commits the change as a view
+   * change, so it shows everywhere within one; resolves with the first view
+   * that holds them. Throws on tags over 8 KiB, or with a bad key or value.
+   *
+   * @example
+   * ```ts
+   * import { startPeer } from "../../mod.ts";
+   * const peer = await startPeer({ hosts: [{ hostname: "127.0.0.1", port: 7611 }], id: 1 });
+   * await peer.setTags({ role: "db", port: "5432" });
+   * await peer.stop();
+   * ```
+   */
+  setTags(tags: Tags): Promise<View> {
+    const error = tagsError(tags);
+    if (error) return Promise.reject(new TypeError(error));
+    if (this.#stopped) return Promise.reject(new Error("the peer stopped"));
+    this.#runner.act("tags", (now) => this.#core.setTags(now, tags));
+    return this.waitForView((view) => sameTags(tagsIn(view, this.id), tags));
+  }
+
+  /**
+   * Broadcasts a user event to the group. Every member delivers the group's
+   * events in one order, the same at every member, and between the same two
+   * views; each arrives as an `event` in {@linkcode events} and
+   * {@linkcode onEvent}. Resolves once the event is delivered; rejects if it
+   * cannot be (this peer left or was removed first), or if the peer stops.
+   * It is never lost while a majority of the view stays up, the leader's
+   * crash included. The name is 1 to 128 characters, the payload text up to 64 KiB.
+   *
+   * @example
+   * ```ts
+   * import { startPeer } from "../../mod.ts";
+   * const peer = await startPeer({ hosts: [{ hostname: "127.0.0.1", port: 7612 }], id: 1 });
+   * await peer.waitForView((v) => v.members.includes(1));
+   * await peer.broadcast("deploy", "v2");
+   * await peer.stop();
+   * ```
+   */
+  broadcast(name: string, payload = ""): Promise<void> {
+    if (this.#stopped) return Promise.reject(new Error("the peer stopped"));
+    return new Promise<void>((resolve, reject) => {
+      try {
+        this.#runner.act("broadcast", (now) => {
+          const { number, effects } = this.#core.broadcast(now, name, payload);
+          this.#broadcasts.set(number, { resolve, reject });
+          return effects;
+        });
+      } catch (e) {
+        reject(e instanceof Error ? new TypeError(e.message) : e);
+      }
+    });
   }
 
   /** Calls `listener` on every event; returns a function that unsubscribes. */
@@ -359,6 +439,8 @@ export class Peer {
     this.#stopped = true;
     this.#runner.halt();
     for (const f of [...this.#stopListeners]) f();
+    for (const { reject } of this.#broadcasts.values()) reject(new Error("the peer stopped"));
+    this.#broadcasts.clear();
   }
 
   async #crashNow(reason: "filter" | "storage"): Promise<void> {

@@ -358,7 +358,9 @@ export class Checker {
     if (!view || view.id !== event.viewId) {
       throw new ViolationFound(
         "order",
-        `peer ${p} delivered event ${key} of view ${event.viewId} while in ${view ? formatView(view, true) : "no view"}`,
+        `peer ${p} delivered event ${key} of view ${event.viewId} while in ${
+          view ? formatView(view, true) : "no view"
+        }`,
       );
     }
     const at = slot(view.epoch, view.id);
@@ -382,7 +384,10 @@ export class Checker {
       );
     }
     if (this.#undelivered.has(key)) {
-      throw new ViolationFound("order", `peer ${p} delivered event ${key}, which its sender was told is undelivered`);
+      throw new ViolationFound(
+        "order",
+        `peer ${p} delivered event ${key}, which its sender was told is undelivered`,
+      );
     }
     this.#everDelivered.add(key);
     if (this.#deliveredKeys[p].has(key)) {
@@ -414,9 +419,11 @@ export class Checker {
     const was = this.#deliveredIn[p];
     const count = was.slot === slot(last.epoch, last.id) ? was.count : 0;
     // Events are kept in memory: a run restored from its state lost those it held (it may
-    // deliver fewer), and the guarantee holds while a majority of the view stays up.
+    // deliver fewer), and the guarantee holds while a majority of the view stays up: no more
+    // than a minority of its members went down (a restart counts) while it was current.
     const at = slot(last.epoch, last.id);
-    const void_ = this.#restoredIn.has(`${p}@${at}`) || (this.#forgotten.get(at) ?? 0) >= majorityOf(last);
+    const minority = last.members.length - majorityOf(last);
+    const void_ = this.#restoredIn.has(`${p}@${at}`) || (this.#forgotten.get(at) ?? 0) > minority;
     if (count !== (view.cut?.count ?? 0) && !void_) {
       throw new ViolationFound(
         "order",

@@ -619,7 +619,9 @@ export class Simulation {
     let sent = 0;
     for (let at = int(0, 200); at < this.#faultPhaseMs; at += int(10, 200)) {
       const p = int(1, this.#peers);
-      const tags = random() < 0.1 ? { zone: `z${int(0, 3)}`, ...(random() < 0.5 ? { role: "db" } : {}) } : null;
+      const tags = random() < 0.1
+        ? { zone: `z${int(0, 3)}`, ...(random() < 0.5 ? { role: "db" } : {}) }
+        : null;
       const number = ++sent;
       this.#clock.schedule(at, () => {
         const core = this.#cores[p] as PeerCore | null;
