@@ -92,16 +92,12 @@ function order(n: Node, event: UserEvent): void {
   const leadership = n.leadership();
   if (!leadership) return;
   const key = eventKey(event);
+  if (n.delivered.has(event)) return;
+  if (!ownsOrder(n)) makeOwnView(n); // (a group of one commits it at once: the log below is the new view's)
   const log = eventLog(n);
-  if (n.delivered.has(event) || log.holds(key)) return;
+  if (log.holds(key)) return; // ordered by the view's leader before: the next cut delivers it
   if (leadership.current || !orders(n)) {
     if (!leadership.waiting.has(key)) leadership.waiting.set(key, event);
-    if (!ownsOrder(n)) {
-      // A takeover that changed no view, or a leader restored into its view: a view of its own first (its tags again).
-      const tags = tagsIn(n.view!, n.id);
-      leadership.enqueue({ kind: "TAG", peer: n.id, incarnation: n.cfg.incarnation, tags }, "lead");
-      pump(n);
-    }
     return;
   }
   const position = log.length + 1;
@@ -110,10 +106,30 @@ function order(n: Node, event: UserEvent): void {
   advanceCommit(n, log);
 }
 
+/**
+ * A leader the view does not name (a takeover that changed no view), or one
+ * restored into its view, orders no events there: it commits a view of its
+ * own first (a TAG of its own tags, changing nothing else), whose cut
+ * delivers what the view's leader ordered.
+ */
+function makeOwnView(n: Node): void {
+  const leadership = n.leadership();
+  if (!leadership || leadership.current || n.makingOwnView) return;
+  n.makingOwnView = true;
+  const tags = tagsIn(n.view!, n.id);
+  leadership.enqueue({ kind: "TAG", peer: n.id, incarnation: n.cfg.incarnation, tags }, "tags");
+  pump(n);
+  n.makingOwnView = false;
+}
+
 /** Orders what waited for the view change (see {@linkcode dropWaiting}), and this leader's own. */
 export function orderWaiting(n: Node): void {
   const leadership = n.leadership();
-  if (!leadership || leadership.current || !orders(n)) return;
+  if (!leadership || leadership.current) return;
+  const log = eventLog(n);
+  const waits = leadership.waiting.size > 0 || n.outbox.pending.size > 0 || log.length > log.delivered;
+  if (!ownsOrder(n) && waits) return makeOwnView(n);
+  if (!orders(n)) return;
   const waiting = [...leadership.waiting.values(), ...[...n.outbox.pending.values()].map((p) => p.event)];
   leadership.waiting.clear();
   for (const e of waiting) order(n, e);
@@ -132,7 +148,7 @@ export function dropWaiting(n: Node, view: View): void {
 }
 
 function sendEvents(n: Node, log: EventLog, to: PeerId, run: EventRun): void {
-  log.told.set(to, { committed: log.committed, at: n.now });
+  if (!log.stillSince.has(to)) log.stillSince.set(to, n.now);
   const ballot = n.leadership()!.ballot;
   n.send(to, { type: "EVENTS", viewId: log.viewId, ballot, run, committed: log.committed });
 }
@@ -168,11 +184,25 @@ export function onEvents(n: Node, m: EventsMessage): void {
   }
 }
 
+/** What the leader's heartbeat says of the view's events: how many are committed (a lost EVENTS is news again). */
+export function committedNews(n: Node): { committed?: number } {
+  const log = n.eventLog;
+  return orders(n) && log?.viewId === n.view!.id && log.committed > 0 ? { committed: log.committed } : {};
+}
+
+/** The leader's heartbeat says `committed` events are: deliver those held, and ask for those missing. */
+export function onCommittedNews(n: Node, from: PeerId, committed: number): void {
+  if (from !== n.view!.leader) return;
+  const log = eventLog(n);
+  deliverUpTo(n, log, Math.min(committed, log.length));
+  if (log.length < committed) n.send(from, { type: "EVENTS_OK", viewId: log.viewId, have: log.length });
+}
+
 /** The leader learns how many events a member holds. */
 export function onEventsOk(n: Node, m: EventsOkMessage): void {
   if (n.role.name !== "leader" || m.viewId !== n.view?.id || !n.isMember(m.from, m.incarnation)) return;
   const log = eventLog(n);
-  log.have.set(m.from, Math.min(m.have, log.length));
+  log.held(m.from, m.have, n.now);
   if (orders(n)) advanceCommit(n, log);
 }
 
@@ -283,9 +313,9 @@ export function holdsCut(
 }
 
 /**
- * Every tick: the leader sends again what members lack or were not told is
- * committed, and this peer hands its own events on again after a failure
- * timeout without delivery.
+ * Every tick: the leader sends again what a member lacks once its count stood
+ * still for a retry interval (its heartbeats say what is committed), and this
+ * peer hands its own events on again after a failure timeout without delivery.
  */
 export function resendEvents(n: Node): void {
   if (!n.view) return;
@@ -293,9 +323,10 @@ export function resendEvents(n: Node): void {
   if (orders(n)) {
     for (const m of n.others(n.view)) {
       const have = log.have.get(m) ?? 0;
-      const told = log.told.get(m);
-      if (have >= log.length && (told?.committed ?? 0) >= log.committed) continue;
-      if (told && n.now - told.at < n.retryMs()) continue;
+      const still = n.now - (log.stillSince.get(m) ?? n.now);
+      const resent = n.now - (log.resentAt.get(m) ?? -Infinity);
+      if (have >= log.length || still < n.retryMs() || resent < n.retryMs()) continue;
+      log.resentAt.set(m, n.now);
       sendEvents(n, log, m, log.runFrom(have + 1));
     }
   }

@@ -112,7 +112,7 @@ export function evaluateTakeover(n: Node, takeover: Takeover): void {
   }
   const leadership = becomeLeader(n, takeover.ballot);
   for (const r of takeover.replies.values()) {
-    if (r.view.id === view.id) log.have.set(r.from, r.eventsHave ?? 0);
+    if (r.view.id === view.id) log.held(r.from, r.eventsHave ?? 0, n.now);
   }
   n.log(
     "warning",

@@ -143,6 +143,7 @@ function wireFields(message: Message): Fields {
         view_id: message.viewId,
         ...(message.leading ? { leading: ballotWire(message.leading) } : {}),
         ...(message.heard.length > 0 ? { heard: message.heard.flat() } : {}),
+        ...(message.committed ? { committed: message.committed } : {}),
       };
     case "FORM":
     case "FORM_OK":
@@ -487,6 +488,7 @@ function decodeFields(f: Fields): Message {
         viewId: int(f, "view_id"),
         leading: f.leading === undefined ? null : ballot(f, "leading"),
         heard: f.heard === undefined ? [] : heardList(f),
+        ...(f.committed === undefined ? {} : { committed: int(f, "committed", 1) }),
       };
     case "FORM":
     case "FORM_OK":

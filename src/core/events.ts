@@ -87,8 +87,20 @@ export class EventLog {
   committed = 0;
   /** At the leader: how many events each member holds, as it last said. */
   readonly have = new Map<PeerId, number>();
-  /** At the leader: how far each member was told the events are committed, and when it was last sent any. */
-  readonly told = new Map<PeerId, { committed: number; at: number }>();
+  /**
+   * At the leader: since when each member's count has stood still, and when
+   * what it lacks was last sent again (a lost EVENTS goes again after a retry
+   * interval without progress, even while new events keep going out).
+   */
+  readonly stillSince = new Map<PeerId, number>();
+  readonly resentAt = new Map<PeerId, number>();
+
+  /** At the leader: member `m` holds `have` events, as it said at `now`. */
+  held(m: PeerId, have: number, now: number): void {
+    const before = this.have.get(m);
+    this.have.set(m, Math.min(have, this.length));
+    if (before !== this.have.get(m)) this.stillSince.set(m, now);
+  }
 
   /** An empty log of view `viewId`. */
   constructor(viewId: number) {

@@ -69,8 +69,11 @@ function stillWanted(n: Node, op: Operation, reason: Reason): boolean {
   const view = n.view!;
   if (op.kind === "ADD" && incarnationIn(view, op.peer) === op.incarnation) return false;
   if (op.kind === "DEL" && reason === "failed" && !n.detector.suspected.has(op.peer)) return false;
-  if (op.kind === "TAG" && reason === "lead") return !ownsOrder(n);
-  if (op.kind === "TAG" && sameTags(op.tags ?? NO_TAGS, tagsIn(view, op.peer))) return false;
+  // A TAG that changes nothing is still wanted by a leader the view does not name: the view
+  // it makes names it, and then it orders the view's user events (broadcast.ts).
+  if (op.kind === "TAG" && sameTags(op.tags ?? NO_TAGS, tagsIn(view, op.peer))) {
+    return op.peer === n.id && !ownsOrder(n);
+  }
   return operationError(view, op, n.id) === null;
 }
 

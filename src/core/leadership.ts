@@ -16,7 +16,7 @@ import {
 import { proposalOps } from "./view.ts";
 
 /** Why the leader queued an operation. */
-export type Reason = "join" | "failed" | "restart" | "left" | "tags" | "lead";
+export type Reason = "join" | "failed" | "restart" | "left" | "tags";
 
 /** The view change in progress: its REQ and the OKs gathered so far. */
 export interface RunningChange {

@@ -12,7 +12,7 @@ import type { Body, Node } from "./node.ts";
 import { isMajority } from "./quorum.ts";
 import { incarnationIn, proposalError, proposalOps } from "./view.ts";
 import { catchUp, sendProbes } from "./history.ts";
-import { cutFor, eventLog, holdsCut } from "./broadcast.ts";
+import { committedNews, cutFor, eventLog, holdsCut, onCommittedNews } from "./broadcast.ts";
 import { maybeCommit, pump } from "./leader.ts";
 import { onHigherBallot, yieldTo } from "./roles.ts";
 
@@ -31,6 +31,7 @@ export function onHeartbeat(n: Node, m: HeartbeatMessage): void {
   if (!view) return;
   observeLeadership(n, m.from, m.leading);
   if (m.viewId !== view.id || !n.isMember(m.from, m.incarnation)) return;
+  if (m.committed) onCommittedNews(n, m.from, m.committed);
   // What a member of the same view heard is evidence too (one bad link is not a failure).
   for (const [p, ageMs] of m.heard) {
     if (p === n.id || incarnationIn(view, p) === undefined) continue; // (a binary search: the leader reads N of these)
@@ -74,7 +75,8 @@ export function sendHeartbeats(n: Node): void {
   }
   // A leader of a large group vouches for nobody: that list would grow with the group.
   const heard = !layout.allToAll && leads ? [] : n.detector.ages(n.watched(), n.now);
-  const heartbeat: Body = { type: "HEARTBEAT", viewId: view.id, leading: n.myBallot(), heard };
+  const committed = committedNews(n);
+  const heartbeat: Body = { type: "HEARTBEAT", viewId: view.id, leading: n.myBallot(), heard, ...committed };
   for (const m of to) n.send(m, heartbeat, "datagram");
   // A leader also heartbeats one peer outside its view per interval, in turn: two histories
   // that formed apart (a partition, a restart without state) meet, and the older joins the later.

@@ -263,6 +263,11 @@ export interface HeartbeatMessage extends Envelope {
    * sender last heard from it: indirect evidence for the receiver.
    */
   readonly heard: readonly (readonly [PeerId, number])[];
+  /**
+   * From the leader that orders the view's user events: how many are
+   * committed, so that a member that missed the news delivers them (absent: none).
+   */
+  readonly committed?: number;
 }
 
 /**
