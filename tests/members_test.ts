@@ -25,7 +25,11 @@ const STATUS: StatusReport = {
       "peer10.lab.example:7600",
       1,
     ),
-    memberJson({ id: 4, incarnation: 1, silentMs: 15.6, state: "leaving" }, "[::1]:7604", 1),
+    memberJson(
+      { id: 4, incarnation: 1, silentMs: 15.6, state: "leaving", tags: { role: "db", zone: "a" } },
+      "[::1]:7604",
+      1,
+    ),
   ],
 };
 
@@ -35,16 +39,16 @@ test("the table: a header and one aligned row per member, the leader's role is l
   lines.pop();
   assert.equal(lines.pop(), "view 4, epoch 2/1/1795545774221");
   assert.equal(lines.length, 5);
-  assert.match(lines[0], /^ID +ADDRESS +STATE +ROLE +INCARNATION +LAST HEARD$/);
+  assert.match(lines[0], /^ID +ADDRESS +STATE +ROLE +INCARNATION +LAST HEARD +TAGS$/);
   const cells = lines.slice(1).map((l) => l.split(/ {2,}/));
   assert.deepEqual(cells, [
-    ["1", "127.0.0.1:7601", "alive", "leader", "3", "120ms"],
-    ["2", "127.0.0.1:7602", "alive", "member", "1", "0ms"],
-    ["10", "peer10.lab.example:7600", "suspected", "member", "12", "3.2s"],
-    ["4", "[::1]:7604", "leaving", "member", "1", "16ms"],
+    ["1", "127.0.0.1:7601", "alive", "leader", "3", "120ms", "-"],
+    ["2", "127.0.0.1:7602", "alive", "member", "1", "0ms", "-"],
+    ["10", "peer10.lab.example:7600", "suspected", "member", "12", "3.2s", "-"],
+    ["4", "[::1]:7604", "leaving", "member", "1", "16ms", "role=db,zone=a"],
   ]);
   // Columns line up: every column starts at the same offset on every line.
-  for (const column of ["ADDRESS", "STATE", "ROLE", "INCARNATION", "LAST HEARD"]) {
+  for (const column of ["ADDRESS", "STATE", "ROLE", "INCARNATION", "LAST HEARD", "TAGS"]) {
     const at = lines[0].indexOf(column);
     for (const line of lines.slice(1)) assert.match(line.slice(at - 2, at), /^ {2}$/, `${column}: ${line}`);
     for (const line of lines.slice(1)) assert.notEqual(line[at], " ", `${column}: ${line}`);
@@ -61,13 +65,27 @@ test("--format json: the rows as a JSON array", () => {
     role: "leader",
     incarnation: 3,
     last_heard_ms: 120,
+    tags: {},
   });
   assert.equal(rows[3].last_heard_ms, 16);
+  assert.deepEqual(rows[3].tags, { role: "db", zone: "a" });
+});
+
+test("--tag KEY=VALUE: only the members with every tag given", () => {
+  const only = (filter: Record<string, string>) =>
+    JSON.parse(formatMembers(STATUS, "json", filter)).map((r: { id: number }) => r.id);
+  assert.deepEqual(only({ role: "db" }), [4]);
+  assert.deepEqual(only({ role: "db", zone: "a" }), [4]);
+  assert.deepEqual(only({ role: "db", zone: "b" }), []);
+  assert.deepEqual(only({}), [1, 2, 10, 4]);
+  const text = formatMembers(STATUS, "text", { role: "web" }).split("\n");
+  assert.match(text[0], /TAGS$/, "the header, and no row");
+  assert.equal(text[1], "view 4, epoch 2/1/1795545774221");
 });
 
 test("a peer still joining: the header only", () => {
   const text = formatMembers({ id: 3, role: "joining", leader: null, view: null, members: [] }, "text");
-  assert.equal(text, "ID  ADDRESS  STATE  ROLE  INCARNATION  LAST HEARD\n");
+  assert.equal(text, "ID  ADDRESS  STATE  ROLE  INCARNATION  LAST HEARD  TAGS\n");
   assert.equal(
     formatMembers({ id: 3, role: "joining", leader: null, view: null, members: [] }, "json"),
     "[]\n",

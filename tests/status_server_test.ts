@@ -131,7 +131,15 @@ leakFree("GET /v1/status: the peer's role, leader, view and members with host:po
     for (const m of status.members) {
       assert.equal(typeof m.incarnation, "number");
       // The one JSON shape of members: what `members --format json` prints, whole milliseconds.
-      assert.deepEqual(Object.keys(m), ["id", "address", "state", "role", "incarnation", "last_heard_ms"]);
+      assert.deepEqual(Object.keys(m), [
+        "id",
+        "address",
+        "state",
+        "role",
+        "incarnation",
+        "last_heard_ms",
+        "tags",
+      ]);
       assert.equal(m.role, m.id === 1 ? "leader" : "member");
       assert.ok(Number.isInteger(m.last_heard_ms), `whole ms: ${m.last_heard_ms}`);
       assert.ok(
