@@ -52,10 +52,16 @@ export {
   type QueryResult,
 } from "./src/runtime/queries.ts";
 export {
+  controlGuard,
   createStatusApp,
   EVENTS_KEEPALIVE_MS,
   type FetchApp,
+  type QueryAnswerJson,
+  type QueryJson,
+  queryJson,
+  type RequestEnv,
   serveStatus,
+  type StatusAppOptions,
   type StatusJson,
   statusJson,
   type StatusServer,
