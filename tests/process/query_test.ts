@@ -260,11 +260,11 @@ test("bad input exits 2 with one line: --on-query without '=' or --allow-run, qu
       /^membership: --status-token guards --status: give --status/,
     );
     await assertUsageError(
-      [...peer, "--status", "127.0.0.1:0", "--status-token", empty],
+      [...peer, "--status", `127.0.0.1:${closed}`, "--status-token", empty],
       /^membership: status token file '.*' is empty$/,
     );
     await assertUsageError(
-      [...peer, "--status", "127.0.0.1:0", "--status-token", `${empty}.missing`],
+      [...peer, "--status", `127.0.0.1:${closed}`, "--status-token", `${empty}.missing`],
       /^membership: cannot read status token file '.*\.missing' \(ENOENT\)$/,
     );
     await assertUsageError(["query", "127.0.0.1:8080"], /^membership: query wants URL NAME \[PAYLOAD\]/);
