@@ -316,3 +316,64 @@ test("a Deno peer restarted on its data dir answers queries again", async () => 
     Deno.removeSync(hosts);
   }
 });
+
+test("bad QUERY and ANSWER lines over TCP are dropped; a QUERY from outside the view runs no command", async () => {
+  const [a, b, c, statusPort] = freePorts(4);
+  const hosts = writeHostsfile([a, b, c]); // peer 3 never runs: the view is [1,2]
+  const dir = Deno.makeTempDirSync();
+  const marker = `${dir}/ran`;
+  const peer = new PeerProcess(1, [
+    ...DENO_PEER_RUN,
+    ...["-h", hosts, "--id", "1", "--log-level", "info", "--status", `127.0.0.1:${statusPort}`],
+    ...["--on-query", `touch=touch ${marker}`],
+  ]);
+  const other = new PeerProcess(2, [...DENO_PEER, "-h", hosts, "--id", "2"]);
+  try {
+    await peer.waitFor("view [1,2]", allJoined(2), 30_000);
+    // The group's epoch, so that the forged QUERY passes the epoch rule and meets the membership check.
+    const { round, former, run: formerRun } =
+      (await (await fetch(`http://127.0.0.1:${statusPort}/v1/status`)).json()).view.epoch;
+    const query = (extra: Record<string, unknown>) =>
+      JSON.stringify({
+        v: 2,
+        type: "QUERY",
+        from: 3,
+        inc: 7,
+        epoch: [round, former, formerRun],
+        query_id: 1,
+        name: "touch",
+        payload: "",
+        timeout_ms: 1000,
+        ...extra,
+      });
+    const lines = [
+      query({ payload: "not base64!" }),
+      query({ name: "two words" }),
+      query({ payload: btoa("x".repeat(65_537)) }),
+      '{"v":2,"type":"ANSWER","from":3,"inc":7,"query_id":1}',
+      '{"v":2,"type":"ANSWER","from":3,"inc":7,"query_id":1,"payload":"","error":"x"}',
+      query({}), // well formed, but peer 3 is no member of the view
+    ];
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: a });
+    await conn.write(new TextEncoder().encode(lines.map((l) => `${l}\n`).join("")));
+    conn.close();
+    await peer.waitFor("the drops", (p) => (p.stderr.match(/dropped a message from/g) ?? []).length >= 5);
+    await peer.waitFor(
+      "the outsider's QUERY",
+      (p) => /dropped QUERY touch from peer 3: not a member/.test(p.stderr),
+    );
+    assert.match(peer.stderr, /'payload' must be base64/);
+    assert.match(peer.stderr, /'payload' holds more than 65536 bytes/);
+    assert.match(peer.stderr, /either 'payload' or 'error'/);
+    assert.throws(() => Deno.statSync(marker), Deno.errors.NotFound, "no command ran");
+    // Still running, and its own query runs its command.
+    const out = await run([...DENO_PEER, "query", `127.0.0.1:${statusPort}`, "touch"]);
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(out.stdout, /^2 of 2 answered \(1 with an error\)$/m);
+    Deno.statSync(marker);
+  } finally {
+    await Promise.all([peer.stop(), other.stop()]);
+    Deno.removeSync(dir, { recursive: true });
+    Deno.removeSync(hosts);
+  }
+});
