@@ -42,7 +42,8 @@ const MESSAGE_TYPES: readonly MessageType[] = [
  * too early or from the wrong peer for the protocol to use (an OK, PENDING,
  * NEWLEADER, FORM_PROMISE or FORM_OK for an operation no longer running; a
  * REQ from a non-member, for an old or a future view, refused from a replaced
- * leader, or invalid); a QUERY from a peer not in the view (`query-sender`); or, with a keyring, it did not open, or was replayed or
+ * leader, or invalid); a QUERY from a peer not in the view
+ * (`query-sender`); or, with a keyring, it did not open, or was replayed or
  * stale (`sealed`). The transport's own diagnostics (`transport`: full
  * queues, failed writes, over-long frames) are not counted: they are about
  * connections, not single messages, and say how many in their text.
