@@ -40,10 +40,28 @@ export {
 } from "./src/runtime/peer.ts";
 export { DROP_REASONS, PeerMetrics } from "./src/runtime/metrics.ts";
 export {
+  DEFAULT_QUERY_TIMEOUT_MS,
+  MAX_QUERY_TIMEOUT_MS,
+  MAX_RUNNING_HANDLERS,
+  PING_QUERY,
+  type Query,
+  type QueryAnswer,
+  type QueryHandler,
+  type QueryOptions,
+  type QueryRequest,
+  type QueryResult,
+} from "./src/runtime/queries.ts";
+export {
+  controlGuard,
   createStatusApp,
   EVENTS_KEEPALIVE_MS,
   type FetchApp,
+  type QueryAnswerJson,
+  type QueryJson,
+  queryJson,
+  type RequestEnv,
   serveStatus,
+  type StatusAppOptions,
   type StatusJson,
   statusJson,
   type StatusServer,
@@ -52,12 +70,25 @@ export {
   type Channel,
   type DurableState,
   type Effect,
+  type IncomingAnswer,
+  type IncomingQuery,
   type LogLevel,
   type PeerEvent,
 } from "./src/core/effects.ts";
 export type * from "./src/core/messages.ts";
-export { PROTOCOL_VERSION } from "./src/core/messages.ts";
-export { type MemberState, PeerCore, type PeerHealth, type Role } from "./src/core/peer_core.ts";
+export {
+  MAX_QUERY_ERROR_CHARS,
+  MAX_QUERY_PAYLOAD_BYTES,
+  PROTOCOL_VERSION,
+  QUERY_NAME,
+} from "./src/core/messages.ts";
+export {
+  type MemberState,
+  PeerCore,
+  type PeerHealth,
+  type QueryReply,
+  type Role,
+} from "./src/core/peer_core.ts";
 export type { Probation } from "./src/core/damping.ts";
 export { MAX_TAGS_BYTES, parseTag, type Tags, tagsError } from "./src/core/tags.ts";
 export { MAX_EVENT_PAYLOAD_BYTES } from "./src/core/events.ts";

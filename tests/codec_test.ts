@@ -8,6 +8,7 @@ import {
   encodeMessage,
   encodeWire,
   MAX_MESSAGE_BYTES,
+  MAX_QUERY_PAYLOAD_BYTES,
   type Message,
 } from "../mod.ts";
 import { viewOf } from "./support/fixtures.ts";
@@ -246,4 +247,120 @@ test("an over-long message is rejected before parsing", () => {
   const result = decodeMessage(" ".repeat(MAX_MESSAGE_BYTES + 1));
   assert.equal(result.ok, false);
   if (!result.ok) assert.match(result.error, /longer/);
+});
+
+// ---- Queries: QUERY and ANSWER.
+
+const epoch = { round: 1, former: 1, run: 10 };
+const bytes = (text: string) => new TextEncoder().encode(text);
+const querySamples: Message[] = [
+  {
+    type: "QUERY",
+    from: 1,
+    incarnation: 10,
+    epoch,
+    queryId: 3,
+    name: "uptime",
+    payload: bytes(""),
+    timeoutMs: 2000,
+  },
+  {
+    type: "QUERY",
+    from: 2,
+    incarnation: 20,
+    epoch,
+    queryId: 1,
+    name: "disk.free:root-1",
+    payload: new Uint8Array([0, 1, 0xfe, 0xff, 10]),
+    timeoutMs: 1,
+  },
+  { type: "ANSWER", from: 3, incarnation: 30, epoch, queryId: 3, payload: bytes("up 3 days\n"), error: null },
+  { type: "ANSWER", from: 3, incarnation: 30, epoch, queryId: 3, payload: bytes(""), error: null },
+  {
+    type: "ANSWER",
+    from: 4,
+    incarnation: 40,
+    epoch,
+    queryId: 3,
+    payload: null,
+    error: 'no handler for query "uptime"',
+  },
+];
+
+test("QUERY and ANSWER round-trip, as text and bytes; payloads go as base64", () => {
+  for (const message of querySamples) {
+    assert.deepEqual(decodeMessage(encodeMessage(message)), { ok: true, message });
+    assert.deepEqual(decodeWire(encodeWire(message)), { ok: true, message });
+  }
+  assert.deepEqual(JSON.parse(encodeMessage(querySamples[0])), {
+    v: 2,
+    type: "QUERY",
+    from: 1,
+    inc: 10,
+    epoch: [1, 1, 10],
+    query_id: 3,
+    name: "uptime",
+    payload: "",
+    timeout_ms: 2000,
+  });
+  assert.equal(JSON.parse(encodeMessage(querySamples[1])).payload, "AAH+/wo=");
+  assert.equal(JSON.parse(encodeMessage(querySamples[2])).payload, btoa("up 3 days\n"));
+  const error = JSON.parse(encodeMessage(querySamples[4]));
+  assert.equal("payload" in error, false);
+  assert.equal(error.error, 'no handler for query "uptime"');
+});
+
+test("a 64 KiB payload fits a message; one byte more is refused", () => {
+  const full = new Uint8Array(MAX_QUERY_PAYLOAD_BYTES).fill(0xff);
+  const query: Message = {
+    type: "QUERY",
+    from: 1,
+    incarnation: 10,
+    queryId: 1,
+    name: "x",
+    payload: full,
+    timeoutMs: 1,
+  };
+  const line = encodeMessage(query);
+  assert.ok(line.length < MAX_MESSAGE_BYTES, `${line.length} bytes`);
+  assert.deepEqual(decodeMessage(line), { ok: true, message: query });
+  const over = encodeMessage({ ...query, payload: new Uint8Array(MAX_QUERY_PAYLOAD_BYTES + 1) });
+  assert.deepEqual(decodeMessage(over), { ok: false, error: "field 'payload' holds more than 65536 bytes" });
+  const answer = encodeMessage({
+    type: "ANSWER",
+    from: 2,
+    incarnation: 1,
+    queryId: 1,
+    payload: full,
+    error: null,
+  });
+  assert.equal(decodeMessage(answer).ok, true);
+});
+
+test("a malformed QUERY or ANSWER is rejected with a reason", () => {
+  const query = JSON.parse(encodeMessage(querySamples[0]));
+  const answer = JSON.parse(encodeMessage(querySamples[2]));
+  const bad: [string, unknown, RegExp][] = [
+    ["no query_id", { ...query, query_id: undefined }, /'query_id' must be an integer >= 1/],
+    ["query_id 0", { ...answer, query_id: 0 }, /'query_id'/],
+    ["no name", { ...query, name: undefined }, /'name' must be 1 to 64/],
+    ["empty name", { ...query, name: "" }, /'name'/],
+    ["a name with a space", { ...query, name: "up time" }, /'name'/],
+    ["a name of 65", { ...query, name: "x".repeat(65) }, /'name'/],
+    ["payload not base64", { ...query, payload: "not base64!" }, /'payload' must be base64/],
+    ["payload badly padded", { ...query, payload: "abc" }, /'payload' must be base64/],
+    ["payload a number", { ...query, payload: 7 }, /'payload' must be base64/],
+    ["no payload", { ...query, payload: undefined }, /'payload'/],
+    ["timeout 0", { ...query, timeout_ms: 0 }, /'timeout_ms' must be an integer >= 1/],
+    ["no timeout", { ...query, timeout_ms: undefined }, /'timeout_ms'/],
+    ["an answer with both", { ...answer, error: "x" }, /either 'payload' or 'error'/],
+    ["an answer with neither", { ...answer, payload: undefined }, /either 'payload' or 'error'/],
+    ["an error not a string", { ...answer, payload: undefined, error: 5 }, /'error' must be a string/],
+    ["an error too long", { ...answer, payload: undefined, error: "e".repeat(1_025) }, /at most 1024/],
+  ];
+  for (const [why, value, reason] of bad) {
+    const result = decodeMessage(JSON.stringify(value));
+    assert.equal(result.ok, false, why);
+    if (!result.ok) assert.match(result.error, reason, why);
+  }
 });

@@ -70,8 +70,8 @@ test("docs name no PROTOCOL.md (the contract is docs/protocol.md)", () => {
 
 test("docs/protocol.md documents every route the status server serves", () => {
   const server = read("src/runtime/status_server.ts");
-  const routes = [...server.matchAll(/app\.get\("([^"]+)"/g)].map((m) => m[1]);
-  assert.ok(routes.length >= 4, `routes found: ${routes}`);
+  const routes = [...server.matchAll(/app\.(?:get|post)\("([^"]+)"/g)].map((m) => m[1]);
+  assert.ok(routes.length >= 5, `routes found: ${routes}`);
   const protocol = read("docs/protocol.md");
   for (const route of routes) assert.match(protocol, new RegExp(`\\| \`${route}\` +\\|`), route);
 });

@@ -258,3 +258,33 @@ test("filters see every step in order; one that crashes the peer halts it after 
   assert.ok(r.halted);
   assert.deepEqual(core.fed, ["start", "tick 100"]);
 });
+
+test("queries: query and answer steps reach the core, and its query and answer effects the host", async () => {
+  const payload = new TextEncoder().encode("x");
+  const query = { from: 2, queryId: 4, name: "uptime", payload, timeoutMs: 100 };
+  const answer = { from: 3, queryId: 4, payload: null, error: "no handler" };
+  const fed: string[] = [];
+  const core = {
+    ...scriptedCore(),
+    query: (
+      _now: number,
+      id: number,
+      name: string,
+    ): Effect[] => (fed.push(`query ${id} ${name}`), [{ kind: "query", query }]),
+    answer: (
+      _now: number,
+      to: number,
+      id: number,
+    ): Effect[] => (fed.push(`answer ${to} ${id}`), [{ kind: "answer", answer }]),
+  };
+  const got: unknown[] = [];
+  const { r } = runner(core, { onQuery: (q) => got.push(q), onAnswer: (a) => got.push(a) });
+  await r.listen(hosts[0]);
+  r.query(4, "uptime", payload, 100);
+  r.answer(2, 4, { error: "no handler" });
+  assert.deepEqual(fed, ["query 4 uptime", "answer 2 4"]);
+  assert.deepEqual(got, [query, answer]);
+  r.halt();
+  r.query(5, "uptime", payload, 100);
+  assert.equal(fed.length, 2, "nothing once halted");
+});

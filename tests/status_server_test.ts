@@ -317,3 +317,178 @@ Deno.test("PeerMetrics counts drops by reason and takeovers from diagnostic keys
   // A registry of its own: no process metrics, nothing but membership_*.
   assert.deepEqual([...m.keys()].filter((k) => !k.startsWith("membership_")), []);
 });
+
+// ---- The control API: POST /v1/query, and who may POST.
+
+/** A POST of `body` to `path` handed to the app as serveStatus hands it, from `remoteAddress`. */
+function post(
+  app: ReturnType<typeof createStatusApp>,
+  body: unknown,
+  env: { remoteAddress?: string },
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  const request = new Request("http://peer/v1/query", {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+  return Promise.resolve(app.fetch(request, env));
+}
+
+leakFree(
+  "POST /v1/query over HTTP from loopback: every member answers ping; a crashed one is missing",
+  async () => {
+    const group = await startGroup([7661, 7662, 7663]);
+    const { server, url } = await serve(group.peers[0], group.metrics[0]);
+    try {
+      const res = await fetch(`${url}/v1/query`, {
+        method: "POST",
+        body: JSON.stringify({ name: "ping", timeoutMs: 5_000 }),
+      });
+      assert.equal(res.status, 200);
+      const body = await res.json();
+      assert.deepEqual(body.asked, [1, 2, 3]);
+      assert.deepEqual(body.answered, [1, 2, 3]);
+      assert.deepEqual(body.missing, []);
+      assert.deepEqual(
+        body.answers.map((a: { from: number; payload: string }) => a.payload).sort(),
+        ["pong from peer 1", "pong from peer 2", "pong from peer 3"],
+      );
+      await crash(group, 3);
+      const after = await (await fetch(`${url}/v1/query`, {
+        method: "POST",
+        body: JSON.stringify({ name: "ping", timeoutMs: 300 }),
+      })).json();
+      assert.deepEqual([after.answered, after.missing], [[1, 2], [3]]);
+      assert.ok(after.elapsed_ms >= 290, `waited for the timeout: ${after.elapsed_ms} ms`);
+    } finally {
+      await server.close();
+      await group.stop();
+    }
+  },
+);
+
+leakFree("POST /v1/query: an unknown query is answered with errors; bad bodies get 400 or 413", async () => {
+  const group = await startGroup([7664, 7665, 7666]);
+  const app = createStatusApp(group.peers[0], group.metrics[0]);
+  const local = { remoteAddress: "127.0.0.1" };
+  try {
+    const unknown = await (await post(app, { name: "uptime", payload: "x", timeoutMs: 5_000 }, local)).json();
+    assert.deepEqual(unknown.answered, [1, 2, 3], "every member answered, with an error");
+    for (const a of unknown.answers) assert.equal(a.error, 'no handler for query "uptime"');
+    const bad: [unknown, number, RegExp][] = [
+      ["{nope", 400, /not JSON/],
+      [[], 400, /not a JSON object/],
+      [{ name: "two words" }, 400, /'name' must be/],
+      [{ name: "ping", payload: 7 }, 400, /'payload' must be a string/],
+      [{ name: "ping", timeoutMs: 0 }, 400, /'timeoutMs' must be an integer/],
+      [{ name: "ping", payload: "x".repeat(65_537) }, 413, /'payload' is over 65536 bytes/],
+      [{ name: "ping", payload: "x".repeat(140_000) }, 413, /the body is over 131072 bytes/],
+    ];
+    for (const [body, status, error] of bad) {
+      const res = await post(app, body, local);
+      assert.equal(res.status, status, JSON.stringify(body).slice(0, 40));
+      assert.match((await res.json()).error, error);
+    }
+  } finally {
+    await group.stop();
+  }
+});
+
+leakFree(
+  "POST without --status-token: refused with 403 from anything but loopback (GET is not)",
+  async () => {
+    const group = await startGroup([7667, 7668, 7669]);
+    const app = createStatusApp(group.peers[0], group.metrics[0]);
+    try {
+      // The remote address as serveStatus passes it (Deno.serve's remoteAddr, Node's socket).
+      for (const remoteAddress of ["192.0.2.7", "10.0.0.1", "::ffff:192.0.2.7", "2001:db8::1", undefined]) {
+        const res = await post(app, { name: "ping" }, { remoteAddress });
+        assert.equal(res.status, 403, String(remoteAddress));
+        const text = await res.text();
+        assert.doesNotMatch(text, /\n/, "one line");
+        assert.match(JSON.parse(text).error, /^POST is accepted from loopback only/);
+      }
+      for (const remoteAddress of ["127.0.0.1", "127.3.2.1", "::1", "::ffff:127.0.0.1"]) {
+        const res = await post(app, { name: "ping", timeoutMs: 5_000 }, { remoteAddress });
+        assert.equal(res.status, 200, remoteAddress);
+        await res.body?.cancel();
+      }
+      const get = await app.fetch(new Request("http://peer/v1/status"), { remoteAddress: "192.0.2.7" });
+      assert.equal(get.status, 200, "reading stays open");
+      await get.body?.cancel();
+      // Any other method than GET and HEAD is the control API too, even on a route that does not exist.
+      const put = await app.fetch(new Request("http://peer/v1/query", { method: "PUT" }), {
+        remoteAddress: "192.0.2.7",
+      });
+      assert.equal(put.status, 403);
+      await put.body?.cancel();
+    } finally {
+      await group.stop();
+    }
+  },
+);
+
+leakFree("POST with --status-token: only with Authorization: Bearer TOKEN, from anywhere", async () => {
+  const group = await startGroup([7670, 7671, 7672]);
+  const app = createStatusApp(group.peers[0], group.metrics[0], { token: "s3cret-token" });
+  const { server, url } = await serve(group.peers[0], group.metrics[0]); // no token: loopback only
+  const withToken = await serveStatus(
+    createStatusApp(group.peers[0], group.metrics[0], { token: "s3cret-token" }),
+    { hostname: "127.0.0.1", port: 0 },
+  );
+  try {
+    const refused: [Record<string, string>, RegExp][] = [
+      [{}, /needs Authorization: Bearer/],
+      [{ authorization: "Basic czNjcmV0LXRva2Vu" }, /needs Authorization: Bearer/],
+      [{ authorization: "Bearer s3cret-tokem" }, /^wrong bearer token$/],
+      [{ authorization: "Bearer s3cret-token-and-more" }, /^wrong bearer token$/],
+    ];
+    for (const remoteAddress of ["127.0.0.1", "192.0.2.7"]) {
+      for (const [headers, error] of refused) {
+        const res = await post(app, { name: "ping" }, { remoteAddress }, headers);
+        assert.equal(res.status, 403, `${remoteAddress} ${JSON.stringify(headers)}`);
+        assert.match((await res.json()).error, error);
+      }
+      const ok = await post(app, { name: "ping", timeoutMs: 5_000 }, { remoteAddress }, {
+        authorization: "Bearer s3cret-token",
+      });
+      assert.equal(ok.status, 200);
+      assert.deepEqual((await ok.json()).answered, [1, 2, 3]);
+    }
+    // Over real HTTP on loopback: the token is needed there too once it is set.
+    const body = JSON.stringify({ name: "ping", timeoutMs: 5_000 });
+    const bare = await fetch(`http://127.0.0.1:${withToken.port}/v1/query`, { method: "POST", body });
+    assert.equal(bare.status, 403);
+    await bare.body?.cancel();
+    const authed = await fetch(`http://127.0.0.1:${withToken.port}/v1/query`, {
+      method: "POST",
+      body,
+      headers: { authorization: "Bearer s3cret-token" },
+    });
+    assert.equal(authed.status, 200);
+    await authed.body?.cancel();
+    const open = await fetch(`${url}/v1/query`, { method: "POST", body });
+    assert.equal(open.status, 200, "no token: loopback suffices");
+    await open.body?.cancel();
+  } finally {
+    await withToken.close();
+    await server.close();
+    await group.stop();
+  }
+});
+
+leakFree("POST /v1/query at a peer that is in no group yet: 503 with the reason", async () => {
+  const net = new MemoryNetwork();
+  const hosts = loopback([7673, 7674]);
+  const metrics = new PeerMetrics();
+  const peer = await startPeer({ hosts, id: 2, heartbeatMs: 20, transport: net.transport(), metrics });
+  try {
+    const res = await post(createStatusApp(peer, metrics), { name: "ping" }, { remoteAddress: "::1" });
+    assert.equal(res.status, 503);
+    assert.match((await res.json()).error, /peer 2 is not in a group yet/);
+  } finally {
+    await peer.stop();
+    await net.close();
+  }
+});

@@ -10,16 +10,21 @@
 
 import type { DurableState } from "./effects.ts";
 import {
+  type AnswerMessage,
   type Ballot,
   type Epoch,
   type EventRun,
   type FormAcceptance,
   MAX_PROPOSAL_OPERATIONS,
+  MAX_QUERY_ERROR_CHARS,
+  MAX_QUERY_PAYLOAD_BYTES,
   type Message,
   type Operation,
   type PeerId,
   type Proposal,
   PROTOCOL_VERSION,
+  QUERY_NAME,
+  type QueryMessage,
   type UserEvent,
   type View,
 } from "./messages.ts";
@@ -101,6 +106,9 @@ function wireFields(message: Message): Fields {
     case "PROBE":
     case "PROBE_ACK":
       return {};
+    case "QUERY":
+    case "ANSWER":
+      return queryWire(message);
     case "REDIRECT":
       return { leader: message.leader, view_id: message.viewId };
     case "REQ":
@@ -426,6 +434,9 @@ function decodeFields(f: Fields): Message {
     case "PROBE":
     case "PROBE_ACK":
       return { type: f.type, ...envelope };
+    case "QUERY":
+    case "ANSWER":
+      return decodeQuery(f.type, f, envelope);
     case "REDIRECT":
       return { type: "REDIRECT", ...envelope, leader: peer(f, "leader"), viewId: int(f, "view_id", 1) };
     case "REQ":
@@ -531,6 +542,71 @@ function decodeFields(f: Fields): Message {
     default:
       throw new WireError(`unknown message type ${JSON.stringify(f.type)}`);
   }
+}
+
+// ---- Queries (QUERY, ANSWER): their fields, kept apart from the view protocol's.
+
+/** The fields of a QUERY or an ANSWER; payloads as base64, so that any bytes go and their size is bounded. */
+function queryWire(message: QueryMessage | AnswerMessage): Fields {
+  if (message.type === "QUERY") {
+    return {
+      query_id: message.queryId,
+      name: message.name,
+      payload: toBase64(message.payload),
+      timeout_ms: message.timeoutMs,
+    };
+  }
+  return message.payload !== null
+    ? { query_id: message.queryId, payload: toBase64(message.payload) }
+    : { query_id: message.queryId, error: message.error ?? "" };
+}
+
+type EnvelopeFields = { from: PeerId; incarnation: number; epoch?: Epoch };
+
+function decodeQuery(
+  type: "QUERY" | "ANSWER",
+  f: Fields,
+  envelope: EnvelopeFields,
+): QueryMessage | AnswerMessage {
+  const queryId = int(f, "query_id", 1);
+  if (type === "QUERY") {
+    const name = f.name;
+    if (typeof name !== "string" || !QUERY_NAME.test(name)) {
+      throw new WireError("field 'name' must be 1 to 64 letters, digits, '_', '.', ':' or '-'");
+    }
+    return { type, ...envelope, queryId, name, payload: payload(f), timeoutMs: int(f, "timeout_ms", 1) };
+  }
+  if ((f.payload === undefined) === (f.error === undefined)) {
+    throw new WireError("an ANSWER carries either 'payload' or 'error'");
+  }
+  if (f.error !== undefined) {
+    if (typeof f.error !== "string" || f.error.length > MAX_QUERY_ERROR_CHARS) {
+      throw new WireError(`field 'error' must be a string of at most ${MAX_QUERY_ERROR_CHARS} characters`);
+    }
+    return { type, ...envelope, queryId, payload: null, error: f.error };
+  }
+  return { type, ...envelope, queryId, payload: payload(f), error: null };
+}
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** A `payload` field: base64 of at most MAX_QUERY_PAYLOAD_BYTES bytes. */
+function payload(f: Fields): Uint8Array {
+  const x = f.payload;
+  if (typeof x !== "string" || !BASE64.test(x)) throw new WireError("field 'payload' must be base64");
+  const bytes = Uint8Array.from(atob(x), (c) => c.charCodeAt(0)); // (the message is at most 128 KiB)
+  if (bytes.length > MAX_QUERY_PAYLOAD_BYTES) {
+    throw new WireError(`field 'payload' holds more than ${MAX_QUERY_PAYLOAD_BYTES} bytes`);
+  }
+  return bytes;
+}
+
+function toBase64(bytes: Uint8Array): string {
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 8192) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + 8192));
+  }
+  return btoa(binary);
 }
 
 /**

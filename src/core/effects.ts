@@ -101,6 +101,32 @@ export interface DurableState {
   readonly restarts?: number;
 }
 
+/** A query that reached this peer (or that it asked itself): the host runs its handler and answers. */
+export interface IncomingQuery {
+  /** The asker. */
+  readonly from: PeerId;
+  /** The asker's id for it: the answer names it. */
+  readonly queryId: number;
+  /** The query's name: which handler answers. */
+  readonly name: string;
+  /** The question's bytes. */
+  readonly payload: Uint8Array;
+  /** How long the asker waits for the answer, in ms. */
+  readonly timeoutMs: number;
+}
+
+/** An answer to one of this peer's queries (its own answer too). */
+export interface IncomingAnswer {
+  /** The member that answered. */
+  readonly from: PeerId;
+  /** The query it answers. */
+  readonly queryId: number;
+  /** The answer's bytes, or null when `error` says why there are none. */
+  readonly payload: Uint8Array | null;
+  /** The member's error (no handler, a handler that failed), or null. */
+  readonly error: string | null;
+}
+
 /**
  * One thing for the host to do, in order. Like raft's `Ready`, each says
  * exactly what it means: which channel a message takes, which connection to
@@ -151,6 +177,18 @@ export type Effect =
     readonly outcome: "delivered" | "undelivered" | "unknown";
     /** Why, in a few words (not for `delivered`). */
     readonly reason?: string;
+  }
+  | {
+    /** Run the handler of this query, then hand its answer to the core (`PeerCore.answer`). */
+    readonly kind: "query";
+    /** The query. */
+    readonly query: IncomingQuery;
+  }
+  | {
+    /** An answer to one of this peer's queries arrived. */
+    readonly kind: "answer";
+    /** The answer. */
+    readonly answer: IncomingAnswer;
   }
   | {
     /** Write a diagnostic. `key` groups repeats for rate limiting. */

@@ -423,6 +423,49 @@ export interface EventsOkMessage extends Envelope {
   readonly have: number;
 }
 
+// ---- Queries (issue 19): a question to the members of the view, and each one's answer.
+
+/** The most bytes of a query's payload, or of an answer's: 64 KiB. */
+export const MAX_QUERY_PAYLOAD_BYTES = 65_536;
+
+/** The longest error an answer carries, in characters (a longer one is cut). */
+export const MAX_QUERY_ERROR_CHARS = 1_024;
+
+/**
+ * What a query may be called: 1 to 64 letters, digits, `_`, `.`, `:` or `-`
+ * (so that `--on-query NAME=COMMAND` is never ambiguous).
+ */
+export const QUERY_NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+/**
+ * A question to every other member of the view (over the stream): each
+ * answers with an {@linkcode AnswerMessage} naming `queryId`.
+ */
+export interface QueryMessage extends Envelope {
+  /** Message type. */
+  readonly type: "QUERY";
+  /** Chosen by the asker (>= 1): the answers name it. */
+  readonly queryId: number;
+  /** Which question (see {@linkcode QUERY_NAME}): it picks the answering handler. */
+  readonly name: string;
+  /** The question's bytes, at most {@linkcode MAX_QUERY_PAYLOAD_BYTES}. */
+  readonly payload: Uint8Array;
+  /** How long the asker waits (ms): an answer later than that is of no use. */
+  readonly timeoutMs: number;
+}
+
+/** One member's answer to a {@linkcode QueryMessage}: its bytes, or why it has none. */
+export interface AnswerMessage extends Envelope {
+  /** Message type. */
+  readonly type: "ANSWER";
+  /** The query answered. */
+  readonly queryId: number;
+  /** The answer (at most {@linkcode MAX_QUERY_PAYLOAD_BYTES}), or null when `error` says why there is none. */
+  readonly payload: Uint8Array | null;
+  /** Why there is no answer (`no handler for query "X"`, a handler that failed), or null. */
+  readonly error: string | null;
+}
+
 /** Every message of the protocol. */
 export type Message =
   | JoinMessage
@@ -444,7 +487,9 @@ export type Message =
   | TagsMessage
   | EventMessage
   | EventsMessage
-  | EventsOkMessage;
+  | EventsOkMessage
+  | QueryMessage
+  | AnswerMessage;
 
 /** The type names, in wire spelling. */
 export type MessageType = Message["type"];

@@ -50,13 +50,24 @@ import { onOk, retransmit } from "./leader.ts";
 import { askToLeave, finishLeaving, onLeave } from "./leaving.ts";
 import { detectFailures, heardFrom, onHeartbeat, onNewLeader, onReq, sendHeartbeats } from "./member.ts";
 import type { Probation } from "./damping.ts";
-import type { Epoch, Message, PeerId, Proposal, View } from "./messages.ts";
+import {
+  type Epoch,
+  MAX_QUERY_ERROR_CHARS,
+  MAX_QUERY_PAYLOAD_BYTES,
+  type Message,
+  type PeerId,
+  type Proposal,
+  QUERY_NAME,
+  type View,
+} from "./messages.ts";
 import { Node, type Role } from "./node.ts";
 import { Probe } from "./probe.ts";
+import { onAnswer, onQuery, type QueryReply, sendAnswer, sendQuery } from "./query.ts";
 import { onHigherBallot } from "./roles.ts";
 import { incarnationIn, tagsIn } from "./view.ts";
 
 export type { Role } from "./node.ts";
+export type { QueryReply } from "./query.ts";
 
 /**
  * Messages outside the epoch rule: a JOIN (how a peer of any history, or of
@@ -314,6 +325,10 @@ export class PeerCore {
         return onEvents(n, message);
       case "EVENTS_OK":
         return onEventsOk(n, message);
+      case "QUERY":
+        return onQuery(n, message);
+      case "ANSWER":
+        return onAnswer(n, message);
     }
   }
 
@@ -355,6 +370,44 @@ export class PeerCore {
       number = broadcast(n, name, payload).number;
     });
     return { number, effects };
+  }
+
+  /**
+   * Asks query `name` (see {@linkcode QUERY_NAME}) of every member of the
+   * view: a QUERY to each other member, and a `query` effect for this peer's
+   * own handler. `queryId` is the host's, to match the answers (`answer`
+   * effects). While joining nothing is asked. A name or payload the wire
+   * cannot carry is refused with a diagnostic.
+   */
+  query(now: number, queryId: number, name: string, payload: Uint8Array, timeoutMs: number): Effect[] {
+    return this.#step(now, (n) => {
+      if (!QUERY_NAME.test(name) || payload.length > MAX_QUERY_PAYLOAD_BYTES) {
+        return n.log(
+          "error",
+          `query ${JSON.stringify(name)} not sent: bad name or payload too large`,
+          "query",
+        );
+      }
+      sendQuery(n, queryId, name, payload, timeoutMs);
+    });
+  }
+
+  /**
+   * The host's answer to query `queryId` of peer `to` (a `query` effect):
+   * an ANSWER to the asker, or an `answer` effect when this peer asked. An
+   * answer over {@linkcode MAX_QUERY_PAYLOAD_BYTES} goes as an error instead.
+   */
+  answer(now: number, to: PeerId, queryId: number, reply: QueryReply): Effect[] {
+    return this.#step(now, (n) => {
+      if (reply.payload && reply.payload.length > MAX_QUERY_PAYLOAD_BYTES) {
+        reply = {
+          error: `answer of ${reply.payload.length} bytes is over the limit of ${MAX_QUERY_PAYLOAD_BYTES}`,
+        };
+      } else if (reply.error !== undefined && reply.error.length > MAX_QUERY_ERROR_CHARS) {
+        reply = { error: reply.error.slice(0, MAX_QUERY_ERROR_CHARS) };
+      }
+      sendAnswer(n, to, queryId, reply);
+    });
   }
 
   /**

@@ -23,7 +23,7 @@ import {
   idForHostname,
   parseHostsfile,
 } from "../core/hostsfile.ts";
-import { AddressInUseError, addressKey } from "../transport/transport.ts";
+import { AddressInUseError, addressKey, onDeno } from "../transport/transport.ts";
 import { type Keyring, KeyringError, parseKeyring } from "../transport/keyring.ts";
 import { isUnresolved } from "../transport/sockets.ts";
 import { VERSION } from "../version.ts";
@@ -33,6 +33,8 @@ import { PeerMetrics } from "./metrics.ts";
 import { isLoopback, startPeer } from "./peer.ts";
 import { createStatusApp, serveStatus } from "./status_server.ts";
 import { readTimelineFiles, renderTimeline, TimelineInputError } from "./timeline.ts";
+import { commandHandler, formatQuery, type OnQuery, parseOnQuery, postQuery } from "./query_cli.ts";
+import { DEFAULT_QUERY_TIMEOUT_MS, MAX_QUERY_TIMEOUT_MS } from "./queries.ts";
 
 /** A user's mistake: one line on stderr and exit code 2. */
 export class UsageError extends Error {
@@ -45,6 +47,8 @@ export const USAGE = `membership ${VERSION}: one agreed view of the live peers o
 Usage: membership -h HOSTSFILE [options]       run a peer
        membership members URL [--format json]   the group as one peer's --status URL sees it
        membership timeline FILE... [-o OUT.svg] peers' --format json output as an SVG timeline
+       membership query URL NAME [PAYLOAD] [--timeout MS] [--format json] [--status-token FILE]
+                                                ask the group a query through a peer's --status URL
   membership is ./membership in a clone (after make or npm ci), node dist/membership.mjs,
   a compiled binary, or deno run --unstable-net --allow-net --allow-read --allow-write
   --allow-env --allow-sys mod.ts: the same flags for all.
@@ -63,10 +67,18 @@ Usage: membership -h HOSTSFILE [options]       run a peer
                            first seals, every key opens; SIGHUP re-reads it (see docs/security.md)
       --data-dir DIR       keep this peer's votes and views in DIR: a restart on it is the same
                            member and voter (deno run also needs --allow-write)
+      --on-query NAME=COMMAND  answer query NAME with the stdout of COMMAND (sh -c), the payload
+                           on its stdin; repeatable (deno run also needs --allow-run)
+      --status-token FILE  POST routes of --status (the query API) need Authorization: Bearer and
+                           the file's content; without it they accept loopback only
       --help, --version    this text, the version
 
 membership members URL: ID, ADDRESS, STATE, ROLE, INCARNATION and LAST HEARD of each member, from
   URL/v1/status of a peer started with --status (http:// may be left out); --format json for JSON.
+membership query URL NAME [PAYLOAD]: asks every member of the view of the peer at URL (its --status)
+  and prints PEER, ANSWER and MS of each answer, then who did not answer (e.g. "3 of 5 answered;
+  4 and 5 did not"); --timeout MS (default ${DEFAULT_QUERY_TIMEOUT_MS}), --format json, --status-token FILE
+  (the peer's token). Every peer answers ping.
 membership timeline FILE...: one lane per peer, a box per view, marks for unreachable, left and
   crashed peers; the SVG on stdout, or in OUT.svg with -o.
 
@@ -102,6 +114,10 @@ export interface CliOptions {
   readonly keyFile: string | null;
   /** This peer's tags (`--tag KEY=VALUE`). */
   readonly tags: Tags;
+  /** The queries this peer answers by running a command (`--on-query NAME=COMMAND`). */
+  readonly onQuery: readonly OnQuery[];
+  /** Path of the file whose content the status endpoint's POST routes want as a bearer token, or null. */
+  readonly statusToken: string | null;
 }
 
 function number(
@@ -134,6 +150,8 @@ export const CLI_OPTIONS = {
   status: { type: "string" },
   "key-file": { type: "string" },
   tag: { type: "string", multiple: true },
+  "on-query": { type: "string", multiple: true },
+  "status-token": { type: "string" },
   help: { type: "boolean" },
   version: { type: "boolean" },
 } as const;
@@ -202,6 +220,18 @@ export function parseCli(args: string[]): CliOptions | "help" | "version" {
   if (dataDir === "") throw new UsageError("--data-dir wants a directory, not ''");
   const keyFile = values["key-file"] ?? null;
   if (keyFile === "") throw new UsageError("--key-file wants a file, not ''");
+  const onQuery = (values["on-query"] ?? []).map((text) => {
+    try {
+      return parseOnQuery(text);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  });
+  const statusToken = values["status-token"] ?? null;
+  if (statusToken === "") throw new UsageError("--status-token wants a file, not ''");
+  if (statusToken !== null && status === null) {
+    throw new UsageError("--status-token guards --status: give --status HOST:PORT too");
+  }
   return {
     hostsfile: values.hostsfile,
     delaySeconds: number("--delay", values.delay, 0, 0, false),
@@ -218,6 +248,8 @@ export function parseCli(args: string[]): CliOptions | "help" | "version" {
     status,
     keyFile,
     tags: parseTags(values.tag ?? []),
+    onQuery,
+    statusToken,
   };
 }
 
@@ -377,6 +409,7 @@ export async function runCli(args: string[]): Promise<number> {
   try {
     if (args[0] === "members") return await runMembers(args.slice(1));
     if (args[0] === "timeline") return await runTimeline(args.slice(1));
+    if (args[0] === "query") return await runQuery(args.slice(1));
     const options = parseCli(args);
     if (options === "help") return console.log(USAGE), 0;
     if (options === "version") return console.log(`membership ${VERSION}`), 0;
@@ -492,6 +525,69 @@ async function runTimeline(args: string[]): Promise<number> {
   return 0;
 }
 
+/** `membership query URL NAME [PAYLOAD] [--timeout MS] [--format text|json] [--status-token FILE]`. */
+async function runQuery(args: string[]): Promise<number> {
+  const { values, positionals } = parseSub("query", () =>
+    parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        timeout: { type: "string" },
+        format: { type: "string" },
+        "status-token": { type: "string" },
+        help: { type: "boolean" },
+      },
+    }));
+  if (values.help) return console.log(USAGE), 0;
+  const format = values.format ?? "text";
+  if (format !== "text" && format !== "json") {
+    throw new UsageError(`query: --format wants text or json, not '${format}'`);
+  }
+  if (positionals.length < 2 || positionals.length > 3) {
+    throw new UsageError("query wants URL NAME [PAYLOAD]: a peer's --status address and the query's name");
+  }
+  const [url, name, payload = ""] = positionals;
+  const timeoutMs = number("query: --timeout", values.timeout, DEFAULT_QUERY_TIMEOUT_MS, 1, true);
+  if (timeoutMs > MAX_QUERY_TIMEOUT_MS) {
+    throw new UsageError(`query: --timeout wants at most ${MAX_QUERY_TIMEOUT_MS}, not '${values.timeout}'`);
+  }
+  const token = values["status-token"] === undefined ? undefined : await loadToken(values["status-token"]);
+  let result;
+  try {
+    result = await postQuery(url, { name, payload, timeoutMs, token });
+  } catch (e) {
+    if (e instanceof StatusFetchError) throw new UsageError(`query: ${e.message}`);
+    throw notPermitted(e, `query: cannot reach ${url}`) ?? e;
+  }
+  process.stdout.write(formatQuery(result, format));
+  return 0;
+}
+
+/** The content of a `--status-token FILE`, trimmed; as a user error when it is unreadable or empty. */
+async function loadToken(path: string): Promise<string> {
+  const token = (await readUserFile(path, "status token file")).trim();
+  if (token === "") throw new UsageError(`status token file '${path}' is empty`);
+  if (/\s/.test(token)) throw new UsageError(`status token file '${path}' holds more than one word`);
+  return token;
+}
+
+/**
+ * `--on-query` runs commands: under Deno that needs `--allow-run` (Node, and
+ * a compiled binary given it, always may). One line and exit 2 when not.
+ */
+function checkMayRun(onQuery: readonly OnQuery[]): void {
+  if (onQuery.length === 0 || !onDeno()) return;
+  const run = Deno.permissions.querySync({ name: "run", command: "sh" }).state === "granted";
+  const env = Deno.permissions.querySync({ name: "env" }).state === "granted"; // (node:child_process reads it)
+  if (!run || !env) {
+    throw new UsageError(
+      `--on-query ${onQuery[0].name}=… runs commands: run deno with ${
+        run ? "" : "--allow-run (or --allow-run=sh)"
+      }${run || env ? "" : " and "}${env ? "" : "--allow-env"}`,
+    );
+  }
+}
+
 /** `--status HOST:PORT`: an address with an explicit port, as a hostsfile line writes it. */
 function statusAddress(text: string): HostAddress {
   const bad = new UsageError(`--status wants HOST:PORT (e.g. 127.0.0.1:8080), not '${text}'`);
@@ -520,7 +616,9 @@ async function runPeer(options: CliOptions): Promise<number> {
     throw new UsageError(`--id ${id} is past the ${hosts.length} peer(s) of the hostsfile`);
   }
   await checkHostNames(hosts, id, options.hostsfile);
+  checkMayRun(options.onQuery);
   const keyring = options.keyFile === null ? undefined : await loadKeyring(options.keyFile);
+  const statusToken = options.statusToken === null ? null : await loadToken(options.statusToken);
   await configureLogging(options.logLevel);
 
   // The first SIGINT or SIGTERM leaves the group on purpose; a second SIGINT exits at once.
@@ -576,10 +674,11 @@ async function runPeer(options: CliOptions): Promise<number> {
       throw notPermitted(e, `cannot bind port ${hosts[id - 1].port}`) ?? e;
     }
     if (options.keyFile !== null) process.on("SIGHUP", onHangup = reloadKeyring(peer, options.keyFile));
+    for (const { name, command } of options.onQuery) peer.onQuery(name, commandHandler(command));
     let status;
     try {
       status = options.status
-        ? await serveStatus(createStatusApp(peer, metrics!), options.status)
+        ? await serveStatus(createStatusApp(peer, metrics!, { token: statusToken }), options.status)
         : undefined;
     } catch (e) {
       await peer.stop();
@@ -592,7 +691,9 @@ async function runPeer(options: CliOptions): Promise<number> {
         `membership: --status ${
           addressKey(options.status)
         } serves plain HTTP without authentication to anyone ` +
-          "who can reach it (see docs/security.md)\n",
+          `who can reach it (reading; POST ${
+            statusToken === null ? "from loopback only" : "with the --status-token, sent in clear text"
+          }: see docs/security.md)\n`,
       );
     }
     await sleep(2 ** 31 - 1, stopping.signal);

@@ -10,9 +10,17 @@
  */
 
 import { decodeWire, encodeWire } from "../core/codec.ts";
-import type { DurableState, Effect, LogLevel, PeerEvent } from "../core/effects.ts";
+import type {
+  DurableState,
+  Effect,
+  IncomingAnswer,
+  IncomingQuery,
+  LogLevel,
+  PeerEvent,
+} from "../core/effects.ts";
 import type { HostAddress } from "../core/hostsfile.ts";
-import type { Message } from "../core/messages.ts";
+import type { Message, PeerId } from "../core/messages.ts";
+import type { QueryReply } from "../core/query.ts";
 import type { Scheduler } from "../scheduler.ts";
 import { looksSealed } from "../transport/sealed.ts";
 import { type Packet, senderName, type Transport } from "../transport/transport.ts";
@@ -27,6 +35,10 @@ export interface ProtocolCore {
   tick(now: number): Effect[];
   /** Leaves the group on purpose, if the core can. */
   leave?(now: number): Effect[];
+  /** Asks a query of the view's members, if the core can. */
+  query?(now: number, queryId: number, name: string, payload: Uint8Array, timeoutMs: number): Effect[];
+  /** Sends the answer to a query, if the core can. */
+  answer?(now: number, to: PeerId, queryId: number, reply: QueryReply): Effect[];
 }
 
 /** Why the core took a step: it started, the clock ticked, or a message arrived. */
@@ -34,7 +46,7 @@ export type StepCause =
   | { readonly kind: "start" }
   | { readonly kind: "tick" }
   | { readonly kind: "leave" }
-  /** The host asked the core for something else (`what` names it: `broadcast`, `tags`). */
+  /** The host asked the core for something else (`what` names it: `broadcast`, `tags`, `query`, `answer`). */
   | { readonly kind: "act"; readonly what: string }
   | { readonly kind: "receive"; readonly message: Message; readonly packet: Packet };
 
@@ -94,6 +106,10 @@ export interface EffectRunnerOptions {
   readonly filters?: readonly EffectFilter[];
   /** Receives every event. */
   readonly onEvent: (event: PeerEvent) => void;
+  /** Receives every query to answer (its handler runs, then {@linkcode EffectRunner.answer}); default: none. */
+  readonly onQuery?: (query: IncomingQuery) => void;
+  /** Receives every answer to this peer's queries; default: none. */
+  readonly onAnswer?: (answer: IncomingAnswer) => void;
   /** Receives every diagnostic; `key` groups repeats for rate limiting. */
   readonly onLog: (level: LogLevel, text: string, key: string) => void;
   /** This peer's own user event `number` is settled (see `PeerCore.broadcast`). */
@@ -179,6 +195,20 @@ export class EffectRunner {
    */
   act(what: string, run: (now: number) => Effect[]): void {
     this.#step({ kind: "act", what }, run);
+  }
+
+  /** Asks query `name` of the view's members (see `PeerCore.query`); nothing once halted. */
+  query(queryId: number, name: string, payload: Uint8Array, timeoutMs: number): void {
+    const core = this.#o.core;
+    if (core.query) {
+      this.act("query", (now) => core.query!(now, queryId, name, payload, timeoutMs));
+    }
+  }
+
+  /** Sends the answer to query `queryId` of peer `to` (see `PeerCore.answer`); nothing once halted. */
+  answer(to: PeerId, queryId: number, reply: QueryReply): void {
+    const core = this.#o.core;
+    if (core.answer) this.act("answer", (now) => core.answer!(now, to, queryId, reply));
   }
 
   /** Stops ticking and ignores whatever arrives; the transport stays the caller's to close. */
@@ -283,6 +313,10 @@ export class EffectRunner {
         return o.transport.reset(o.hosts[work.peer - 1]);
       case "event":
         return o.onEvent(work.event);
+      case "query":
+        return o.onQuery?.(work.query);
+      case "answer":
+        return o.onAnswer?.(work.answer);
       case "log":
         return o.onLog(work.level, work.text, work.key);
       case "broadcast":

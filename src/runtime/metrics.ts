@@ -29,6 +29,8 @@ const MESSAGE_TYPES: readonly MessageType[] = [
   "LEAVE",
   "PROBE",
   "PROBE_ACK",
+  "QUERY",
+  "ANSWER",
 ];
 
 /**
@@ -40,7 +42,8 @@ const MESSAGE_TYPES: readonly MessageType[] = [
  * too early or from the wrong peer for the protocol to use (an OK, PENDING,
  * NEWLEADER, FORM_PROMISE or FORM_OK for an operation no longer running; a
  * REQ from a non-member, for an old or a future view, refused from a replaced
- * leader, or invalid); or, with a keyring, it did not open, or was replayed or
+ * leader, or invalid); a QUERY from a peer not in the view
+ * (`query-sender`); or, with a keyring, it did not open, or was replayed or
  * stale (`sealed`). The transport's own diagnostics (`transport`: full
  * queues, failed writes, over-long frames) are not counted: they are about
  * connections, not single messages, and say how many in their text.
@@ -59,6 +62,7 @@ export const DROP_REASONS: readonly string[] = [
   "req-ahead",
   "req-refused",
   "req-invalid",
+  "query-sender",
   "sealed",
 ];
 

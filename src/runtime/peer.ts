@@ -21,6 +21,7 @@ import type { PeerMetrics } from "./metrics.ts";
 import { test4Filter } from "./test4.ts";
 import { sameTags, type Tags, tagsError } from "../core/tags.ts";
 import { tagsIn } from "../core/view.ts";
+import { Queries, type Query, type QueryHandler, type QueryOptions } from "./queries.ts";
 
 /** How to start a peer. */
 export interface PeerOptions {
@@ -133,6 +134,7 @@ export class Peer {
   #crash: Promise<void> | null = null;
   /** Broadcasts not settled yet, by the number the core gave them. */
   readonly #broadcasts = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  readonly #queries: Queries;
 
   private constructor(options: PeerOptions, transport: Transport, restored: DurableState | null) {
     this.#reported = restored?.installed?.id ?? 0; // reported by the run that installed it
@@ -151,6 +153,13 @@ export class Peer {
       tags: options.tags,
     });
     const metrics = options.metrics;
+    this.#queries = new Queries({
+      self: options.id,
+      scheduler: this.#scheduler,
+      ask: (queryId, name, payload, timeoutMs) => this.#runner.query(queryId, name, payload, timeoutMs),
+      answer: (to, queryId, reply) => this.#runner.answer(to, queryId, reply),
+      log: (level, text, key) => writeLog(level, text, key),
+    });
     this.#runner = new EffectRunner({
       core: this.#core,
       hosts: options.hosts,
@@ -184,6 +193,8 @@ export class Peer {
             new Error(`the event was ${outcome === "unknown" ? "perhaps not " : "not "}delivered: ${reason}`),
           );}
       },
+      onQuery: (query) => this.#queries.received(query),
+      onAnswer: (answer) => this.#queries.answered(answer),
       onCrash: (reason) => {
         this.#halt();
         this.#crash = this.#crashNow(reason);
@@ -398,6 +409,46 @@ export class Peer {
   }
 
   /**
+   * Asks query `name` of every member of the view, this peer included, and
+   * returns at once: iterate the {@linkcode Query} for the answers as they
+   * come, and await its `done` for who was asked (the members of the view
+   * now), who answered and who did not, once all answered or `timeoutMs`
+   * (default 2 s) passed. Every peer answers `ping`; others need a handler
+   * ({@linkcode Peer.onQuery}), and a peer without one answers with an error
+   * (`no handler for query "X"`). Throws if this peer is in no group yet, if
+   * the name is not 1 to 64 letters, digits, `_`, `.`, `:` or `-`, or if the
+   * payload is over 64 KiB.
+   *
+   * @example
+   * ```ts ignore
+   * const q = peer.query("ping", "", { timeoutMs: 2000 });
+   * for await (const a of q) console.log(a.from, a.text, `${a.ms} ms`); // 2 pong from peer 2 3 ms ...
+   * const r = await q.done;
+   * console.log(`${r.answered.length} of ${r.asked.length} answered; missing: ${r.missing.join(", ")}`);
+   * ```
+   */
+  query(name: string, payload: string | Uint8Array = "", options: QueryOptions = {}): Query {
+    return this.#queries.ask(this.#stopped ? null : this.view, name, payload, options);
+  }
+
+  /**
+   * Answers query `name` with `handler` from now on (replacing an earlier
+   * one), until the returned function is called. The handler gets the
+   * payload, the asker and a signal that aborts when the asker stops waiting;
+   * it returns the answer (text or bytes, at most 64 KiB), or a promise of
+   * it; what it throws is answered as an error. `ping` is built in.
+   *
+   * @example
+   * ```ts ignore
+   * const off = peer.onQuery("uptime", ({ from }) => `up ${performance.now() | 0} ms, asked by ${from}`);
+   * off(); // answered with "no handler" from now on
+   * ```
+   */
+  onQuery(name: string, handler: QueryHandler): () => void {
+    return this.#queries.onQuery(name, handler);
+  }
+
+  /**
    * Leaves the group on purpose, then stops: the leader is asked to remove
    * this peer (a leader hands over first), and this resolves once the view
    * without it is committed, or after `timeoutMs` (default: one failure
@@ -438,6 +489,7 @@ export class Peer {
   #halt(): void {
     this.#stopped = true;
     this.#runner.halt();
+    this.#queries.stop();
     for (const f of [...this.#stopListeners]) f();
     for (const { reject } of this.#broadcasts.values()) reject(new Error("the peer stopped"));
     this.#broadcasts.clear();

@@ -16,6 +16,10 @@ import type { Peer, PeerStatus } from "./peer.ts";
 import { eventJson, type JsonMember, memberJson } from "../core/format.ts";
 import { STATUS_PAGE } from "./status_page.ts";
 import { loadHono, loadNodeServer } from "../deps.ts";
+import { createHash, timingSafeEqual } from "node:crypto";
+import { MAX_QUERY_PAYLOAD_BYTES } from "../core/messages.ts";
+import { isLoopback } from "./peer.ts";
+import { DEFAULT_QUERY_TIMEOUT_MS, MAX_QUERY_TIMEOUT_MS, type QueryResult } from "./queries.ts";
 
 /** How often `GET /events` sends a comment line, so that proxies and browsers keep the stream open. */
 export const EVENTS_KEEPALIVE_MS = 5_000;
@@ -30,7 +34,16 @@ export const EVENTS_KEEPALIVE_MS = 5_000;
  *   an event named `current` (a `view` event; none while joining), then every
  *   event of the peer, as it happens, as JSON (unnamed events), and a comment
  *   every {@linkcode EVENTS_KEEPALIVE_MS}; the stream ends when the peer stops;
- * - `GET /`: a page showing the members and a live timeline of views.
+ * - `GET /`: a page showing the members and a live timeline of views;
+ * - `POST /v1/query`: asks a query of the group (JSON `{name, payload, timeoutMs}`) and answers
+ *   with its {@linkcode QueryJson} once it is done.
+ *
+ * Every route that is not a `GET` or `HEAD` (the control API: `POST /v1/query`, and any
+ * added later) passes {@linkcode controlGuard} first: a request from a loopback
+ * address, or with `Authorization: Bearer TOKEN` when `options.token` is given;
+ * anything else gets 403 and a one-line JSON error. The remote address is what
+ * {@linkcode serveStatus} passes with each request ({@linkcode RequestEnv}); a
+ * request handed to `fetch` without one is not from loopback.
  *
  * @example
  * ```ts
@@ -44,17 +57,91 @@ export const EVENTS_KEEPALIVE_MS = 5_000;
  * await peer.stop();
  * ```
  */
-export function createStatusApp(peer: Peer, metrics: PeerMetrics): FetchApp {
+export function createStatusApp(peer: Peer, metrics: PeerMetrics, options: StatusAppOptions = {}): FetchApp {
   // Hono is loaded with the first request, so that a peer that serves no status never loads it.
   let app: Promise<FetchApp> | null = null;
   return {
-    fetch: async (request) => await (await (app ??= statusRoutes(peer, metrics))).fetch(request),
+    fetch: async (request, env) =>
+      await (await (app ??= statusRoutes(peer, metrics, options))).fetch(request, env ?? {}),
   };
 }
 
-async function statusRoutes(peer: Peer, metrics: PeerMetrics): Promise<FetchApp> {
+/** How {@linkcode createStatusApp} guards its control routes. */
+export interface StatusAppOptions {
+  /**
+   * The bearer token that `POST` routes need (`--status-token FILE`); with
+   * none (the default) they accept requests from loopback addresses only.
+   */
+  readonly token?: string | null;
+}
+
+/** What {@linkcode serveStatus} passes to the app with each request. */
+export interface RequestEnv {
+  /** The address the request came from (`127.0.0.1`, `::1`, `::ffff:10.0.0.7`, ...), if known. */
+  readonly remoteAddress?: string;
+}
+
+/** A loopback address, IPv4-mapped ones (`::ffff:127.0.0.1`, Node on `::`) included. */
+function fromLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  return isLoopback(address.replace(/^::ffff:(?=\d+\.)/i, ""));
+}
+
+/** Whether `given` is `token`, in time that does not depend on where they differ. */
+function sameToken(given: string, token: string): boolean {
+  const digest = (text: string) => createHash("sha256").update(text).digest();
+  return timingSafeEqual(digest(given), digest(token));
+}
+
+/**
+ * Whether a control request (a `POST`) may go on: `null` if so, else why
+ * not. Without a token, only from loopback; with one, only with
+ * `Authorization: Bearer TOKEN` (from anywhere, loopback included).
+ *
+ * @example
+ * ```ts
+ * import { controlGuard } from "./status_server.ts";
+ * const request = new Request("http://peer/v1/query", { method: "POST" });
+ * controlGuard(request, { remoteAddress: "10.0.0.7" }, null); // "POST is accepted from loopback only ..."
+ * controlGuard(request, { remoteAddress: "127.0.0.1" }, null); // null
+ * ```
+ */
+export function controlGuard(request: Request, env: RequestEnv, token: string | null): string | null {
+  if (token === null) {
+    return fromLoopback(env.remoteAddress) ? null : `${request.method} is accepted from loopback only ` +
+      `(this request came from ${env.remoteAddress ?? "an unknown address"}); see --status-token`;
+  }
+  const given = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.get("authorization") ?? "")?.[1];
+  if (given === undefined) return `${request.method} needs Authorization: Bearer <the --status-token>`;
+  return sameToken(given, token) ? null : "wrong bearer token";
+}
+
+type HonoApp = InstanceType<Awaited<ReturnType<typeof loadHono>>["Hono"]>;
+
+async function statusRoutes(peer: Peer, metrics: PeerMetrics, options: StatusAppOptions): Promise<FetchApp> {
   const { Hono } = await loadHono();
-  const app = new Hono();
+  const app: HonoApp = new Hono();
+  const token = options.token ?? null;
+  // The control API: every route but GET and HEAD, the ones added later included.
+  app.use("*", async (c, next) => {
+    if (c.req.method === "GET" || c.req.method === "HEAD") return await next();
+    const refused = controlGuard(c.req.raw, (c.env ?? {}) as RequestEnv, token);
+    if (refused !== null) return c.json({ error: refused }, 403);
+    await next();
+  });
+  app.post("/v1/query", async (c) => {
+    const body = await readBody(c.req.raw, 2 * MAX_QUERY_PAYLOAD_BYTES);
+    if (body === null) return c.json({ error: `the body is over ${2 * MAX_QUERY_PAYLOAD_BYTES} bytes` }, 413);
+    const asked = queryRequest(body);
+    if ("error" in asked) return c.json({ error: asked.error }, asked.status);
+    let query;
+    try {
+      query = peer.query(asked.name, asked.payload, { timeoutMs: asked.timeoutMs });
+    } catch (e) {
+      return c.json({ error: (e as Error).message }, 503); // not in a group yet, or stopped
+    }
+    return c.json(queryJson(await query.done));
+  });
   app.get("/", (c) => c.html(STATUS_PAGE));
   app.get("/v1/status", (c) => c.json(statusJson(peer.status())));
   app.get("/metrics", async (c) => {
@@ -67,6 +154,107 @@ async function statusRoutes(peer: Peer, metrics: PeerMetrics): Promise<FetchApp>
     return c.body(eventStream(peer));
   });
   return app;
+}
+
+/** A request's body as text, or null once it is over `max` bytes (the rest is not read). */
+async function readBody(request: Request, max: number): Promise<string | null> {
+  if (!request.body) return "";
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  while (true) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > max) {
+      await reader.cancel().catch(() => {});
+      return null;
+    }
+    chunks.push(value);
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) (all.set(chunk, at), at += chunk.length);
+  return new TextDecoder().decode(all);
+}
+
+/** A `POST /v1/query` body, checked: the query to ask, or why not (and the HTTP status). */
+function queryRequest(
+  body: string,
+): { name: string; payload: string; timeoutMs: number } | { error: string; status: 400 | 413 } {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    return {
+      error: 'the body is not JSON: send {"name": "ping", "payload": "", "timeoutMs": 2000}',
+      status: 400,
+    };
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return { error: "the body is not a JSON object", status: 400 };
+  }
+  const { name, payload = "", timeoutMs = DEFAULT_QUERY_TIMEOUT_MS } = value as Record<string, unknown>;
+  if (typeof name !== "string" || !/^[A-Za-z0-9_.:-]{1,64}$/.test(name)) {
+    return { error: "'name' must be 1 to 64 letters, digits, '_', '.', ':' or '-'", status: 400 };
+  }
+  if (typeof payload !== "string") return { error: "'payload' must be a string", status: 400 };
+  if (new TextEncoder().encode(payload).length > MAX_QUERY_PAYLOAD_BYTES) {
+    return { error: `'payload' is over ${MAX_QUERY_PAYLOAD_BYTES} bytes`, status: 413 };
+  }
+  if (
+    typeof timeoutMs !== "number" || !Number.isInteger(timeoutMs) || timeoutMs < 1 ||
+    timeoutMs > MAX_QUERY_TIMEOUT_MS
+  ) {
+    return { error: `'timeoutMs' must be an integer from 1 to ${MAX_QUERY_TIMEOUT_MS}`, status: 400 };
+  }
+  return { name, payload, timeoutMs };
+}
+
+/** One answer as `POST /v1/query` serves it. */
+export interface QueryAnswerJson {
+  /** The member that answered. */
+  readonly from: number;
+  /** Milliseconds from asking to the answer. */
+  readonly ms: number;
+  /** The answer as UTF-8 text (empty with an error). */
+  readonly payload: string;
+  /** The member's error (no handler for the query, a handler that failed), or null. */
+  readonly error: string | null;
+}
+
+/** What `POST /v1/query` serves: {@linkcode QueryResult} as JSON, payloads as text. */
+export interface QueryJson {
+  /** The query's name. */
+  readonly name: string;
+  /** The id of the view whose members were asked. */
+  readonly view: number;
+  /** The members asked (the view's, the asking peer included). */
+  readonly asked: readonly number[];
+  /** Those that answered, ascending. */
+  readonly answered: readonly number[];
+  /** Those that did not answer in time, ascending. */
+  readonly missing: readonly number[];
+  /** The answers, in the order they came. */
+  readonly answers: readonly QueryAnswerJson[];
+  /** How long the query waited at most, and how long it ran. */
+  readonly timeout_ms: number;
+  /** How long it ran: the timeout, or less when every member answered. */
+  readonly elapsed_ms: number;
+}
+
+/** A query's result as `POST /v1/query` serves it. */
+export function queryJson(result: QueryResult): QueryJson {
+  return {
+    name: result.name,
+    view: result.viewId,
+    asked: result.asked,
+    answered: result.answered,
+    missing: result.missing,
+    answers: result.answers.map((a) => ({ from: a.from, ms: a.ms, payload: a.text, error: a.error })),
+    timeout_ms: result.timeoutMs,
+    elapsed_ms: result.elapsedMs,
+  };
 }
 
 /** What `/v1/status` serves: the peer, its view, and each member in the one JSON shape of members. */
@@ -150,8 +338,8 @@ export interface StatusServer {
 
 /** An HTTP app: what {@linkcode createStatusApp} returns and {@linkcode serveStatus} serves. */
 export interface FetchApp {
-  /** Answers one request. */
-  fetch(request: Request): Response | Promise<Response>;
+  /** Answers one request; `env` says where it came from. */
+  fetch(request: Request, env?: RequestEnv): Response | Promise<Response>;
 }
 
 /**
@@ -173,16 +361,20 @@ export interface FetchApp {
  */
 export function serveStatus(app: FetchApp, address: HostAddress): Promise<StatusServer> {
   const closing = new AbortController();
-  const fetch = async (request: Request) => endOnAbort(await app.fetch(request), closing.signal);
+  const fetch = async (request: Request, env: RequestEnv) =>
+    endOnAbort(await app.fetch(request, env), closing.signal);
   return onDeno() ? serveDeno(fetch, address, closing) : serveNode(fetch, address, closing);
 }
 
-type Fetch = (request: Request) => Promise<Response>;
+type Fetch = (request: Request, env: RequestEnv) => Promise<Response>;
 
 function serveDeno(fetch: Fetch, address: HostAddress, closing: AbortController): Promise<StatusServer> {
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
-    server = Deno.serve({ ...address, onListen: () => {} }, fetch);
+    server = Deno.serve(
+      { ...address, onListen: () => {} },
+      (request, info) => fetch(request, { remoteAddress: info.remoteAddr.hostname }),
+    );
   } catch (e) {
     const inUse = e instanceof Deno.errors.AddrInUse;
     return Promise.reject(inUse ? new AddressInUseError(`port ${address.port} is in use`) : e);
@@ -204,7 +396,8 @@ async function serveNode(
   const { serve: nodeServe } = await loadNodeServer();
   return await new Promise((resolve, reject) => {
     const server = nodeServe({
-      fetch,
+      fetch: (request: Request, env: { incoming?: { socket?: { remoteAddress?: string } } }) =>
+        fetch(request, { remoteAddress: env.incoming?.socket?.remoteAddress }),
       hostname: address.hostname,
       port: address.port,
       overrideGlobalObjects: false, // leave a library user's Request and Response alone
