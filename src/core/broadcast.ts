@@ -292,10 +292,19 @@ export function afterInstall(n: Node): void {
 }
 
 /** Events of the view a REQ must carry to `to`: those up to the cut that it may lack. */
-export function carriedFor(n: Node, to: PeerId, cut: number | undefined): { carried?: EventRun } {
+export function carriedFor(
+  n: Node,
+  to: PeerId,
+  cut: number | undefined,
+): { carried?: EventRun; held?: number } {
   const log = eventLog(n);
   const have = log.have.get(to) ?? 0;
-  return cut && cut > have ? { carried: log.runFrom(have + 1, Math.min(cut, log.length)) } : {};
+  if (!cut) return {};
+  // A recovered proposal's cut may hold events lost with the peers that restarted (candidate.ts).
+  const held = log.length < cut ? { held: log.length } : {};
+  return cut > have && log.length > have
+    ? { carried: log.runFrom(have + 1, Math.min(cut, log.length)), ...held }
+    : held;
 }
 
 /** A member takes in what a REQ carried; false (and it says how many it holds) if it still lacks some. */
@@ -304,10 +313,11 @@ export function holdsCut(
   to: PeerId,
   carried: EventRun | undefined,
   cut: number | undefined,
+  held: number | undefined,
 ): boolean {
   const log = eventLog(n);
   if (carried) log.append(carried);
-  if (log.length >= (cut ?? 0)) return true;
+  if (log.length >= Math.min(cut ?? 0, held ?? Infinity)) return true;
   n.send(to, { type: "EVENTS_OK", viewId: log.viewId, have: log.length });
   return false;
 }

@@ -97,18 +97,16 @@ export function evaluateTakeover(n: Node, takeover: Takeover): void {
     r.view.id === view.id && (r.eventsHave ?? 0) > log.length
   );
   if (short.length > 0) return sendNewLeader(n, takeover, short.map((r) => r.from));
-  let recovered = takeover.recovered(n.acceptor.accepted, view.id);
+  const recovered = takeover.recovered(n.acceptor.accepted, view.id);
   if (recovered && (recovered.events ?? 0) > log.length) {
-    // Only runs that restarted since (and lost the events they held) had the rest: were the
-    // view chosen with them, a majority would hold them, and one of the answers would.
+    // Only runs that restarted since had the rest (they lost them): the value is proposed as it
+    // is (it may have been chosen), and members that lack them too accept it (see REQ's `short`).
     n.log(
       "warning",
-      `events ${log.length + 1} to ${recovered.events} of view ${view.id} are lost with the peers that ` +
-        `restarted: the view change delivers ${log.length}`,
+      `events ${log.length + 1} to ${recovered.events} of view ${view.id} were lost with the peers ` +
+        `that restarted`,
       "events-lost",
     );
-    const { events: _, ...rest } = recovered;
-    recovered = log.length > 0 ? { ...rest, events: log.length } : rest;
   }
   const leadership = becomeLeader(n, takeover.ballot);
   for (const r of takeover.replies.values()) {

@@ -116,6 +116,7 @@ function wireFields(message: Message): Fields {
         request_id: message.requestId,
         ...proposalWire(message.proposal),
         ...(message.carried ? { carried: runWire(message.carried) } : {}),
+        ...(message.held !== undefined ? { held: message.held } : {}),
       };
     case "OK":
       return { request_id: message.requestId, view_id: message.viewId, ballot: ballotWire(message.ballot) };
@@ -446,6 +447,7 @@ function decodeFields(f: Fields): Message {
         requestId: int(f, "request_id", 1),
         proposal: proposal(f),
         ...(f.carried === undefined ? {} : { carried: eventRun(object(f, "carried")) }),
+        ...(f.held === undefined ? {} : { held: int(f, "held") }),
       };
     case "OK":
       return {

@@ -155,7 +155,7 @@ export function onReq(n: Node, m: ReqMessage): void {
   }
   const error = proposalError(view, p);
   if (error) return n.log("warning", `dropped REQ from ${m.from}: ${error}`, "req-invalid");
-  if (!holdsCut(n, m.from, m.carried, p.events)) {
+  if (!holdsCut(n, m.from, m.carried, p.events, m.held)) {
     return n.log("info", `REQ from ${m.from} waits: events of view ${view.id} missing here`, "req-events");
   }
   n.acceptor.accept(p);

@@ -181,6 +181,11 @@ export interface ReqMessage extends Envelope {
   readonly proposal: Proposal;
   /** User events of the view up to the proposal's cut that this member may lack. */
   readonly carried?: EventRun;
+  /**
+   * How many of the cut's events the leader holds, when fewer than the cut:
+   * the rest were lost with peers that restarted, and a member accepts without them.
+   */
+  readonly held?: number;
 }
 
 /** A member accepted the request. */

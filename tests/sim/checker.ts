@@ -119,7 +119,10 @@ export interface CheckerOptions {
 /** A view as text: `v3 L1 [1,2,3]`, with the epoch and incarnations when asked. */
 function formatView(view: View, full = false): string {
   const text = `v${view.id} L${view.leader} [${view.members.join(",")}]`;
-  return full ? `${text} epoch ${formatEpoch(view.epoch)} runs [${view.incarnations.join(",")}]` : text;
+  if (!full) return text;
+  const cut = view.cut ? ` cut ${view.cut.count} of v${view.cut.of}` : "";
+  const tags = view.tags ? ` tags ${JSON.stringify(view.tags)}` : "";
+  return `${text} epoch ${formatEpoch(view.epoch)} runs [${view.incarnations.join(",")}]${cut}${tags}`;
 }
 
 const epochKey = (e: Epoch) => `${e.round}/${e.former}/${e.run}`;
@@ -131,9 +134,10 @@ const viewKeys = new WeakMap<View, string>();
 function viewKey(view: View): string {
   let key = viewKeys.get(view);
   if (key === undefined) {
+    const cut = view.cut ? `${view.cut.of}:${view.cut.count}` : "";
     key = `${epochKey(view.epoch)}|${view.id}|${view.leader}|${view.members.join(",")}|${
       view.incarnations.join(",")
-    }`;
+    }|${cut}|${JSON.stringify(view.tags ?? [])}`;
     viewKeys.set(view, key);
   }
   return key;
