@@ -13,6 +13,7 @@ import type { Takeover } from "./takeover.ts";
 import { proposalError, proposalOps } from "./view.ts";
 import { adopt } from "./history.ts";
 import { eventLog, takeCut } from "./broadcast.ts";
+import { isMajority } from "./quorum.ts";
 import { propose, pump } from "./leader.ts";
 import { becomeCandidate, becomeLeader, becomeMember } from "./roles.ts";
 
@@ -91,7 +92,14 @@ export function evaluateTakeover(n: Node, takeover: Takeover): void {
   }
   const view = n.view!;
   if (!takeover.answeredBy(view, n.id)) return;
-  // Every event a majority held is in some answer: hold them all before leading (the cut).
+  // Every event a majority held is in some answer of a majority that kept its events (a member
+  // restarted into the view lost them): wait for one, for a failure timeout at most.
+  const kept = (m: PeerId) => {
+    if (m === n.id) return n.restoredInto !== view.id;
+    const r = takeover.replies.get(m);
+    return r !== undefined && r.view.id === view.id && !r.forgot;
+  };
+  if (!isMajority(view, kept) && n.now - takeover.startedAt < n.detector.timeoutMs) return;
   const log = eventLog(n);
   const short = [...takeover.replies.values()].filter((r) =>
     r.view.id === view.id && (r.eventsHave ?? 0) > log.length

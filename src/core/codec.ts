@@ -143,6 +143,7 @@ function wireFields(message: Message): Fields {
         view: viewWire(message.view),
         ...(message.pending ? proposalWire(message.pending) : { op: "NOTHING" }),
         ...(message.eventsHave ? { events_have: message.eventsHave } : {}),
+        ...(message.forgot ? { forgot: true } : {}),
         ...(message.carried ? { carried: runWire(message.carried) } : {}),
       };
     case "REJECT":
@@ -489,6 +490,7 @@ function decodeFields(f: Fields): Message {
         view: v,
         pending,
         ...(f.events_have === undefined ? {} : { eventsHave: int(f, "events_have", 1) }),
+        ...(f.forgot === undefined ? {} : bool(f, "forgot") ? { forgot: true } : {}),
         ...(f.carried === undefined ? {} : { carried: eventRun(object(f, "carried")) }),
       };
     }

@@ -15,7 +15,7 @@ import { canCommit } from "./quorum.ts";
 import { incarnationIn, nextView, operationError, proposalOps, tagsIn } from "./view.ts";
 import { NO_TAGS, sameTags } from "./tags.ts";
 import { carriedFor, eventLog, orderWaiting, ownsOrder } from "./broadcast.ts";
-import { sendNewLeader } from "./candidate.ts";
+import { evaluateTakeover, sendNewLeader } from "./candidate.ts";
 import { catchUp, install, removed } from "./history.ts";
 
 /**
@@ -155,5 +155,6 @@ export function retransmit(n: Node): void {
   if (role.name === "candidate" && due(role.takeover.sentAt)) {
     const t = role.takeover;
     sendNewLeader(n, t, n.others(n.view!).filter((m) => !t.replies.has(m)));
+    evaluateTakeover(n, t); // the wait for answers that kept their events may be over
   }
 }

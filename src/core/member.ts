@@ -201,6 +201,7 @@ export function onNewLeader(n: Node, m: NewLeaderMessage): void {
     view,
     pending,
     ...(log.length > 0 ? { eventsHave: log.length } : {}),
+    ...(n.restoredInto === view.id ? { forgot: true } : {}),
     // Events of the candidate's view it may lack: beyond what it holds, or (one view on) the cut.
     ...(m.viewId === view.id
       ? log.length > (m.eventsHave ?? 0) ? { carried: log.runFrom((m.eventsHave ?? 0) + 1) } : {}

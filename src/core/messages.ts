@@ -243,6 +243,8 @@ export interface PendingMessage extends Envelope {
   readonly pending: Proposal | null;
   /** How many user events of its view the member holds. */
   readonly eventsHave?: number;
+  /** The member restarted into this view: it lost the view's events it held. */
+  readonly forgot?: boolean;
   /** Those beyond what the candidate holds (as many as fit one message). */
   readonly carried?: EventRun;
 }

@@ -30,12 +30,15 @@ export class Takeover {
   readonly replies: Map<PeerId, PendingMessage> = new Map();
   /** When NEWLEADER last went out. */
   sentAt: number;
+  /** When the takeover started. */
+  readonly startedAt: number;
 
   /** A takeover under `ballot`, asking with `requestId`, sent at `now`. */
   constructor(ballot: Ballot, requestId: number, now: number) {
     this.ballot = ballot;
     this.requestId = requestId;
     this.sentAt = now;
+    this.startedAt = now;
   }
 
   /** The newest view among `own` and every answer. */
