@@ -1,7 +1,8 @@
 // `membership query`'s output and `--on-query`'s parsing (src/runtime/query_cli.ts), pure parts.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { formatQuery, parseOnQuery, querySummary, queryUrl } from "../src/runtime/query_cli.ts";
+import { formatQuery, parseOnQuery, querySummary } from "../src/runtime/query_cli.ts";
+import { controlUrl } from "../src/runtime/control_client.ts";
 import type { QueryJson } from "../src/runtime/status_server.ts";
 
 const result: QueryJson = {
@@ -60,8 +61,8 @@ test("--on-query NAME=COMMAND: the first '=' splits; no '=', a bad name, no comm
   assert.throws(() => parseOnQuery("ping=echo"), /ping is built in/);
 });
 
-test("the query URL from a --status address", () => {
-  assert.equal(queryUrl("127.0.0.1:8080"), "http://127.0.0.1:8080/v1/query");
-  assert.equal(queryUrl("http://h:1/"), "http://h:1/v1/query");
-  assert.equal(queryUrl("http://h:1/v1/status"), "http://h:1/v1/query");
+test("the control URLs from a --status address", () => {
+  assert.equal(controlUrl("127.0.0.1:8080", "/v1/query"), "http://127.0.0.1:8080/v1/query");
+  assert.equal(controlUrl("http://h:1/", "/v1/query"), "http://h:1/v1/query");
+  assert.equal(controlUrl("http://h:1/v1/status", "/v1/event"), "http://h:1/v1/event");
 });

@@ -16,6 +16,8 @@ import type { PeerEvent } from "../core/effects.ts";
 import { DEFAULT_FAIL_AFTER, DEFAULT_HEARTBEAT_MS } from "../core/config.ts";
 import { formatEvent, type OutputFormat } from "../core/format.ts";
 import { parseTag, type Tags, tagsError } from "../core/tags.ts";
+import { userEventError } from "../core/events.ts";
+import { postEvent } from "./control_client.ts";
 import {
   DEFAULT_PORT,
   type HostAddress,
@@ -45,10 +47,13 @@ export class UsageError extends Error {
 export const USAGE = `membership ${VERSION}: one agreed view of the live peers of a group
 
 Usage: membership -h HOSTSFILE [options]       run a peer
-       membership members URL [--format json]   the group as one peer's --status URL sees it
+       membership members URL [--format json] [--tag KEY=VALUE]...
+                                                the group as one peer's --status URL sees it
        membership timeline FILE... [-o OUT.svg] peers' --format json output as an SVG timeline
        membership query URL NAME [PAYLOAD] [--timeout MS] [--format json] [--status-token FILE]
                                                 ask the group a query through a peer's --status URL
+       membership event URL NAME [PAYLOAD] [--timeout MS] [--status-token FILE]
+                                                broadcast a user event through a peer's --status URL
   membership is ./membership in a clone (after make or npm ci), node dist/membership.mjs,
   a compiled binary, or deno run --unstable-net --allow-net --allow-read --allow-write
   --allow-env --allow-sys mod.ts: the same flags for all.
@@ -67,18 +72,23 @@ Usage: membership -h HOSTSFILE [options]       run a peer
                            first seals, every key opens; SIGHUP re-reads it (see docs/security.md)
       --data-dir DIR       keep this peer's votes and views in DIR: a restart on it is the same
                            member and voter (deno run also needs --allow-write)
+      --tag KEY=VALUE      a tag of this peer's, agreed with the view; repeatable (8 KiB in all)
       --on-query NAME=COMMAND  answer query NAME with the stdout of COMMAND (sh -c), the payload
                            on its stdin; repeatable (deno run also needs --allow-run)
-      --status-token FILE  POST routes of --status (the query API) need Authorization: Bearer and
+      --status-token FILE  POST routes of --status (queries, events) need Authorization: Bearer and
                            the file's content; without it they accept loopback only
       --help, --version    this text, the version
 
-membership members URL: ID, ADDRESS, STATE, ROLE, INCARNATION and LAST HEARD of each member, from
-  URL/v1/status of a peer started with --status (http:// may be left out); --format json for JSON.
+membership members URL: ID, ADDRESS, STATE, ROLE, INCARNATION, LAST HEARD and TAGS of each member,
+  from URL/v1/status of a peer started with --status (http:// may be left out); --format json for
+  JSON; --tag KEY=VALUE (repeatable) lists only the members with those tags.
 membership query URL NAME [PAYLOAD]: asks every member of the view of the peer at URL (its --status)
   and prints PEER, ANSWER and MS of each answer, then who did not answer (e.g. "3 of 5 answered;
   4 and 5 did not"); --timeout MS (default ${DEFAULT_QUERY_TIMEOUT_MS}), --format json, --status-token FILE
   (the peer's token). Every peer answers ping.
+membership event URL NAME [PAYLOAD]: broadcasts a user event through the peer at URL; returns once
+  it is delivered (every member delivers the group's events in one order); --timeout MS (default
+  10000), --status-token FILE. Members print it as a JSON event line (--format json) or on stderr.
 membership timeline FILE...: one lane per peer, a box per view, marks for unreachable, left and
   crashed peers; the SVG on stdout, or in OUT.svg with -o.
 
@@ -410,6 +420,7 @@ export async function runCli(args: string[]): Promise<number> {
     if (args[0] === "members") return await runMembers(args.slice(1));
     if (args[0] === "timeline") return await runTimeline(args.slice(1));
     if (args[0] === "query") return await runQuery(args.slice(1));
+    if (args[0] === "event") return await runEvent(args.slice(1));
     const options = parseCli(args);
     if (options === "help") return console.log(USAGE), 0;
     if (options === "version") return console.log(`membership ${VERSION}`), 0;
@@ -560,6 +571,34 @@ async function runQuery(args: string[]): Promise<number> {
     throw notPermitted(e, `query: cannot reach ${url}`) ?? e;
   }
   process.stdout.write(formatQuery(result, format));
+  return 0;
+}
+
+/** `membership event URL NAME [PAYLOAD] [--timeout MS] [--status-token FILE]`. */
+async function runEvent(args: string[]): Promise<number> {
+  const { values, positionals } = parseSub("event", () =>
+    parseArgs({
+      args,
+      allowPositionals: true,
+      options: { timeout: { type: "string" }, "status-token": { type: "string" }, help: { type: "boolean" } },
+    }));
+  if (values.help) return console.log(USAGE), 0;
+  if (positionals.length < 2 || positionals.length > 3) {
+    throw new UsageError("event wants URL NAME [PAYLOAD]: a peer's --status address and the event's name");
+  }
+  const [url, name, payload = ""] = positionals;
+  const error = userEventError(name, payload);
+  if (error) throw new UsageError(`event: ${error}`);
+  const timeoutMs = number("event: --timeout", values.timeout, 10_000, 1, true);
+  const token = values["status-token"] === undefined ? undefined : await loadToken(values["status-token"]);
+  let result;
+  try {
+    result = await postEvent(url, { name, payload, timeoutMs, token });
+  } catch (e) {
+    if (e instanceof StatusFetchError) throw new UsageError(`event: ${e.message}`);
+    throw notPermitted(e, `event: cannot reach ${url}`) ?? e;
+  }
+  process.stdout.write(`event ${result.name} delivered by peer ${result.peer} in view ${result.view}\n`);
   return 0;
 }
 

@@ -12,7 +12,8 @@
 import { spawn } from "node:child_process";
 import process from "node:process";
 import { MAX_QUERY_PAYLOAD_BYTES, QUERY_NAME } from "../core/messages.ts";
-import { StatusFetchError, statusUrl } from "./members.ts";
+import { StatusFetchError } from "./members.ts";
+import { controlUrl, postControl } from "./control_client.ts";
 import type { QueryHandler } from "./queries.ts";
 import type { QueryJson } from "./status_server.ts";
 
@@ -106,20 +107,6 @@ export function commandHandler(command: string): QueryHandler {
     });
 }
 
-/**
- * The `POST /v1/query` URL for what a user typed (a peer's `--status`
- * address, with or without `http://`).
- *
- * @example
- * ```ts
- * import { queryUrl } from "./query_cli.ts";
- * queryUrl("127.0.0.1:8080"); // "http://127.0.0.1:8080/v1/query"
- * ```
- */
-export function queryUrl(text: string): string {
-  return statusUrl(text).replace(/\/v1\/status$/, "/v1/query");
-}
-
 /** What {@linkcode postQuery} sends. */
 export interface QueryAsk {
   /** The query's name. */
@@ -144,42 +131,12 @@ export interface QueryAsk {
  * ```
  */
 export async function postQuery(url: string, ask: QueryAsk): Promise<QueryJson> {
-  const target = queryUrl(url);
-  const signal = AbortSignal.timeout(ask.timeoutMs + 5_000);
-  let text: string;
-  let status: number;
-  try {
-    const response = await fetch(target, {
-      method: "POST",
-      signal,
-      headers: {
-        "content-type": "application/json",
-        ...(ask.token !== undefined ? { authorization: `Bearer ${ask.token}` } : {}),
-      },
-      body: JSON.stringify({ name: ask.name, payload: ask.payload, timeoutMs: ask.timeoutMs }),
-    });
-    status = response.status;
-    text = await response.text();
-  } catch (e) {
-    if ((e as Error)?.name === "NotCapable") throw e;
-    if (signal.aborted) throw new StatusFetchError(`${target}: no answer in time`);
-    throw new StatusFetchError(`cannot reach ${target}: ${(e as Error).message.split("\n")[0]}`);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new StatusFetchError(`${target} answered HTTP ${status}: not a membership status endpoint`);
-  }
-  const error = (value as { error?: unknown })?.error;
-  if (status !== 200) {
-    throw new StatusFetchError(
-      typeof error === "string"
-        ? `${target} refused (HTTP ${status}): ${error}`
-        : `${target} answered HTTP ${status}`,
-    );
-  }
-  const v = value as QueryJson;
+  const body = { name: ask.name, payload: ask.payload, timeoutMs: ask.timeoutMs };
+  const target = controlUrl(url, "/v1/query");
+  const v = await postControl(target, body, {
+    token: ask.token,
+    timeoutMs: ask.timeoutMs + 5_000,
+  }) as QueryJson;
   if (!Array.isArray(v.asked) || !Array.isArray(v.answers) || !Array.isArray(v.missing)) {
     throw new StatusFetchError(`${target} is not a membership status endpoint (no query result)`);
   }

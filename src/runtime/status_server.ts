@@ -18,6 +18,7 @@ import { STATUS_PAGE } from "./status_page.ts";
 import { loadHono, loadNodeServer } from "../deps.ts";
 import { createHash, timingSafeEqual } from "node:crypto";
 import { MAX_QUERY_PAYLOAD_BYTES } from "../core/messages.ts";
+import { MAX_EVENT_PAYLOAD_BYTES, userEventError } from "../core/events.ts";
 import { isLoopback } from "./peer.ts";
 import { DEFAULT_QUERY_TIMEOUT_MS, MAX_QUERY_TIMEOUT_MS, type QueryResult } from "./queries.ts";
 
@@ -142,6 +143,30 @@ async function statusRoutes(peer: Peer, metrics: PeerMetrics, options: StatusApp
     }
     return c.json(queryJson(await query.done));
   });
+  app.post("/v1/event", async (c) => {
+    const body = await readBody(c.req.raw, 2 * MAX_EVENT_PAYLOAD_BYTES);
+    if (body === null) return c.json({ error: `the body is over ${2 * MAX_EVENT_PAYLOAD_BYTES} bytes` }, 413);
+    const asked = eventRequest(body);
+    if ("error" in asked) return c.json({ error: asked.error }, asked.status);
+    if (!peer.view) {
+      return c.json({ error: `peer ${peer.id} is not in a group yet (it is ${peer.role})` }, 503);
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((
+      resolve,
+    ) => (timer = setTimeout(() => resolve("late"), asked.timeoutMs)));
+    try {
+      const outcome = await Promise.race([peer.broadcast(asked.name, asked.payload), late]);
+      if (outcome === "late") {
+        return c.json({ error: `not delivered within ${asked.timeoutMs} ms (it may still be)` }, 504);
+      }
+      return c.json({ name: asked.name, peer: peer.id, view: peer.view?.id ?? 0 });
+    } catch (e) {
+      return c.json({ error: (e as Error).message }, 503); // left, removed, or stopped first
+    } finally {
+      clearTimeout(timer);
+    }
+  });
   app.get("/", (c) => c.html(STATUS_PAGE));
   app.get("/v1/status", (c) => c.json(statusJson(peer.status())));
   app.get("/metrics", async (c) => {
@@ -178,23 +203,49 @@ async function readBody(request: Request, max: number): Promise<string | null> {
   return new TextDecoder().decode(all);
 }
 
-/** A `POST /v1/query` body, checked: the query to ask, or why not (and the HTTP status). */
-function queryRequest(
-  body: string,
-): { name: string; payload: string; timeoutMs: number } | { error: string; status: 400 | 413 } {
+/** A control request's body as a JSON object, or why it is none (`example` shows what to send). */
+function jsonObject(body: string, example: string): { fields: Record<string, unknown> } | { error: string } {
   let value: unknown;
   try {
     value = JSON.parse(body);
   } catch {
-    return {
-      error: 'the body is not JSON: send {"name": "ping", "payload": "", "timeoutMs": 2000}',
-      status: 400,
-    };
+    return { error: `the body is not JSON: send ${example}` };
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    return { error: "the body is not a JSON object", status: 400 };
+    return { error: "the body is not a JSON object" };
   }
-  const { name, payload = "", timeoutMs = DEFAULT_QUERY_TIMEOUT_MS } = value as Record<string, unknown>;
+  return { fields: value as Record<string, unknown> };
+}
+
+/** How long `POST /v1/event` waits for the event's delivery by default, and at most. */
+const DEFAULT_EVENT_TIMEOUT_MS = 10_000;
+const MAX_EVENT_TIMEOUT_MS = 300_000;
+
+/** A `POST /v1/event` body, checked: the event to broadcast, or why not (and the HTTP status). */
+function eventRequest(
+  body: string,
+): { name: string; payload: string; timeoutMs: number } | { error: string; status: 400 | 413 } {
+  const parsed = jsonObject(body, '{"name": "deploy", "payload": "v2"}');
+  if ("error" in parsed) return { error: parsed.error, status: 400 };
+  const { name, payload = "", timeoutMs = DEFAULT_EVENT_TIMEOUT_MS } = parsed.fields;
+  const error = userEventError(name, payload);
+  if (error) return { error, status: error.includes("more than") ? 413 : 400 };
+  if (
+    typeof timeoutMs !== "number" || !Number.isInteger(timeoutMs) || timeoutMs < 1 ||
+    timeoutMs > MAX_EVENT_TIMEOUT_MS
+  ) {
+    return { error: `'timeoutMs' must be an integer from 1 to ${MAX_EVENT_TIMEOUT_MS}`, status: 400 };
+  }
+  return { name: name as string, payload: payload as string, timeoutMs };
+}
+
+/** A `POST /v1/query` body, checked: the query to ask, or why not (and the HTTP status). */
+function queryRequest(
+  body: string,
+): { name: string; payload: string; timeoutMs: number } | { error: string; status: 400 | 413 } {
+  const parsed = jsonObject(body, '{"name": "ping", "payload": "", "timeoutMs": 2000}');
+  if ("error" in parsed) return { error: parsed.error, status: 400 };
+  const { name, payload = "", timeoutMs = DEFAULT_QUERY_TIMEOUT_MS } = parsed.fields;
   if (typeof name !== "string" || !/^[A-Za-z0-9_.:-]{1,64}$/.test(name)) {
     return { error: "'name' must be 1 to 64 letters, digits, '_', '.', ':' or '-'", status: 400 };
   }
