@@ -17,6 +17,12 @@ import { isMajority } from "./quorum.ts";
 import { propose, pump } from "./leader.ts";
 import { becomeCandidate, becomeLeader, becomeMember } from "./roles.ts";
 
+/**
+ * How many failure timeouts a candidate waits for answers from a majority of
+ * the view that kept the view's user events, before it leads without them.
+ */
+const INTACT_WAIT_TIMEOUTS = 4;
+
 /** Takes over when nobody has led for a failure timeout and we are next in line. */
 export function considerTakeover(n: Node): void {
   const role = n.role.name;
@@ -93,28 +99,38 @@ export function evaluateTakeover(n: Node, takeover: Takeover): void {
   const view = n.view!;
   if (!takeover.answeredBy(view, n.id)) return;
   // Every event a majority held is in some answer of a majority that kept its events (a member
-  // restarted into the view lost them): wait for one, for a failure timeout at most.
+  // restarted into the view lost them): wait for one, for INTACT_WAIT_TIMEOUTS failure timeouts at
+  // most (a view whose members restarted in majority must still change).
   const kept = (m: PeerId) => {
     if (m === n.id) return n.restoredInto !== view.id;
     const r = takeover.replies.get(m);
     return r !== undefined && r.view.id === view.id && !r.forgot;
   };
-  if (!isMajority(view, kept) && n.now - takeover.startedAt < n.detector.timeoutMs) return;
+  const intact = isMajority(view, kept);
+  if (!intact && n.now - takeover.startedAt < INTACT_WAIT_TIMEOUTS * n.detector.timeoutMs) return;
   const log = eventLog(n);
   const short = [...takeover.replies.values()].filter((r) =>
     r.view.id === view.id && (r.eventsHave ?? 0) > log.length
   );
   if (short.length > 0) return sendNewLeader(n, takeover, short.map((r) => r.from));
-  const recovered = takeover.recovered(n.acceptor.accepted, view.id);
+  let recovered = takeover.recovered(n.acceptor.accepted, view.id);
   if (recovered && (recovered.events ?? 0) > log.length) {
-    // Only runs that restarted since had the rest (they lost them): the value is proposed as it
-    // is (it may have been chosen), and members that lack them too accept it (see REQ's `short`).
-    n.log(
-      "warning",
-      `events ${log.length + 1} to ${recovered.events} of view ${view.id} were lost with the peers ` +
-        `that restarted`,
-      "events-lost",
-    );
+    if (intact) {
+      // A member accepts a cut only holding its events: had a majority accepted this one, a
+      // majority would hold them, and an answer of a majority that kept its events would bring
+      // them. None did: it was not chosen, and the cut shrinks to the events that exist.
+      const { events: _, ...rest } = recovered;
+      recovered = log.length > 0 ? { ...rest, events: log.length } : rest;
+    } else {
+      // Too many members restarted to tell: proposed as it is (it may have been chosen), and
+      // members that lack its events accept it too (REQ's `held`).
+      n.log(
+        "warning",
+        `events ${log.length + 1} to ${recovered.events} of view ${view.id} were lost with the peers ` +
+          `that restarted`,
+        "events-lost",
+      );
+    }
   }
   const leadership = becomeLeader(n, takeover.ballot);
   for (const r of takeover.replies.values()) {

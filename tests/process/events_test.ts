@@ -132,7 +132,10 @@ test("1,000 events through three peers at once while the leader is killed (keyed
     );
     for (const p of places) assert.equal(p, places[0]);
     const views = new Set(jsonLines(survivors[0], "event").map((e) => e.view));
-    assert.ok(views.size >= 2, `events were delivered before and after the leader's death (views ${[...views]})`);
+    assert.ok(
+      views.size >= 2,
+      `events were delivered before and after the leader's death (views ${[...views]})`,
+    );
     assert.ok(survivors.every((p) => !jsonMembers(p).includes(1)), "the killed leader is out of the view");
   } catch (e) {
     for (const p of peers) console.log(p.describe().slice(-4_000));

@@ -170,8 +170,22 @@ export class Checker {
   readonly #undelivered = new Set<string>();
   /** The view each peer's run was last restored into, until it prints a view (it may never have printed that one). */
   readonly #restoredInto: (View | null)[] = [];
-  /** How many members of each view (by slot) restarted while in it, forgetting its events. */
+  /**
+   * Views installed whose next view nobody installed yet, by slot, with how
+   * many of their members (as the runs they hold) went down meanwhile: each
+   * forgot the view's events it held (they are kept in memory).
+   */
+  readonly #open = new Map<string, { view: View; down: Set<PeerId> }>();
   readonly #forgotten = new Map<string, number>();
+
+  /** Peer `p` crashed: every view still current that holds it loses what it held of its events. */
+  wentDown(p: PeerId): void {
+    for (const [at, o] of this.#open) {
+      if (!o.view.members.includes(p)) continue;
+      o.down.add(p);
+      this.#forgotten.set(at, o.down.size);
+    }
+  }
   /** Peers restored from their state into a view (`p@slot`): they lost the events they held there. */
   readonly #restoredIn = new Set<string>();
   /** The first install of every (epoch, view id): the agreed view. */
@@ -248,11 +262,9 @@ export class Checker {
     this.#deliveredIn[p] = { slot: "", count: 0 };
     this.#deliveredKeys[p] = new Set();
     const kept = this.#lastDurable[p];
-    if (kept) {
-      const at = slot(kept.epoch, kept.id);
-      if (sameRun) this.#restoredIn.add(`${p}@${at}`);
-      if (sameRun) this.#restoredInto[p] = kept;
-      this.#forgotten.set(at, (this.#forgotten.get(at) ?? 0) + 1);
+    if (kept && sameRun) {
+      this.#restoredIn.add(`${p}@${slot(kept.epoch, kept.id)}`);
+      this.#restoredInto[p] = kept;
     }
     if (sameRun) return;
     this.#lastDurable[p] = null;
@@ -457,6 +469,10 @@ export class Checker {
       return; // quorum and accuracy were checked when it was first installed
     }
     this.#agreed.set(name, { view, peer: p });
+    this.#open.set(name, { view, down: new Set() });
+    // The view it follows is no longer current (its events up to the cut are settled).
+    const follows = view.cut ? view.cut.of : view.id - 1;
+    this.#open.delete(slot(view.epoch, follows));
     if (compareViews(view, this.#newest) > 0) this.#newest = view;
     if (!this.#epochs.has(epochKey(view.epoch))) {
       this.#epochs.add(epochKey(view.epoch));

@@ -828,6 +828,7 @@ export class Simulation {
     if (this.#crashed[p]) return false;
     this.#crashed[p] = true;
     this.#runners[p]?.halt();
+    this.#checker.wentDown(p);
     this.stats.crashes++;
     this.#net.crash(this.#address(p));
     this.#listeners.delete(this.#address(p));
