@@ -107,7 +107,10 @@ export function evaluateTakeover(n: Node, takeover: Takeover): void {
     return r !== undefined && r.view.id === view.id && !r.forgot;
   };
   const intact = isMajority(view, kept);
-  if (!intact && n.now - takeover.startedAt < INTACT_WAIT_TIMEOUTS * n.detector.timeoutMs) return;
+  // (no use waiting once too many answered that they forgot)
+  const mayYet = (m: PeerId) => kept(m) || (m !== n.id && !takeover.replies.has(m));
+  const waited = n.now - takeover.startedAt >= INTACT_WAIT_TIMEOUTS * n.detector.timeoutMs;
+  if (!intact && isMajority(view, mayYet) && !waited) return;
   const log = eventLog(n);
   const short = [...takeover.replies.values()].filter((r) =>
     r.view.id === view.id && (r.eventsHave ?? 0) > log.length
