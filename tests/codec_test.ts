@@ -16,6 +16,7 @@ import { viewOf } from "./support/fixtures.ts";
 const view = viewOf(4, [1, 2, 4], 1, [10, 20, 40], { round: 1, former: 1, run: 1 });
 const ballot = { round: 2, leader: 3 };
 const proposal = { viewId: 4, op: { kind: "ADD" as const, peer: 3, incarnation: 30 }, leader: 1, ballot };
+const userEvent = { origin: 2, originRun: 20, number: 1, name: "deploy", payload: 'v2 "quoted"\nand a line' };
 
 const samples: Message[] = [
   { type: "JOIN", from: 3, incarnation: 30, knownViewId: 0 },
@@ -73,6 +74,53 @@ const samples: Message[] = [
   { type: "PROBE", from: 5, incarnation: 50, epoch: view.epoch },
   { type: "PROBE_ACK", from: 2, incarnation: 20, epoch: { round: 3, former: 2, run: 20 } },
   { type: "JOIN", from: 2, incarnation: 21, epoch: view.epoch, knownViewId: 4 },
+  // Tags and user events (issue 19).
+  { type: "JOIN", from: 3, incarnation: 30, knownViewId: 0, tags: { role: "db", port: "5432" } },
+  { type: "TAGS", from: 2, incarnation: 20, epoch: view.epoch, tags: { role: "web" } },
+  {
+    type: "NEWVIEW",
+    from: 1,
+    incarnation: 10,
+    epoch: view.epoch,
+    view: { ...view, id: 5, tags: [{ role: "db" }, {}, { zone: "a" }], cut: { of: 4, count: 2 } },
+    ballot,
+    carried: { first: 1, events: [userEvent, { ...userEvent, number: 2, payload: "" }] },
+  },
+  {
+    type: "REQ",
+    from: 1,
+    incarnation: 10,
+    requestId: 9,
+    proposal: { ...proposal, op: { kind: "TAG", peer: 4, incarnation: 40, tags: { role: "db" } }, events: 2 },
+    carried: { first: 2, events: [userEvent] },
+    held: 1,
+  },
+  { type: "NEWLEADER", from: 2, incarnation: 20, requestId: 11, viewId: 4, ballot, eventsHave: 3 },
+  {
+    type: "PENDING",
+    from: 4,
+    incarnation: 40,
+    requestId: 11,
+    ballot,
+    view,
+    pending: null,
+    eventsHave: 5,
+    forgot: true,
+    carried: { first: 4, events: [userEvent] },
+  },
+  { type: "EVENT", from: 2, incarnation: 20, epoch: view.epoch, viewId: 4, event: userEvent },
+  {
+    type: "EVENTS",
+    from: 1,
+    incarnation: 10,
+    epoch: view.epoch,
+    viewId: 4,
+    ballot,
+    run: { first: 3, events: [userEvent] },
+    committed: 2,
+  },
+  { type: "EVENTS_OK", from: 2, incarnation: 20, epoch: view.epoch, viewId: 4, have: 3 },
+  { type: "HEARTBEAT", from: 1, incarnation: 10, viewId: 4, leading: ballot, heard: [], committed: 7 },
 ];
 
 test("every message type survives a round trip", () => {
@@ -357,6 +405,66 @@ test("a malformed QUERY or ANSWER is rejected with a reason", () => {
     ["an answer with neither", { ...answer, payload: undefined }, /either 'payload' or 'error'/],
     ["an error not a string", { ...answer, payload: undefined, error: 5 }, /'error' must be a string/],
     ["an error too long", { ...answer, payload: undefined, error: "e".repeat(1_025) }, /at most 1024/],
+  ];
+  for (const [why, value, reason] of bad) {
+    const result = decodeMessage(JSON.stringify(value));
+    assert.equal(result.ok, false, why);
+    if (!result.ok) assert.match(result.error, reason, why);
+  }
+});
+
+test("malformed tags and user events are rejected with a reason", () => {
+  const good = (fields: Record<string, unknown>) => ({ v: 2, from: 2, inc: 20, ...fields });
+  const event = [2, 20, 1, "deploy", "v2"];
+  const bad: [string, unknown, RegExp][] = [
+    ["a tag key with a space", good({ type: "TAGS", tags: { "ro le": "db" } }), /tag key "ro le"/],
+    ["a tag value not text", good({ type: "TAGS", tags: { role: 5 } }), /its value must be text/],
+    ["tags over 8 KiB", good({ type: "TAGS", tags: { big: "x".repeat(9_000) } }), /more than 8192/],
+    ["tags not an object", good({ type: "JOIN", tags: ["role=db"] }), /tags must be an object/],
+    [
+      "a TAG without tags",
+      { ...JSON.parse(encodeMessage(samples[2])), op: "TAG" },
+      /a TAG needs field 'tags'/,
+    ],
+    [
+      "a DEL with tags",
+      { ...JSON.parse(encodeMessage(samples[3])), tags: {} },
+      /'tags' is for an ADD or a TAG/,
+    ],
+    [
+      "a view's tags not one a member",
+      { ...JSON.parse(encodeMessage(samples[5])), tags: [{}] },
+      /one object a member/,
+    ],
+    ["a cut of a later view", { ...JSON.parse(encodeMessage(samples[5])), cut: [9, 1] }, /'cut'/],
+    [
+      "an event not a list",
+      good({ type: "EVENT", view_id: 4, event: { name: "x" } }),
+      /a user event must be/,
+    ],
+    [
+      "an event of peer 0",
+      good({ type: "EVENT", view_id: 4, event: [0, 20, 1, "x", ""] }),
+      /a user event must be/,
+    ],
+    ["an event without a name", good({ type: "EVENT", view_id: 4, event: [2, 20, 1, "", ""] }), /event name/],
+    [
+      "an event payload over 64 KiB",
+      good({ type: "EVENT", view_id: 4, event: [2, 20, 1, "x", "y".repeat(65_537)] }),
+      /more than 65536/,
+    ],
+    [
+      "EVENTS at position 0",
+      good({ type: "EVENTS", view_id: 4, ballot: [1, 1], first: 0, events: [event], committed: 0 }),
+      /'first'/,
+    ],
+    [
+      "EVENTS without events",
+      good({ type: "EVENTS", view_id: 4, ballot: [1, 1], first: 1, committed: 0 }),
+      /'events'/,
+    ],
+    ["EVENTS_OK without have", good({ type: "EVENTS_OK", view_id: 4 }), /'have'/],
+    ["a heartbeat's committed 0", good({ type: "HEARTBEAT", view_id: 4, committed: 0 }), /'committed'/],
   ];
   for (const [why, value, reason] of bad) {
     const result = decodeMessage(JSON.stringify(value));

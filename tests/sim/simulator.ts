@@ -74,6 +74,7 @@ export function replayCommand(options: SimOptions): string {
   if (options.failAfter !== undefined && options.failAfter !== SIM_FAIL_AFTER) {
     flags.push(`--fail-after ${options.failAfter}`);
   }
+  if (options.workload) flags.push("--workload");
   if (options.faultPhaseMs !== undefined && options.faultPhaseMs !== SIM_FAULT_PHASE_MS) {
     flags.push(`--fault-ms ${options.faultPhaseMs}`);
   }
