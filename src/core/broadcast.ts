@@ -210,6 +210,16 @@ export function onEventsOk(n: Node, m: EventsOkMessage): void {
 function deliverUpTo(n: Node, log: EventLog, upTo: number): void {
   for (let p = log.delivered + 1; p <= upTo; p++) {
     const event = log.at(p);
+    if (n.delivered.has(event)) {
+      // Ordered again: the group forgot it (a majority of a view went down with it) and its sender,
+      // which never saw it delivered, sent it again. Each member delivers an event once.
+      n.log(
+        "info",
+        `${eventKey(event)} at position ${p} of view ${log.viewId} was delivered here already`,
+        "event-again",
+      );
+      continue;
+    }
     n.delivered.add(event);
     if (n.outbox.owns(event) && n.outbox.pending.delete(event.number)) {
       n.out.push({ kind: "broadcast", number: event.number, outcome: "delivered" });

@@ -366,9 +366,7 @@ export class Checker {
    * positions, each once, consecutively from 1, while in that very view.
    */
   #delivered(p: PeerId, event: Extract<PeerEvent, { type: "event" }>): void {
-    const restored = this.#restoredInto[p] ?? null;
-    const printed = this.#lastPrinted[p];
-    const view = restored && compareViews(restored, printed) > 0 ? restored : printed;
+    const view = this.#currentView(p);
     const { origin, originRun, number, name } = event.event;
     const key = `${origin}/${originRun}/${number}`;
     if (!view || view.id !== event.viewId) {
@@ -379,26 +377,7 @@ export class Checker {
         }`,
       );
     }
-    const at = slot(view.epoch, view.id);
-    const was = this.#deliveredIn[p];
-    const expected = was.slot === at ? was.count + 1 : 1;
-    if (event.position !== expected) {
-      throw new ViolationFound(
-        "order",
-        `peer ${p} delivered event ${key} at position ${event.position} of ${formatView(view, true)}, ` +
-          `expected ${expected}`,
-      );
-    }
-    const position = `${at}#${event.position}`;
-    const agreed = this.#ordered.get(position);
-    if (agreed === undefined) this.#ordered.set(position, key);
-    else if (agreed !== key) {
-      throw new ViolationFound(
-        "order",
-        `peer ${p} delivered event ${key} at position ${event.position} of ${formatView(view, true)}, ` +
-          `where another peer delivered ${agreed}`,
-      );
-    }
+    this.#place(p, view, event.position, key);
     if (this.#undelivered.has(key)) {
       throw new ViolationFound(
         "order",
@@ -410,8 +389,53 @@ export class Checker {
       throw new ViolationFound("order", `peer ${p} delivered event ${key} (${name}) twice`);
     }
     this.#deliveredKeys[p].add(key);
-    this.#deliveredIn[p] = { slot: at, count: event.position };
     this.#o.stats.eventsDelivered++;
+  }
+
+  /** Peer `p` took position `position` of `view` with event `key`: the next in its order, the same everywhere. */
+  #place(p: PeerId, view: View, position: number, key: string): void {
+    const at = slot(view.epoch, view.id);
+    const was = this.#deliveredIn[p];
+    const expected = was.slot === at ? was.count + 1 : 1;
+    if (position !== expected) {
+      throw new ViolationFound(
+        "order",
+        `peer ${p} delivered event ${key} at position ${position} of ${
+          formatView(view, true)
+        }, expected ${expected}`,
+      );
+    }
+    const name = `${at}#${position}`;
+    const agreed = this.#ordered.get(name);
+    if (agreed === undefined) this.#ordered.set(name, key);
+    else if (agreed !== key) {
+      throw new ViolationFound(
+        "order",
+        `peer ${p} delivered event ${key} at position ${position} of ${formatView(view, true)}, ` +
+          `where another peer delivered ${agreed}`,
+      );
+    }
+    this.#deliveredIn[p] = { slot: at, count: position };
+  }
+
+  /**
+   * Peer `p` passed over position `position` of view `viewId`: it holds event
+   * `key`, which it delivered before (the group forgot it, and its sender sent
+   * it again). It must have; the position counts as delivered for the order.
+   */
+  deliveredAgain(p: PeerId, key: string, position: number, viewId: number): void {
+    if (!this.#deliveredKeys[p].has(key)) {
+      throw new ViolationFound("order", `peer ${p} passed over event ${key}, which it never delivered`);
+    }
+    const view = this.#currentView(p);
+    if (view && view.id === viewId) this.#place(p, view, position, key);
+  }
+
+  /** The view peer `p` is in: the one it printed last, or one its run was restored into since. */
+  #currentView(p: PeerId): View | null {
+    const restored = this.#restoredInto[p] ?? null;
+    const printed = this.#lastPrinted[p];
+    return restored && compareViews(restored, printed) > 0 ? restored : printed;
   }
 
   /** The sender of event `key` was told it will never be delivered: nobody may have, or may later. */

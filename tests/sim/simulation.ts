@@ -711,6 +711,9 @@ export class Simulation {
       },
       onLog: (_level, text, key) => {
         if (key === "malformed") this.#checker.undecodable(p, text);
+        // (a position whose event the peer delivered before: see deliverUpTo in broadcast.ts)
+        const again = key === "event-again" && /^peer \d+: (\S+) at position (\d+) of view (\d+)/.exec(text);
+        if (again) this.#checker.deliveredAgain(p, again[1], Number(again[2]), Number(again[3]));
       },
       onBroadcast: (number, outcome, reason) => {
         if (outcome === "undelivered") this.#checker.undelivered(`${p}/${incarnation}/${number}`, reason!);
