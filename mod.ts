@@ -91,6 +91,7 @@ export {
 } from "./src/core/peer_core.ts";
 export type { Probation } from "./src/core/damping.ts";
 export { MAX_TAGS_BYTES, parseTag, type Tags, tagsError } from "./src/core/tags.ts";
+export { tagsIn } from "./src/core/view.ts";
 export { MAX_EVENT_PAYLOAD_BYTES } from "./src/core/events.ts";
 export { type CoreConfig, DEFAULT_FAIL_AFTER, DEFAULT_HEARTBEAT_MS } from "./src/core/config.ts";
 export {
