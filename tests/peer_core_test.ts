@@ -908,13 +908,14 @@ test("restored on its durable state, a member of view 5 is that member at once, 
     log("info", "req-refused"),
     send(2, 1, { type: "REJECT", promised: ballot3 }),
   ]);
-  // Its acceptance holds: a later NEWLEADER learns of the pending DEL 5.
+  // Its acceptance holds: a later NEWLEADER learns of the pending DEL 5. It says it forgot the
+  // view's user events (they live in memory).
   const ballot4: Ballot = { round: 2, leader: 4 };
   const fx = core.receive(1_020, msg(4, { type: "NEWLEADER", requestId: 1, viewId: 5, ballot: ballot4 }));
   // (1 and 4 answered in its epoch: with itself a majority of the hostsfile, its probe is over)
   assert.deepEqual(shape(persistFirst(fx)), [
     log("info", "probe"),
-    send(2, 4, { type: "PENDING", requestId: 1, ballot: ballot4, view: v5, pending: del5 }),
+    send(2, 4, { type: "PENDING", requestId: 1, ballot: ballot4, view: v5, pending: del5, forgot: true }),
   ]);
 });
 

@@ -111,6 +111,7 @@ export class PeerMetrics {
   readonly #dropped = new Map<string, number>(DROP_REASONS.map((r) => [r, 0]));
   #unreachable = 0;
   #left = 0;
+  #userEvents = 0;
   #takeovers = 0;
   #flaps = 0;
   #removedWhileAlive = 0;
@@ -204,6 +205,7 @@ export class PeerMetrics {
     );
     counter("membership_unreachable_reports_total", "Members reported unreachable.", () => this.#unreachable);
     counter("membership_left_reports_total", "Members reported left on purpose.", () => this.#left);
+    counter("membership_user_events_delivered_total", "User events delivered here.", () => this.#userEvents);
     counter(
       "membership_takeovers_total",
       "Takeovers won: this peer leads a view after its leader failed or left.",
@@ -284,6 +286,9 @@ export class PeerMetrics {
         return;
       case "formed":
         return; // a view event follows
+      case "event":
+        this.#userEvents++;
+        return;
     }
   }
 

@@ -86,6 +86,7 @@ export const STATUS_PAGE: string = `<!doctype html>
   .mark.unreachable { color: var(--suspected); }
   .mark.left { color: var(--leaving); }
   .mark.formed { color: var(--formed); }
+  .mark.event { color: var(--dim, inherit); }
   .mark .when { color: var(--muted); font-weight: 400; font-size: 11px; }
   .gap { flex: none; border: 1px dashed #c5cad2; border-radius: 6px; padding: 7px 10px; color: var(--muted); }
   .legend { margin: 6px 0 0; color: var(--muted); font-size: 12px; }
@@ -275,6 +276,7 @@ function onEvent(e) {
     case "unreachable": return addMark("unreachable", "\\u2715", "peer " + e.member);
     case "left": leftIds.add(e.member); return addMark("left", "\\u21a9", "peer " + e.member);
     case "formed": return addMark("formed", "\\u2731", "formed above " + e.above);
+    case "event": return addMark("event", "\\u2709", e.name + " from peer " + e.from);
   }
 }
 
