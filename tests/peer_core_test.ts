@@ -511,6 +511,8 @@ test("beyond 8 peers the leader heartbeats every member, vouching for nobody", (
   const beats = sends(core.tick(600), "HEARTBEAT");
   assert.deepEqual(beats.map((s) => s.to), members.slice(1));
   assert.ok(beats.every((s) => s.message.type === "HEARTBEAT" && s.message.heard.length === 0));
+  // One heartbeat to many is one message object, so the host encodes it once (EffectRunner).
+  assert.ok(beats.every((s) => s.message === beats[0].message));
 });
 
 // ---- 6. leader failure and takeover ----

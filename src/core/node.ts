@@ -145,14 +145,23 @@ export class Node {
   send(to: PeerId, body: Body, channel: Channel = "stream"): void {
     // (a NEWVIEW's envelope epoch is its view's: the wire has one field for both)
     const epoch = body.type === "NEWVIEW" ? body.view.epoch : this.epoch();
-    const message = {
-      ...body,
-      from: this.id,
-      incarnation: this.cfg.incarnation,
-      ...(epoch ? { epoch } : {}),
-    } as Message;
+    // One body sent to many (a heartbeat, a REQ) is one message object, so that the host encodes
+    // it once for all of them (EffectRunner keeps the bytes of the message it encoded last).
+    let message = this.#sent?.body === body && this.#sent.epoch === epoch ? this.#sent.message : undefined;
+    if (!message) {
+      message = {
+        ...body,
+        from: this.id,
+        incarnation: this.cfg.incarnation,
+        ...(epoch ? { epoch } : {}),
+      } as Message;
+      this.#sent = { body, epoch, message };
+    }
     this.out.push({ kind: "send", channel, to, message });
   }
+
+  /** The body last sent and the message made of it (see send). */
+  #sent: { readonly body: Body; readonly epoch: Epoch | undefined; readonly message: Message } | null = null;
 
   log(level: LogLevel, text: string, key: string): void {
     this.out.push({ kind: "log", level, text: `peer ${this.id}: ${text}`, key });
