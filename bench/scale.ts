@@ -385,6 +385,38 @@ async function idleProcesses(n: number, idleMs: number, timeoutMs: number): Prom
   return idle;
 }
 
+/**
+ * `n` Deno processes with a peer's heartbeat traffic and none of its protocol
+ * (`bench/traffic_process.ts`): the floor under a peer group's idle cost.
+ */
+async function trafficProcesses(n: number, idleMs: number, timeoutMs: number): Promise<Idle> {
+  const ports = choosePorts(n).join(",");
+  const command = (id: number) => [
+    DENO,
+    "run",
+    "--unstable-net",
+    "--allow-net",
+    `${ROOT}bench/traffic_process.ts`,
+    `${id}`,
+    ports,
+  ];
+  const t0 = performance.now();
+  const procs = Array.from({ length: n }, (_, i) => spawn(i + 1, command(i + 1)));
+  await until(
+    () => `${procs.filter((p) => p.lines.includes("ready")).length} of ${n} traffic processes ready`,
+    () => (noneExited(procs, "traffic process"), procs.every((p) => p.lines.includes("ready"))),
+    timeoutMs,
+  );
+  const readyMs = performance.now() - t0;
+  await sleep(2_000);
+  const idle = { readyMs, ...await idleCost(procs.map((p) => p.pid), idleMs) };
+  log(
+    `${n} Deno processes with a peer's heartbeat traffic: CPU of the group ${sum(idle.cpu).toFixed(1)} %, ` +
+      `VmRSS median ${median(idle.rss).toFixed(1)} MiB, wake-ups a second ${median(idle.wakeUps).toFixed(1)}`,
+  );
+  return idle;
+}
+
 // ---- serf ----
 
 interface SerfResult {
@@ -544,6 +576,8 @@ interface Report {
   groups: GroupResult[];
   bare: number | null;
   idleDeno: Idle | null;
+  /** The same number of processes with a peer's heartbeat traffic only. */
+  traffic: Idle | null;
   serf: SerfResult | null;
   serfAbsent: string | null;
   inProcess: InProcessResult | null;
@@ -591,32 +625,32 @@ function section(r: Report, header: string[]): string[] {
     const serfHead = serfCol ? ` ${n} serf agents (${r.serf!.version}) |` : "";
     const serfSep = serfCol ? " --- |" : "";
     const s = r.serf;
+    const idleRow = (what: string, figure: (idle: Idle) => string) =>
+      `| ${what} | – | ${r.idleDeno ? figure(r.idleDeno) : "–"} | ${r.traffic ? figure(r.traffic) : "–"} |${
+        serfCol ? ` ${figure(s!.idle)} |` : ""
+      } ${ours ? figure(ours.idle) : "–"} |`;
     out.push(
       `### Baselines and serf, ${n} processes, same run`,
       "",
-      `| measure | ${n} bare start-ups (\`mod.ts --version\`) | ${n} idle Deno processes (UDP socket, 200 ms timer) |${serfHead} ${n} peer processes |`,
-      `| --- | --- | --- |${serfSep} --- |`,
+      `| measure | ${n} bare start-ups (\`mod.ts --version\`) | ${n} idle Deno processes (UDP socket, 200 ms timer) | ${n} Deno processes with a peer's heartbeat traffic, no protocol |${serfHead} ${n} peer processes |`,
+      `| --- | --- | --- | --- |${serfSep} --- |`,
       `| started together → done (ms) | ${r.bare !== null ? `${msText(r.bare)} (all exited)` : "–"} | ${
         r.idleDeno ? `${msText(r.idleDeno.readyMs)} (all bound)` : "–"
-      } |${
+      } | ${r.traffic ? `${msText(r.traffic.readyMs)} (all bound)` : "–"} |${
         serfCol
           ? ` ${msText(s!.formedMs)} (\`serf members\` at agents ${s!.polled.join(", ")} lists ${n} alive) |`
           : ""
       } ${ours ? `${msText(ours.formedMs)} (formed)` : "–"} |`,
-      `| idle CPU of the group | – | ${r.idleDeno ? f1(sum(r.idleDeno.cpu)) + " %" : "–"} |${
-        serfCol ? ` ${f1(sum(s!.idle.cpu))} % |` : ""
-      } ${ours ? f1(sum(ours.idle.cpu)) + " %" : "–"} |`,
-      `| VmRSS MiB, median | – | ${r.idleDeno ? f1(median(r.idleDeno.rss)) : "–"} |${
-        serfCol ? ` ${f1(median(s!.idle.rss))} |` : ""
-      } ${ours ? f1(median(ours.idle.rss)) : "–"} |`,
-      `| wake-ups a second per process, median (all threads) | – | ${
-        r.idleDeno ? f1(median(r.idleDeno.wakeUps)) : "–"
-      } |${serfCol ? ` ${f1(median(s!.idle.wakeUps))} |` : ""} ${
-        ours ? f1(median(ours.idle.wakeUps)) : "–"
-      } |`,
-      `| crash → seen everywhere (ms) | – | – |${
+      idleRow("idle CPU of the group", (i) => `${f1(sum(i.cpu))} %`),
+      idleRow("VmRSS MiB, median", (i) => f1(median(i.rss))),
+      idleRow("wake-ups a second per process, median (all threads)", (i) => f1(median(i.wakeUps))),
+      `| crash → seen everywhere (ms) | – | – | – |${
         serfCol ? ` ${msText(s!.crashMs)} (failed at the polled agents) |` : ""
       } ${ours?.crash ? `${msText(ours.crash.everywhereMs)} (view without it)` : "–"} |`,
+      "",
+      "*Heartbeat traffic, no protocol* (`bench/traffic_process.ts`): each process sends and receives the",
+      "datagrams a peer does (5 and 5 a tick, process 1 as the leader N − 1 and N − 1), on the same wall-clock",
+      "ticks, JSON-encoded and decoded, and nothing else: the floor under the peers' figures on this runtime.",
       "",
     );
     if (r.serfAbsent) out.push(`Serf: ${r.serfAbsent}`, "");
@@ -724,6 +758,7 @@ async function main(): Promise<void> {
     groups: [],
     bare: null,
     idleDeno: null,
+    traffic: null,
     serf: null,
     serfAbsent: null,
     inProcess: null,
@@ -735,6 +770,10 @@ async function main(): Promise<void> {
     report.idleDeno = await attempt(
       `${baselineN} idle Deno processes`,
       () => idleProcesses(baselineN, idleMs, formTimeoutMs),
+    );
+    report.traffic = await attempt(
+      `${baselineN} Deno processes with a peer's heartbeat traffic`,
+      () => trafficProcesses(baselineN, idleMs, formTimeoutMs),
     );
   }
   if (parts.has("serf")) {
