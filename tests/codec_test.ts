@@ -72,6 +72,15 @@ const samples: Message[] = [
   { type: "PROBE", from: 5, incarnation: 50, epoch: view.epoch },
   { type: "PROBE_ACK", from: 2, incarnation: 20, epoch: { round: 3, former: 2, run: 20 } },
   { type: "JOIN", from: 2, incarnation: 21, epoch: view.epoch, knownViewId: 4 },
+  {
+    type: "JOIN",
+    from: 2,
+    incarnation: 21,
+    epoch: view.epoch,
+    knownViewId: 4,
+    probation: true,
+    restarted: true,
+  },
 ];
 
 test("every message type survives a round trip", () => {

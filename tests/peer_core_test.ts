@@ -9,6 +9,7 @@ import type { Ballot, Message, PeerId, Proposal, View } from "../src/core/messag
 import { Monitoring } from "../src/core/monitoring.ts";
 import { PeerCore } from "../src/core/peer_core.ts";
 import {
+  type Body,
   E1,
   events,
   FAIL_AFTER,
@@ -939,6 +940,59 @@ test("restored peer 1 does not found view 1: as a member of view 5 it is that me
   assert.equal(core.probing, true);
   core.receive(1_020, msg(3, { type: "PROBE_ACK" }));
   assert.equal(core.probing, false);
+});
+
+test("back on its data dir and removed by the first view change after, a member says so in its JOINs, and is no flap", () => {
+  const v5 = viewOf(5, [1, 2, 3, 4, 5]);
+  const core = restoredCore(2, 5, memberOf(v5, 2, 5).durableState);
+  core.start(0);
+  // The DEL of peer 2 proposed while it was down commits now that it is back.
+  const v6 = viewOf(6, [1, 3, 4, 5]);
+  const fx = core.receive(100, msg(1, { type: "NEWVIEW", view: v6, ballot: FOUNDER }));
+  assert.equal(core.role, "joining");
+  const joins = sends(fx, "JOIN");
+  assert.ok(joins.length > 0);
+  assert.ok(joins.every((j) => j.message.type === "JOIN" && j.message.restarted === true));
+  assert.equal(core.health(100).removedWhileAlive, 0, "removed while it was down: not its own health");
+  // Its probation datagrams say so too.
+  const probation = core.tick(200).filter((e) => e.kind === "send" && e.channel === "datagram");
+  assert.deepEqual(
+    probation.map((e) => e.kind === "send" && e.message.type === "JOIN" && e.message.restarted),
+    [
+      true,
+    ],
+  );
+  // Admitted again, it is an ordinary member: a later removal is a flap, and its JOINs say nothing.
+  core.receive(300, msg(1, { type: "NEWVIEW", view: viewOf(7, [1, 2, 3, 4, 5]), ballot: FOUNDER }));
+  assert.equal(core.role, "member");
+  const later = core.receive(
+    400,
+    msg(1, { type: "NEWVIEW", view: viewOf(8, [1, 3, 4, 5]), ballot: FOUNDER }),
+  );
+  assert.ok(
+    sends(later, "JOIN").every((j) => j.message.type === "JOIN" && j.message.restarted === undefined),
+  );
+  assert.equal(core.health(400).removedWhileAlive, 1);
+});
+
+test("the leader admits at once a run removed while alive whose JOIN says it was down and back on its data dir", () => {
+  for (const restarted of [false, true]) {
+    const core = leaderOf([1, 2, 3], 3);
+    // Peer 3 is silent: DEL 3 is proposed and, with 2's OK, committed (as in the test above).
+    runTicks(core, 200, 1_100, [msg(2, heartbeat(3))]);
+    core.receive(1_110, msg(2, { type: "OK", requestId: 4, viewId: 3, ballot: FOUNDER }));
+    assert.deepEqual(core.view!.members, [1, 2]);
+    // The same run of 3 asks back.
+    const join: Body = { type: "JOIN", knownViewId: 3, ...(restarted ? { restarted: true } : {}) };
+    const reqs = sends(core.receive(1_200, msg(3, join)), "REQ");
+    if (restarted) {
+      assert.deepEqual(reqs.map((r) => r.to), [2], "admitted at once: REQ ADD 3");
+      assert.deepEqual(core.health(1_200).probation, []);
+    } else {
+      assert.deepEqual(reqs, [], "on probation");
+      assert.deepEqual(core.health(1_200).probation.map((p) => p.peer), [3]);
+    }
+  }
 });
 
 test("a restored member takes no part in a takeover until its probe is over", () => {

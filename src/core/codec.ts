@@ -80,6 +80,7 @@ function wireFields(message: Message): Fields {
       return {
         ...(message.knownViewId > 0 ? { view_id: message.knownViewId } : {}),
         ...(message.probation ? { probation: true } : {}),
+        ...(message.restarted ? { restarted: true } : {}),
       };
     case "LEAVE":
     case "PROBE":
@@ -327,6 +328,7 @@ function decodeFields(f: Fields): Message {
         ...envelope,
         knownViewId: f.view_id === undefined ? 0 : int(f, "view_id", 1),
         ...(f.probation === undefined ? {} : bool(f, "probation") ? { probation: true } : {}),
+        ...(f.restarted === undefined ? {} : bool(f, "restarted") ? { restarted: true } : {}),
       };
     case "LEAVE":
     case "PROBE":

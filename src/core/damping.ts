@@ -15,7 +15,9 @@
  * (at most {@linkcode PROBATION_MAX_DOUBLINGS} times), and removals decay:
  * one is forgotten every {@linkcode PENALTY_DECAY_MS} ms. Every member keeps
  * the record from the views it installs, so a new leader knows it too. A
- * restart is no flap: a new run is admitted at once.
+ * restart is no flap: a new run is admitted at once, and so is a run back on
+ * its data dir that was removed by the first view change after it came back
+ * (its `JOIN` says `restarted`): that removal was proposed while it was down.
  *
  * @module
  */
@@ -87,6 +89,17 @@ export class Damping {
   removed(peer: PeerId, run: number, now: number): void {
     const p = this.#current(peer, run, now);
     this.#penalties.set(peer, { run, count: (p?.count ?? 0) + 1, at: now, arrivals: [], since: null });
+  }
+
+  /**
+   * `peer` as run `run` was removed while it was down, and came back on its
+   * data dir: no flap, so its record goes, as for a new run, and it is
+   * admitted at once. Returns whether there was a record.
+   */
+  forgive(peer: PeerId, run: number, now: number): boolean {
+    if (!this.#current(peer, run, now)) return false;
+    this.#penalties.delete(peer);
+    return true;
   }
 
   /** The removals of `peer` as run `run` that still count at `now` (0: none, or another run). */

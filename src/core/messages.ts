@@ -137,6 +137,12 @@ export interface JoinMessage extends Envelope {
    * heartbeat interval, and is admitted once enough of them arrive (damping.ts).
    */
   readonly probation?: boolean;
+  /**
+   * The joiner's run came back on its data dir and was removed by the first
+   * view change after: a removal proposed while it was down, no flap, so the
+   * leader admits it without probation (damping.ts).
+   */
+  readonly restarted?: boolean;
 }
 
 /** A member that does not lead answers a JOIN with the leader it follows. */

@@ -103,6 +103,12 @@ export class Node {
   /** How often this very run was removed from a view while alive: its own health (Lifeguard's). */
   selfRemovals = 0;
   /**
+   * This run came back on its data dir and has installed no view since: a
+   * removal now was proposed while it was down (or from what the leader saw
+   * then), not a flap, and its JOINs say so (`restarted`, damping.ts).
+   */
+  restarted = false;
+  /**
    * While joining, the leader it was last pointed at (a REDIRECT, or the view
    * that removed it): it sends it a JOIN datagram every interval, which proves
    * its health where it was removed while alive (damping.ts).

@@ -114,6 +114,7 @@ export class PeerCore {
       if (r.member && r.installed && incarnationIn(r.installed, config.id) === config.incarnation) {
         n.view = r.installed;
         n.role = { name: "member" };
+        n.restarted = true;
       }
     }
   }
