@@ -16,8 +16,8 @@
  * one is forgotten every {@linkcode PENALTY_DECAY_MS} ms. Every member keeps
  * the record from the views it installs, so a new leader knows it too. A
  * restart is no flap: a new run is admitted at once, and so is a run back on
- * its data dir that was removed by the first view change after it came back
- * (its `JOIN` says `restarted`): that removal was proposed while it was down.
+ * its data dir that was removed soon after it came back (its `JOIN` says
+ * `restarted`): that removal was proposed while it was down.
  *
  * @module
  */
@@ -32,6 +32,15 @@ export const PROBATION_BASE_TIMEOUTS = 2;
 export const PROBATION_MAX_DOUBLINGS = 3;
 /** One removal is forgotten every this many ms. */
 export const PENALTY_DECAY_MS = 120_000;
+/**
+ * A run back on its data dir that is removed within this many failure
+ * timeouts of coming back counts the removal as decided while it was down
+ * (its `JOIN`s say `restarted`): removals of several members proposed while
+ * they were down commit one view change at a time once their voters are back,
+ * well within this, while a flaky peer is found unreachable only after a
+ * whole timeout of loss, and then waits for a view change.
+ */
+export const RESTART_GRACE_TIMEOUTS = 2;
 
 /** A peer on probation, as its leader sees it. */
 export interface Probation {

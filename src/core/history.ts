@@ -10,6 +10,7 @@
  */
 
 import { isLargeGroup } from "./config.ts";
+import { RESTART_GRACE_TIMEOUTS } from "./damping.ts";
 import { compareEpochs, formatEpoch } from "./epoch.ts";
 import type { Ballot, Message, NewViewMessage, PeerId, View } from "./messages.ts";
 import type { Node } from "./node.ts";
@@ -114,7 +115,7 @@ export function install(n: Node, view: View, ballot: Ballot): void {
   n.ownVersion++;
   n.joinersHeard.clear();
   n.joinTarget = null; // admitted: its probation is over
-  n.restarted = false; // the group has seen this run since it came back
+  n.restarted = false; // admitted
   if (n.role.name === "joining") becomeMember(n);
   n.acceptor.installed(view, ballot, epochChanged);
   // Ballots of another history say nothing of who leads this one.
@@ -151,9 +152,11 @@ export function install(n: Node, view: View, ballot: Ballot): void {
 export function removed(n: Node, view: View): void {
   if (n.leaving) return finishLeaving(n, view);
   n.log("warning", `not a member of view ${view.id}: joining again`, "removed");
+  // Removed soon after it came back on its data dir: a removal proposed while it was down, not a
+  // sign of loss. Its JOINs say so, and it is admitted at once (damping.ts).
+  n.restarted = n.restoredAt !== null &&
+    n.now - n.restoredAt <= RESTART_GRACE_TIMEOUTS * n.detector.timeoutMs;
   if (n.restarted) {
-    // Removed by the first view change since it came back on its data dir: a removal proposed
-    // while it was down, not a sign of loss. Its JOINs say so, and it is admitted at once.
     n.log("info", `removed by view ${view.id}, proposed while this peer was down`, "removed-down");
   } else if (n.view && incarnationIn(n.view, n.id) === n.cfg.incarnation) {
     // Removed while alive: others could not hear it. Lifeguard's local health: it is the likely

@@ -138,9 +138,9 @@ export interface JoinMessage extends Envelope {
    */
   readonly probation?: boolean;
   /**
-   * The joiner's run came back on its data dir and was removed by the first
-   * view change after: a removal proposed while it was down, no flap, so the
-   * leader admits it without probation (damping.ts).
+   * The joiner's run came back on its data dir and was removed soon after: a
+   * removal proposed while it was down, no flap, so the leader admits it
+   * without probation (damping.ts).
    */
   readonly restarted?: boolean;
 }

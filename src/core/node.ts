@@ -102,10 +102,12 @@ export class Node {
   readonly damping: Damping;
   /** How often this very run was removed from a view while alive: its own health (Lifeguard's). */
   selfRemovals = 0;
+  /** When this run came back on its data dir, if it did. */
+  restoredAt: number | null = null;
   /**
-   * This run came back on its data dir and has installed no view since: a
-   * removal now was proposed while it was down (or from what the leader saw
-   * then), not a flap, and its JOINs say so (`restarted`, damping.ts).
+   * Removed soon after it came back on its data dir: a removal proposed while
+   * it was down, not a flap; its JOINs say so until it is admitted
+   * (`restarted`, damping.ts).
    */
   restarted = false;
   /**

@@ -114,7 +114,6 @@ export class PeerCore {
       if (r.member && r.installed && incarnationIn(r.installed, config.id) === config.incarnation) {
         n.view = r.installed;
         n.role = { name: "member" };
-        n.restarted = true;
       }
     }
   }
@@ -216,6 +215,7 @@ export class PeerCore {
       n.startedAt = now;
       if (!n.view) return sendJoin(n);
       // Restored from an earlier run's state: the same member, watching afresh.
+      n.restoredAt = now;
       n.detector.watch(null, n.view, now);
       n.lease.renew(now);
       n.log("info", `restored view ${n.view.id} from durable state`, "restored");
