@@ -42,6 +42,21 @@ export function cpuSeconds(pid: number, ticks: number): number {
   return (Number(fields[11]) + Number(fields[12])) / ticks; // utime (14), stime (15)
 }
 
+/**
+ * Wake-ups of a process so far: the voluntary context switches of all its threads (each time one
+ * went to sleep waiting for something: a timer, a datagram, a lock), summed over `/proc/PID/task`.
+ */
+export function wakeUps(pid: number): number {
+  let total = 0;
+  for (const task of Deno.readDirSync(`/proc/${pid}/task`)) {
+    try {
+      const status = Deno.readTextFileSync(`/proc/${pid}/task/${task.name}/status`);
+      total += Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    } catch { /* the thread ended meanwhile */ }
+  }
+  return total;
+}
+
 /** Resident set size of a process, in MiB. */
 export function rssMiB(pid: number): number {
   const status = Deno.readTextFileSync(`/proc/${pid}/status`);

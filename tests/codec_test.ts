@@ -121,6 +121,15 @@ const samples: Message[] = [
   },
   { type: "EVENTS_OK", from: 2, incarnation: 20, epoch: view.epoch, viewId: 4, have: 3 },
   { type: "HEARTBEAT", from: 1, incarnation: 10, viewId: 4, leading: ballot, heard: [], committed: 7 },
+  {
+    type: "JOIN",
+    from: 2,
+    incarnation: 21,
+    epoch: view.epoch,
+    knownViewId: 4,
+    probation: true,
+    restarted: true,
+  },
 ];
 
 test("every message type survives a round trip", () => {

@@ -20,6 +20,19 @@ test("a run never removed while alive, or a new run of a removed peer, is admitt
   assert.equal(d.windowMs(3, 30, 10), 2 * TIMEOUT);
 });
 
+test("a run removed while it was down (back on its data dir) is forgiven: admitted at once, no penalty kept", () => {
+  const d = new Damping(HEARTBEAT, TIMEOUT);
+  d.removed(3, 30, 0);
+  d.removed(3, 30, 10);
+  assert.equal(d.forgive(3, 31, 20), false, "another run has no record");
+  assert.equal(d.admits(3, 30, 20), false);
+  assert.equal(d.forgive(3, 30, 20), true);
+  assert.equal(d.admits(3, 30, 20), true);
+  assert.equal(d.removals(3, 30, 20), 0);
+  assert.deepEqual(d.probations(20), []);
+  assert.equal(d.forgive(3, 30, 30), false, "nothing left to forgive");
+});
+
 test("a removed run is admitted once 80 % of a window of datagrams arrived, not before a whole window", () => {
   const d = new Damping(HEARTBEAT, TIMEOUT);
   d.removed(3, 30, 0);

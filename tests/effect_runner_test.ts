@@ -121,6 +121,25 @@ test("effects are carried out in order, each send on the channel it names", asyn
   r.halt();
 });
 
+test("one message sent to many is encoded once: every destination gets the same bytes", async () => {
+  const other: Message = { ...heartbeat };
+  const core = scriptedCore([
+    { kind: "send", channel: "datagram", to: 2, message: heartbeat },
+    { kind: "send", channel: "datagram", to: 3, message: heartbeat },
+    { kind: "send", channel: "datagram", to: 2, message: other },
+  ]);
+  const { r, transport } = runner(core);
+  const sent: Uint8Array[] = [];
+  transport.sendDatagram = (_to, bytes) => void sent.push(bytes);
+  await r.listen(hosts[0]);
+  r.start();
+  assert.equal(sent.length, 3);
+  assert.equal(sent[0], sent[1]); // the same buffer, not an equal one
+  assert.notEqual(sent[2], sent[0]); // an equal message that is another object is encoded again
+  assert.deepEqual(sent[2], sent[0]);
+  r.halt();
+});
+
 test("the core ticks every tickMs until halted, and hears what the transport delivers", async () => {
   const core = scriptedCore();
   const { r, transport, scheduler } = runner(core);

@@ -9,6 +9,7 @@ import type { Ballot, Message, PeerId, Proposal, View } from "../src/core/messag
 import { Monitoring } from "../src/core/monitoring.ts";
 import { PeerCore } from "../src/core/peer_core.ts";
 import {
+  type Body,
   E1,
   events,
   FAIL_AFTER,
@@ -511,6 +512,8 @@ test("beyond 8 peers the leader heartbeats every member, vouching for nobody", (
   const beats = sends(core.tick(600), "HEARTBEAT");
   assert.deepEqual(beats.map((s) => s.to), members.slice(1));
   assert.ok(beats.every((s) => s.message.type === "HEARTBEAT" && s.message.heard.length === 0));
+  // One heartbeat to many is one message object, so the host encodes it once (EffectRunner).
+  assert.ok(beats.every((s) => s.message === beats[0].message));
 });
 
 // ---- 6. leader failure and takeover ----
@@ -938,6 +941,61 @@ test("restored peer 1 does not found view 1: as a member of view 5 it is that me
   assert.equal(core.probing, true);
   core.receive(1_020, msg(3, { type: "PROBE_ACK" }));
   assert.equal(core.probing, false);
+});
+
+test("back on its data dir and removed soon after, a member says so in its JOINs, and is no flap", () => {
+  const v5 = viewOf(5, [1, 2, 3, 4, 5]);
+  const core = restoredCore(2, 5, memberOf(v5, 2, 5).durableState);
+  core.start(0);
+  // Removals proposed while it was down commit one view change at a time once the voters are back:
+  // DEL 4 first (a view it installs), then DEL 2.
+  core.receive(100, msg(1, { type: "NEWVIEW", view: viewOf(6, [1, 2, 3, 5]), ballot: FOUNDER }));
+  assert.equal(core.role, "member");
+  const fx = core.receive(200, msg(1, { type: "NEWVIEW", view: viewOf(7, [1, 3, 5]), ballot: FOUNDER }));
+  assert.equal(core.role, "joining");
+  const joins = sends(fx, "JOIN");
+  assert.ok(joins.length > 0);
+  assert.ok(joins.every((j) => j.message.type === "JOIN" && j.message.restarted === true));
+  assert.equal(core.health(200).removedWhileAlive, 0, "removed while it was down: not its own health");
+  // Its probation datagrams say so too.
+  const probation = core.tick(300).filter((e) => e.kind === "send" && e.channel === "datagram");
+  assert.deepEqual(
+    probation.map((e) => e.kind === "send" && e.message.type === "JOIN" && e.message.restarted),
+    [true],
+  );
+  // Admitted again, and removed once more long after it came back (two failure timeouts, 1 s here):
+  // a flap, its own health, and its JOINs say nothing of a restart.
+  core.receive(400, msg(1, { type: "NEWVIEW", view: viewOf(8, [1, 2, 3, 5]), ballot: FOUNDER }));
+  assert.equal(core.role, "member");
+  const later = core.receive(
+    1_100,
+    msg(1, { type: "NEWVIEW", view: viewOf(9, [1, 3, 5]), ballot: FOUNDER }),
+  );
+  assert.ok(sends(later, "JOIN").length > 0);
+  assert.ok(
+    sends(later, "JOIN").every((j) => j.message.type === "JOIN" && j.message.restarted === undefined),
+  );
+  assert.equal(core.health(1_100).removedWhileAlive, 1);
+});
+
+test("the leader admits at once a run removed while alive whose JOIN says it was down and back on its data dir", () => {
+  for (const restarted of [false, true]) {
+    const core = leaderOf([1, 2, 3], 3);
+    // Peer 3 is silent: DEL 3 is proposed and, with 2's OK, committed (as in the test above).
+    runTicks(core, 200, 1_100, [msg(2, heartbeat(3))]);
+    core.receive(1_110, msg(2, { type: "OK", requestId: 4, viewId: 3, ballot: FOUNDER }));
+    assert.deepEqual(core.view!.members, [1, 2]);
+    // The same run of 3 asks back.
+    const join: Body = { type: "JOIN", knownViewId: 3, ...(restarted ? { restarted: true } : {}) };
+    const reqs = sends(core.receive(1_200, msg(3, join)), "REQ");
+    if (restarted) {
+      assert.deepEqual(reqs.map((r) => r.to), [2], "admitted at once: REQ ADD 3");
+      assert.deepEqual(core.health(1_200).probation, []);
+    } else {
+      assert.deepEqual(reqs, [], "on probation");
+      assert.deepEqual(core.health(1_200).probation.map((p) => p.peer), [3]);
+    }
+  }
 });
 
 test("a restored member takes no part in a takeover until its probe is over", () => {

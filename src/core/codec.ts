@@ -101,6 +101,7 @@ function wireFields(message: Message): Fields {
         ...(message.knownViewId > 0 ? { view_id: message.knownViewId } : {}),
         ...(message.probation ? { probation: true } : {}),
         ...(message.tags ? { tags: message.tags } : {}),
+        ...(message.restarted ? { restarted: true } : {}),
       };
     case "LEAVE":
     case "PROBE":
@@ -431,6 +432,7 @@ function decodeFields(f: Fields): Message {
         knownViewId: f.view_id === undefined ? 0 : int(f, "view_id", 1),
         ...(f.probation === undefined ? {} : bool(f, "probation") ? { probation: true } : {}),
         ...(f.tags === undefined ? {} : { tags: tags(f) }),
+        ...(f.restarted === undefined ? {} : bool(f, "restarted") ? { restarted: true } : {}),
       };
     case "LEAVE":
     case "PROBE":

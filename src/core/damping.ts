@@ -15,7 +15,9 @@
  * (at most {@linkcode PROBATION_MAX_DOUBLINGS} times), and removals decay:
  * one is forgotten every {@linkcode PENALTY_DECAY_MS} ms. Every member keeps
  * the record from the views it installs, so a new leader knows it too. A
- * restart is no flap: a new run is admitted at once.
+ * restart is no flap: a new run is admitted at once, and so is a run back on
+ * its data dir that was removed soon after it came back (its `JOIN` says
+ * `restarted`): that removal was proposed while it was down.
  *
  * @module
  */
@@ -30,6 +32,15 @@ export const PROBATION_BASE_TIMEOUTS = 2;
 export const PROBATION_MAX_DOUBLINGS = 3;
 /** One removal is forgotten every this many ms. */
 export const PENALTY_DECAY_MS = 120_000;
+/**
+ * A run back on its data dir that is removed within this many failure
+ * timeouts of coming back counts the removal as decided while it was down
+ * (its `JOIN`s say `restarted`): removals of several members proposed while
+ * they were down commit one view change at a time once their voters are back,
+ * well within this, while a flaky peer is found unreachable only after a
+ * whole timeout of loss, and then waits for a view change.
+ */
+export const RESTART_GRACE_TIMEOUTS = 2;
 
 /** A peer on probation, as its leader sees it. */
 export interface Probation {
@@ -87,6 +98,17 @@ export class Damping {
   removed(peer: PeerId, run: number, now: number): void {
     const p = this.#current(peer, run, now);
     this.#penalties.set(peer, { run, count: (p?.count ?? 0) + 1, at: now, arrivals: [], since: null });
+  }
+
+  /**
+   * `peer` as run `run` was removed while it was down, and came back on its
+   * data dir: no flap, so its record goes, as for a new run, and it is
+   * admitted at once. Returns whether there was a record.
+   */
+  forgive(peer: PeerId, run: number, now: number): boolean {
+    if (!this.#current(peer, run, now)) return false;
+    this.#penalties.delete(peer);
+    return true;
   }
 
   /** The removals of `peer` as run `run` that still count at `now` (0: none, or another run). */

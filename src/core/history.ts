@@ -10,6 +10,7 @@
  */
 
 import { isLargeGroup } from "./config.ts";
+import { RESTART_GRACE_TIMEOUTS } from "./damping.ts";
 import { compareEpochs, formatEpoch } from "./epoch.ts";
 import type { Ballot, Message, NewViewMessage, PeerId, View } from "./messages.ts";
 import type { Node } from "./node.ts";
@@ -125,6 +126,7 @@ export function install(n: Node, view: View, ballot: Ballot): void {
   n.ownVersion++;
   n.joinersHeard.clear();
   n.joinTarget = null; // admitted: its probation is over
+  n.restarted = false; // admitted
   if (n.role.name === "joining") becomeMember(n);
   n.acceptor.installed(view, ballot, epochChanged);
   // Ballots of another history say nothing of who leads this one.
@@ -162,7 +164,13 @@ export function install(n: Node, view: View, ballot: Ballot): void {
 export function removed(n: Node, view: View): void {
   if (n.leaving) return finishLeaving(n, view);
   n.log("warning", `not a member of view ${view.id}: joining again`, "removed");
-  if (n.view && incarnationIn(n.view, n.id) === n.cfg.incarnation) {
+  // Removed soon after it came back on its data dir: a removal proposed while it was down, not a
+  // sign of loss. Its JOINs say so, and it is admitted at once (damping.ts).
+  n.restarted = n.restoredAt !== null &&
+    n.now - n.restoredAt <= RESTART_GRACE_TIMEOUTS * n.detector.timeoutMs;
+  if (n.restarted) {
+    n.log("info", `removed by view ${view.id}, proposed while this peer was down`, "removed-down");
+  } else if (n.view && incarnationIn(n.view, n.id) === n.cfg.incarnation) {
     // Removed while alive: others could not hear it. Lifeguard's local health: it is the likely
     // sick one, and it proves otherwise to the leader before it is admitted again.
     n.selfRemovals++;

@@ -19,8 +19,9 @@ export function sendJoin(n: Node): void {
   // The JOIN names the last view this peer installed: a group of another history numbers above it.
   const knownViewId = n.lastInstalled?.id ?? 0;
   const tags = Object.keys(n.tags).length > 0 ? { tags: n.tags } : {};
+  const restarted = n.restarted ? { restarted: true } : {};
   for (const p of n.joiner.next(n.now, n.cfg.random)) {
-    n.send(p, { type: "JOIN", knownViewId, ...tags });
+    n.send(p, { type: "JOIN", knownViewId, ...tags, ...restarted });
   }
 }
 
@@ -54,7 +55,11 @@ export function onJoin(n: Node, m: JoinMessage): void {
     return n.send(m.from, { type: "REDIRECT", leader: n.leader ?? 1, viewId: n.view.id });
   }
   const leadership = role.leadership;
-  // A run removed while alive proves its health first (damping.ts).
+  // A run removed while alive proves its health first (damping.ts); one removed while it was down
+  // and back on its data dir (its JOIN says so) was no flap.
+  if (m.restarted && n.damping.forgive(m.from, m.incarnation, n.now)) {
+    n.log("info", `peer ${m.from} was removed while it was down: no probation`, "restarted");
+  }
   if (m.probation) n.damping.arrived(m.from, m.incarnation, n.now);
   if (!n.damping.admits(m.from, m.incarnation, n.now)) {
     return n.log("info", `peer ${m.from} is on probation: not admitted yet`, "probation");
@@ -114,5 +119,10 @@ export function onTags(n: Node, m: TagsMessage): void {
 export function sendProbation(n: Node): void {
   const to = n.joinTarget;
   if (to === null || n.view) return;
-  n.send(to, { type: "JOIN", knownViewId: n.lastInstalled?.id ?? 0, probation: true }, "datagram");
+  const restarted = n.restarted ? { restarted: true } : {};
+  n.send(
+    to,
+    { type: "JOIN", knownViewId: n.lastInstalled?.id ?? 0, probation: true, ...restarted },
+    "datagram",
+  );
 }

@@ -159,6 +159,12 @@ export interface JoinMessage extends Envelope {
   readonly probation?: boolean;
   /** The joiner's tags, if any. */
   readonly tags?: Tags;
+  /**
+   * The joiner's run came back on its data dir and was removed soon after: a
+   * removal proposed while it was down, no flap, so the leader admits it
+   * without probation (damping.ts).
+   */
+  readonly restarted?: boolean;
 }
 
 /** A member that does not lead answers a JOIN with the leader it follows. */

@@ -104,6 +104,14 @@ export class Node {
   readonly damping: Damping;
   /** How often this very run was removed from a view while alive: its own health (Lifeguard's). */
   selfRemovals = 0;
+  /** When this run came back on its data dir, if it did. */
+  restoredAt: number | null = null;
+  /**
+   * Removed soon after it came back on its data dir: a removal proposed while
+   * it was down, not a flap; its JOINs say so until it is admitted
+   * (`restarted`, damping.ts).
+   */
+  restarted = false;
   /**
    * While joining, the leader it was last pointed at (a REDIRECT, or the view
    * that removed it): it sends it a JOIN datagram every interval, which proves
@@ -172,14 +180,23 @@ export class Node {
   send(to: PeerId, body: Body, channel: Channel = "stream"): void {
     // (a NEWVIEW's envelope epoch is its view's: the wire has one field for both)
     const epoch = body.type === "NEWVIEW" ? body.view.epoch : this.epoch();
-    const message = {
-      ...body,
-      from: this.id,
-      incarnation: this.cfg.incarnation,
-      ...(epoch ? { epoch } : {}),
-    } as Message;
+    // One body sent to many (a heartbeat, a REQ) is one message object, so that the host encodes
+    // it once for all of them (EffectRunner keeps the bytes of the message it encoded last).
+    let message = this.#sent?.body === body && this.#sent.epoch === epoch ? this.#sent.message : undefined;
+    if (!message) {
+      message = {
+        ...body,
+        from: this.id,
+        incarnation: this.cfg.incarnation,
+        ...(epoch ? { epoch } : {}),
+      } as Message;
+      this.#sent = { body, epoch, message };
+    }
     this.out.push({ kind: "send", channel, to, message });
   }
+
+  /** The body last sent and the message made of it (see send). */
+  #sent: { readonly body: Body; readonly epoch: Epoch | undefined; readonly message: Message } | null = null;
 
   log(level: LogLevel, text: string, key: string): void {
     this.out.push({ kind: "log", level, text: `peer ${this.id}: ${text}`, key });

@@ -238,6 +238,7 @@ export class PeerCore {
       n.startedAt = now;
       if (!n.view) return sendJoin(n);
       // Restored from an earlier run's state: the same member, watching afresh.
+      n.restoredAt = now;
       n.detector.watch(null, n.view, now);
       n.lease.renew(now);
       n.log("info", `restored view ${n.view.id} from durable state`, "restored");

@@ -6,10 +6,6 @@
  */
 
 import { configure, defaultTextFormatter, getLogger, getThrottlingFilter, type LogRecord } from "../deps.ts";
-import { readFile, writeFile } from "node:fs/promises";
-import { lookup } from "node:dns/promises";
-import { isIP } from "node:net";
-import { hostname } from "node:os";
 import process from "node:process";
 import { parseArgs } from "node:util";
 import type { PeerEvent } from "../core/effects.ts";
@@ -29,14 +25,15 @@ import { AddressInUseError, addressKey, onDeno } from "../transport/transport.ts
 import { type Keyring, KeyringError, parseKeyring } from "../transport/keyring.ts";
 import { isUnresolved } from "../transport/sockets.ts";
 import { VERSION } from "../version.ts";
-import { FileStorage, StorageError } from "./file_storage.ts";
 import { fetchStatus, formatMembers, StatusFetchError } from "./members.ts";
 import { PeerMetrics } from "./metrics.ts";
 import { isLoopback, startPeer } from "./peer.ts";
 import { createStatusApp, serveStatus } from "./status_server.ts";
+import { readTextFile } from "./text_file.ts";
 import { readTimelineFiles, renderTimeline, TimelineInputError } from "./timeline.ts";
 import { commandHandler, formatQuery, type OnQuery, parseOnQuery, postQuery } from "./query_cli.ts";
 import { DEFAULT_QUERY_TIMEOUT_MS, MAX_QUERY_TIMEOUT_MS } from "./queries.ts";
+import { FileStorage, StorageError } from "./file_storage.ts";
 
 /** A user's mistake: one line on stderr and exit code 2. */
 export class UsageError extends Error {
@@ -277,7 +274,7 @@ function userError(e: unknown, what: string, otherwise?: string): UsageError {
 /** Reads a file the user named, as one line naming it (`what`) when it cannot. */
 async function readUserFile(path: string, what: string): Promise<string> {
   try {
-    return await readFile(path, "utf8");
+    return await readTextFile(path);
   } catch (e) {
     throw userError(e, `cannot read ${what} '${path}'`);
   }
@@ -303,6 +300,11 @@ function notPermitted(e: unknown, what: string, otherwise?: string): UsageError 
   );
 }
 
+/** An IPv4 address (four dotted numbers) or an IPv6 one (any colon: a host name has none); isIP decides. */
+function looksLikeAddress(hostname: string): boolean {
+  return /^\d+(\.\d+){3}$/.test(hostname) || hostname.includes(":");
+}
+
 /**
  * The hostsfile's names, resolved once at start. This peer's own entry must
  * resolve: it binds that address's port (on all interfaces unless it is a
@@ -313,10 +315,15 @@ function notPermitted(e: unknown, what: string, otherwise?: string): UsageError 
  * one peer listed twice, which the parser, reading text, cannot see.
  */
 async function checkHostNames(hosts: HostAddress[], id: number, path: string): Promise<void> {
+  // node:net and node:dns are loaded only for a hostsfile that names hosts (each costs a Deno peer
+  // process memory): a line that is an address, as in every group on one machine, needs neither.
+  const net = hosts.some(({ hostname }) => !looksLikeAddress(hostname)) ? await import("node:net") : null;
   const resolved = await Promise.all(hosts.map(async ({ hostname }, i) => {
-    if (isIP(hostname) !== 0) return [hostname];
+    if (!net || net.isIP(hostname) !== 0) return [hostname];
     try {
-      return (await lookup(hostname, { all: true })).map((a) => a.address);
+      return (await (await import("node:dns/promises")).lookup(hostname, { all: true })).map((a) =>
+        a.address
+      );
     } catch (e) {
       if (i + 1 === id && isUnresolved(e)) {
         throw new UsageError(`hostsfile '${path}': peer ${id}'s host '${hostname}' does not resolve`);
@@ -529,7 +536,7 @@ async function runTimeline(args: string[]): Promise<number> {
     return 0;
   }
   try {
-    await writeFile(output, svg);
+    await (await import("node:fs/promises")).writeFile(output, svg);
   } catch (e) {
     throw userError(e, `timeline: cannot write '${output}'`);
   }
@@ -644,7 +651,7 @@ async function runPeer(options: CliOptions): Promise<number> {
   if (id === null) {
     let name: string;
     try {
-      name = hostname();
+      name = (await import("node:os")).hostname();
     } catch (e) {
       throw notPermitted(e, "cannot find this peer's ID by its hostname", "or pass --id N") ?? e;
     }

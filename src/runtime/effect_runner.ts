@@ -156,6 +156,8 @@ export class EffectRunner {
   #writing: Promise<void> | null = null;
   #cancelTick: () => void = () => {};
   #halted = false;
+  /** The message encoded last and its bytes (transports copy what they keep). */
+  #encoded: { readonly message: Message; readonly bytes: Uint8Array } | null = null;
 
   /** A runner; nothing happens until {@linkcode listen} and {@linkcode start}. */
   constructor(options: EffectRunnerOptions) {
@@ -304,7 +306,11 @@ export class EffectRunner {
     switch (work.kind) {
       case "send": {
         const to = o.hosts[work.to - 1];
-        const bytes = encodeWire(work.message);
+        // A broadcast is one message object sent to many (Node.send): encoded once for all.
+        if (work.message !== this.#encoded?.message) {
+          this.#encoded = { message: work.message, bytes: encodeWire(work.message) };
+        }
+        const bytes = this.#encoded.bytes;
         if (work.channel === "datagram") o.transport.sendDatagram(to, bytes);
         else o.transport.sendStream(to, bytes);
         return;

@@ -22,8 +22,14 @@
  * @module
  */
 
-import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
+
+/**
+ * node:fs/promises, loaded when a FileStorage first touches its directory: under Deno, loading it
+ * costs several MiB of memory, and `mod.ts` exports this class to every peer process, most of
+ * which keep no data dir.
+ */
+const fs = () => import("node:fs/promises");
 import { decodeDurableState, encodeDurableState } from "../core/codec.ts";
 import type { DurableState } from "../core/effects.ts";
 import type { HostAddress } from "../core/hostsfile.ts";
@@ -138,7 +144,7 @@ export class FileStorage implements Storage {
     await this.#prepareDir();
     let text: string;
     try {
-      text = await readFile(this.path, "utf8");
+      text = await (await fs()).readFile(this.path, "utf8");
     } catch (e) {
       if ((e as { code?: string }).code === "ENOENT") return null;
       throw this.#fileError(`cannot read (${reason(e)})`);
@@ -161,7 +167,7 @@ export class FileStorage implements Storage {
 
   async #prepareDir(): Promise<void> {
     try {
-      await mkdir(this.dir, { recursive: true });
+      await (await fs()).mkdir(this.dir, { recursive: true });
     } catch (e) {
       const code = (e as { code?: string }).code;
       const what = code === "EEXIST" || code === "ENOTDIR"
@@ -174,9 +180,9 @@ export class FileStorage implements Storage {
     // Root ignores permission bits, and Deno's `access` ignores its own permissions: the
     // only reliable check is a write. The probe is the temporary file every save rewrites.
     try {
-      const probe = await open(this.#tmp, "w");
+      const probe = await (await fs()).open(this.#tmp, "w");
       await probe.close();
-      await rm(this.#tmp, { force: true });
+      await (await fs()).rm(this.#tmp, { force: true });
     } catch (e) {
       throw new StorageError(`data dir ${this.dir}: not writable (${reason(e)})`);
     }
@@ -244,14 +250,14 @@ export class FileStorage implements Storage {
 
   async #write(text: string): Promise<void> {
     try {
-      const file = await open(this.#tmp, "w");
+      const file = await (await fs()).open(this.#tmp, "w");
       try {
         await file.writeFile(text, "utf8");
         await file.sync();
       } finally {
         await file.close();
       }
-      await rename(this.#tmp, this.path);
+      await (await fs()).rename(this.#tmp, this.path);
     } catch (e) {
       throw this.#fileError(`cannot write (${reason(e)})`);
     }
@@ -262,7 +268,7 @@ export class FileStorage implements Storage {
   async #syncDir(): Promise<void> {
     let dir;
     try {
-      dir = await open(this.dir, "r");
+      dir = await (await fs()).open(this.dir, "r");
     } catch (e) {
       if (NO_DIRECTORY_SYNC.has((e as { code?: string }).code ?? "")) return;
       throw new StorageError(`data dir ${this.dir}: cannot flush (${reason(e)})`);

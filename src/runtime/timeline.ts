@@ -9,7 +9,6 @@
  * @module
  */
 
-import { readFile } from "node:fs/promises";
 import type { JsonEvent, JsonNoticeEvent, JsonViewEvent } from "../core/format.ts";
 
 /** A view installed, or the group formed anew: the one JSON shape of events (src/core/format.ts). */
@@ -91,7 +90,8 @@ export async function readTimelineFiles(paths: readonly string[]): Promise<Timel
   for (const path of paths) {
     let text: string;
     try {
-      text = await readFile(path, "utf8");
+      // Loaded here, not at the top: mod.ts exports this module to every peer process.
+      text = await (await import("node:fs/promises")).readFile(path, "utf8");
     } catch (e) {
       const { code, name } = e as { code?: string; name?: string };
       if (name === "NotCapable") throw e;
