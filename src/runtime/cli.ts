@@ -496,13 +496,7 @@ async function runMembers(args: string[]): Promise<number> {
   if (positionals.length !== 1) {
     throw new UsageError("members wants one URL, a peer's --status address (e.g. http://127.0.0.1:8080)");
   }
-  let status;
-  try {
-    status = await fetchStatus(positionals[0]);
-  } catch (e) {
-    if (e instanceof StatusFetchError) throw new UsageError(`members: ${e.message}`);
-    throw notPermitted(e, `members: cannot fetch ${positionals[0]}`) ?? e;
-  }
+  const status = await reach("members", `cannot fetch ${positionals[0]}`, () => fetchStatus(positionals[0]));
   process.stdout.write(formatMembers(status, format, filter));
   if (status.members.length === 0) {
     process.stderr.write(`membership: peer ${status.id} has no view yet (it is ${status.role})\n`);
@@ -570,15 +564,26 @@ async function runQuery(args: string[]): Promise<number> {
     throw new UsageError(`query: --timeout wants at most ${MAX_QUERY_TIMEOUT_MS}, not '${values.timeout}'`);
   }
   const token = values["status-token"] === undefined ? undefined : await loadToken(values["status-token"]);
-  let result;
-  try {
-    result = await postQuery(url, { name, payload, timeoutMs, token });
-  } catch (e) {
-    if (e instanceof StatusFetchError) throw new UsageError(`query: ${e.message}`);
-    throw notPermitted(e, `query: cannot reach ${url}`) ?? e;
-  }
+  const result = await reach(
+    "query",
+    `cannot reach ${url}`,
+    () => postQuery(url, { name, payload, timeoutMs, token }),
+  );
   process.stdout.write(formatQuery(result, format));
   return 0;
+}
+
+/**
+ * Calls a peer's status endpoint for subcommand `command`: what the endpoint
+ * refused, or a permission Deno was not given, becomes one line (exit 2).
+ */
+async function reach<T>(command: string, what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (e) {
+    if (e instanceof StatusFetchError) throw new UsageError(`${command}: ${e.message}`);
+    throw notPermitted(e, `${command}: ${what}`) ?? e;
+  }
 }
 
 /** `membership event URL NAME [PAYLOAD] [--timeout MS] [--status-token FILE]`. */
@@ -598,13 +603,11 @@ async function runEvent(args: string[]): Promise<number> {
   if (error) throw new UsageError(`event: ${error}`);
   const timeoutMs = number("event: --timeout", values.timeout, 10_000, 1, true);
   const token = values["status-token"] === undefined ? undefined : await loadToken(values["status-token"]);
-  let result;
-  try {
-    result = await postEvent(url, { name, payload, timeoutMs, token });
-  } catch (e) {
-    if (e instanceof StatusFetchError) throw new UsageError(`event: ${e.message}`);
-    throw notPermitted(e, `event: cannot reach ${url}`) ?? e;
-  }
+  const result = await reach(
+    "event",
+    `cannot reach ${url}`,
+    () => postEvent(url, { name, payload, timeoutMs, token }),
+  );
   process.stdout.write(`event ${result.name} delivered by peer ${result.peer} in view ${result.view}\n`);
   return 0;
 }
