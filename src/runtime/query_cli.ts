@@ -9,7 +9,6 @@
  * @module
  */
 
-import { spawn } from "node:child_process";
 import process from "node:process";
 import { MAX_QUERY_PAYLOAD_BYTES, QUERY_NAME } from "../core/messages.ts";
 import { StatusFetchError } from "./members.ts";
@@ -59,8 +58,10 @@ export function parseOnQuery(text: string): OnQuery {
  * ```
  */
 export function commandHandler(command: string): QueryHandler {
-  return ({ name, from, payload, signal }) =>
-    new Promise((resolve, reject) => {
+  return async ({ name, from, payload, signal }) => {
+    // (loaded when a command first runs: a peer without --on-query never pays for the module)
+    const { spawn } = await import("node:child_process");
+    return await new Promise((resolve, reject) => {
       let env: Record<string, string | undefined> | undefined;
       try {
         env = { ...process.env, MEMBERSHIP_QUERY: name, MEMBERSHIP_QUERY_FROM: String(from) };
@@ -105,6 +106,7 @@ export function commandHandler(command: string): QueryHandler {
         resolve(all);
       });
     });
+  };
 }
 
 /** What {@linkcode postQuery} sends. */
