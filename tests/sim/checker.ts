@@ -177,6 +177,8 @@ export class Checker {
    */
   readonly #open = new Map<string, { view: View; down: Set<PeerId> }>();
   readonly #forgotten = new Map<string, number>();
+  /** How many events of each view (by slot) the first peer to install the next one delivered, and who. */
+  readonly #cutDelivered = new Map<string, { peer: PeerId; count: number }>();
 
   /** Peer `p` crashed: every view still current that holds it loses what it held of its events. */
   wentDown(p: PeerId): void {
@@ -464,13 +466,19 @@ export class Checker {
     const at = slot(last.epoch, last.id);
     const minority = last.members.length - majorityOf(last);
     const void_ = this.#restoredIn.has(`${p}@${at}`) || (this.#forgotten.get(at) ?? 0) > minority;
-    if (count !== (view.cut?.count ?? 0) && !void_) {
+    const cut = view.cut?.count ?? 0;
+    // The cut bounds what is delivered; where its last events were never held by a majority and
+    // their only holders went down, every peer delivers the same fewer (their senders send them again).
+    const agreed = this.#cutDelivered.get(at);
+    if (!void_ && (count > cut || (agreed !== undefined && count !== agreed.count))) {
       throw new ViolationFound(
         "order",
         `peer ${p} delivered ${count} events of ${formatView(last, true)} before installing ` +
-          `${formatView(view, true)}, whose cut is ${view.cut?.count ?? 0}`,
+          `${formatView(view, true)}, whose cut is ${cut}` +
+          (agreed ? `; peer ${agreed.peer} delivered ${agreed.count}` : ""),
       );
     }
+    if (agreed === undefined && !void_) this.#cutDelivered.set(at, { peer: p, count });
   }
 
   /** Peer `p` installed `view` (its state says so): agreement, quorum and accuracy. */
