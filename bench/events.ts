@@ -455,7 +455,18 @@ async function serf(n: number, options: Options): Promise<Run> {
       warnings.set(kind, (warnings.get(kind) ?? 0) + 1);
     }
   }
-  for (const [kind, count] of warnings) run.notes.push(`agents logged ${count} × \`${kind}\``);
+  // What the two warnings that matter here mean (serf 0.8's source: serf.go, agent/ipc_event_stream.go).
+  const meaning: [RegExp, string][] = [
+    [/received old event/, "an event older than the last 512 Lamport times an agent keeps: dropped"],
+    [
+      /Dropping event to ipc\.client/,
+      "received, but not handed to this bench's RPC stream (its buffer was full)",
+    ],
+  ];
+  for (const [kind, count] of warnings) {
+    const why = meaning.find(([re]) => re.test(kind))?.[1];
+    run.notes.push(`agents logged ${count} × \`${kind}\`${why ? `: ${why}` : ""}`);
+  }
   return run;
 }
 
