@@ -4,7 +4,7 @@
 DENO := node_modules/.bin/deno
 PEER := $(DENO) run --unstable-net --allow-net --allow-read --allow-write --allow-env --allow-sys
 
-.PHONY: demo test test-fast test-slow check sim sim-scale soak bench bench-scale bench-loss bench-flaky bench-heartbeat bench-memory build compile compile-all sea chromium nftables clean
+.PHONY: demo test test-fast test-slow check sim sim-scale soak bench bench-scale bench-loss bench-flaky bench-events bench-heartbeat bench-memory build compile compile-all sea chromium nftables serf clean
 
 # `npm ci`: exactly the locked versions (the lockfile records every platform's deno
 # package), and the lockfile is left as committed.
@@ -50,6 +50,13 @@ nftables:
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nftables) || \
 		echo "nftables: not installed (needs root and apt-get); the loss and bad-link tests will be skipped"; }
 
+## serf, for the benches' serf rows: installed when missing if we are root; otherwise nothing happens
+## and those benches leave serf out, saying why.
+serf:
+	@command -v serf >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends serf) || \
+		echo "serf: not installed (needs root and apt-get); the benches will leave serf out"; }
+
 ## Static checks only, and what `deno publish` would upload to JSR (offline: a dry run contacts no
 ## registry; --allow-dirty so that it runs before a commit).
 check: $(DENO)
@@ -93,6 +100,12 @@ bench-loss: $(DENO) nftables
 ## serf side by side in the same namespaces; writes bench/results-flaky.md. ARGS="--quick" for a short run.
 bench-flaky: $(DENO) nftables
 	$(DENO) run --allow-all bench/flaky.ts $(ARGS)
+
+## User events: latency and events/s through 5 and 16 peer processes and as many serf agents, same run
+## (about 4 min); writes bench/results-events.md and its section of bench/results.md.
+## make bench-events ARGS="--sizes 5 --latency 50 --burst 500 --out /tmp/events.md"
+bench-events: $(DENO) serf
+	$(DENO) run --allow-all bench/events.ts $(ARGS)
 
 ## What one heartbeat costs from datagram to core and back, plain and with a keyring (deno bench).
 bench-heartbeat: $(DENO)

@@ -1255,9 +1255,11 @@ async function main(): Promise<void> {
   const text = out.join("\n");
   console.log("\n" + text);
   const file = `${ROOT}bench/results${QUICK ? "-quick" : ""}.md`;
-  // The scale section belongs to bench/scale.ts (`make bench-scale`): carried over as it was.
-  const scale = extractSection(await Deno.readTextFile(file).catch(() => ""), "scale bench");
-  await Deno.writeTextFile(file, scale ? `${text.trimEnd()}\n\n${scale}\n` : text);
+  // The scale and events sections belong to bench/scale.ts and bench/events.ts (`make bench-scale`,
+  // `make bench-events`): carried over as they were.
+  const previous = await Deno.readTextFile(file).catch(() => "");
+  const kept = ["scale bench", "events bench"].flatMap((name) => extractSection(previous, name) ?? []);
+  await Deno.writeTextFile(file, [text.trimEnd(), ...kept].join("\n\n") + "\n");
   log(`wrote bench/results${QUICK ? "-quick" : ""}.md`);
 }
 

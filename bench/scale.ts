@@ -30,6 +30,7 @@ import {
   sum,
   wakeUps,
 } from "./proc_stats.ts";
+import { choosePorts } from "./ports.ts";
 import { replaceSection } from "./results_file.ts";
 
 // ---- arguments ----
@@ -124,49 +125,7 @@ function noneExited(procs: PeerProcess[], what: string): void {
   if (gone) throw new Error(`${what} ${gone.id} exited early; its stderr:\n${gone.stderr.slice(-2000)}`);
 }
 
-// ---- ports: below the ephemeral range, so that no outgoing connection takes one meanwhile ----
-
-const usedPorts = new Set<number>();
-
-function localPortRange(): [number, number] {
-  try {
-    const [lo, hi] = Deno.readTextFileSync("/proc/sys/net/ipv4/ip_local_port_range").trim().split(/\s+/)
-      .map(Number);
-    if (lo > 0 && hi >= lo) return [lo, hi];
-  } catch { /* not Linux: assume the IANA range */ }
-  return [49152, 65535];
-}
-
-/**
- * `n` ports free for TCP and UDP on 127.0.0.1, from a random point of
- * 20000 up to the ephemeral range (where `freePorts` in the tests and every
- * outgoing connection take theirs), never one this run used before.
- */
-function choosePorts(n: number): number[] {
-  const [ephemeralLow] = localPortRange();
-  const low = 20_000, high = Math.max(low + 2 * n + 1000, ephemeralLow) - 1;
-  const span = high - low + 1;
-  const start = Math.floor(Math.random() * span);
-  const ports: number[] = [];
-  for (let i = 0; i < span && ports.length < n; i++) {
-    const port = low + (start + i) % span;
-    if (usedPorts.has(port)) continue;
-    try {
-      const tcp = Deno.listen({ hostname: "127.0.0.1", port });
-      try {
-        Deno.listenDatagram({ hostname: "127.0.0.1", port, transport: "udp" }).close();
-      } finally {
-        tcp.close();
-      }
-    } catch {
-      continue; // taken, one way or the other
-    }
-    usedPorts.add(port);
-    ports.push(port);
-  }
-  if (ports.length < n) throw new Error(`only ${ports.length} of ${n} free ports in ${low}..${high}`);
-  return ports;
-}
+// ---- ports ----
 
 function hostsfile(ports: number[]): string {
   const path = Deno.makeTempFileSync({ prefix: "scale-hosts-", suffix: ".txt" });
