@@ -11,8 +11,9 @@ const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
 
 /**
- * The transport's own bound on a frame, in bytes. Larger than any message the
- * codec accepts, so the codec's stricter limit is the one that speaks.
+ * The transport's own bound on a frame, in bytes: 24 MiB. Larger than any
+ * message the codec accepts (16 MiB), sealed and in base64 too (4/3 of it), so
+ * the codec's stricter limit is the one that speaks.
  *
  * @example
  * ```ts
@@ -20,7 +21,7 @@ const CARRIAGE_RETURN = 0x0d;
  * const splitter = new FrameSplitter(MAX_FRAME_BYTES);
  * ```
  */
-export const MAX_FRAME_BYTES = 33_554_432;
+export const MAX_FRAME_BYTES = 25_165_824;
 
 /**
  * One payload as a frame: its bytes and a newline. The payload must not

@@ -306,9 +306,9 @@ test("members URL prints a peer's group as a table (or JSON); a closed port or a
     const table = await run([...DENO_PEER, "members", `http://127.0.0.1:${statusPort}`]);
     assert.equal(table.code, 0, table.stderr);
     const lines = table.stdout.trimEnd().split("\n");
-    assert.match(lines[0], /^ID +ADDRESS +STATE +ROLE +INCARNATION +LAST HEARD$/);
+    assert.match(lines[0], /^ID +ADDRESS +STATE +ROLE +INCARNATION +LAST HEARD +TAGS$/);
     assert.equal(lines.length, 3, table.stdout);
-    assert.match(lines[1], new RegExp(`^1 +127\\.0\\.0\\.1:${peerPort} +alive +leader +\\d+ +\\d+ms$`));
+    assert.match(lines[1], new RegExp(`^1 +127\\.0\\.0\\.1:${peerPort} +alive +leader +\\d+ +\\d+ms +-$`));
     assert.match(lines[2], /^view 1, epoch 1\/1\/\d+$/);
     const json = await run([...DENO_PEER, "members", `127.0.0.1:${statusPort}`, "--format", "json"]);
     assert.equal(json.code, 0, json.stderr);

@@ -45,9 +45,13 @@ test("garbage over TCP and UDP is dropped; the peer keeps its view and the group
       ];
       const conn = await Deno.connect({ hostname: "127.0.0.1", port });
       try {
-        await conn.write(encoder.encode(junk.join("\n") + "\n"));
-        await conn.write(encoder.encode("x".repeat(300_000) + "\n")); // over-long line (the frame bound is 256 KiB)
-        await conn.write(encoder.encode(junk[3] + "\n"));
+        // (a write may take only part of a long buffer: write it all)
+        const writeAll = async (bytes: Uint8Array) => {
+          for (let at = 0; at < bytes.length;) at += await conn.write(bytes.subarray(at));
+        };
+        await writeAll(encoder.encode(junk.join("\n") + "\n"));
+        await writeAll(encoder.encode("x".repeat(25_165_825) + "\n")); // over-long line (the frame bound is 24 MiB)
+        await writeAll(encoder.encode(junk[3] + "\n"));
       } finally {
         conn.close();
       }
