@@ -31,6 +31,7 @@
  * @module
  */
 
+import { positive } from "./flags.ts";
 import { parseArgs } from "node:util";
 import { DENO, DENO_PEER, PeerProcess, ROOT, sleep } from "../tests/support/cluster.ts";
 import { choosePorts } from "./ports.ts";
@@ -64,13 +65,6 @@ function parseOptions(args: string[]) {
     console.log(USAGE);
     Deno.exit(0);
   }
-  const positive = (name: string, text: string) => {
-    const x = Number(text);
-    if (!Number.isInteger(x) || x < 1) {
-      throw new Error(`--${name} wants a positive whole number, not ${text}`);
-    }
-    return x;
-  };
   const only = values.only?.split(",").map((s) => s.trim()) ?? [...SYSTEMS];
   for (const s of only) {
     if (!(SYSTEMS as readonly string[]).includes(s)) {

@@ -16,6 +16,7 @@
  * @module
  */
 
+import { positive } from "./flags.ts";
 import { parseArgs } from "node:util";
 import { DENO, DENO_PEER, PeerProcess, ROOT, sleep } from "../tests/support/cluster.ts";
 import {
@@ -59,13 +60,6 @@ function parseOptions(args: string[]) {
     console.log(USAGE);
     Deno.exit(0);
   }
-  const positive = (name: string, text: string) => {
-    const x = Number(text);
-    if (!Number.isInteger(x) || x < 1) {
-      throw new Error(`--${name} wants a positive whole number, not ${text}`);
-    }
-    return x;
-  };
   const sizes = values.sizes.split(",").map((s) => positive("sizes", s.trim()));
   const only = values.only?.split(",").map((s) => s.trim()) ?? [...PARTS];
   for (const part of only) {
