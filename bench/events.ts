@@ -31,7 +31,7 @@
  * @module
  */
 
-import { positive } from "./flags.ts";
+import { positive, runBench } from "./script.ts";
 import { parseArgs } from "node:util";
 import { DENO, DENO_PEER, PeerProcess, ROOT, sleep } from "../tests/support/cluster.ts";
 import { choosePorts } from "./ports.ts";
@@ -629,16 +629,4 @@ function summary(runs: Run[], serfVersion: string): string[] {
   ];
 }
 
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  Deno.addSignalListener(signal, () => {
-    log(`${signal}: stopping every process this bench started`);
-    cleanUp().finally(() => Deno.exit(130));
-  });
-}
-
-try {
-  await main();
-} finally {
-  await cleanUp();
-}
-Deno.exit(0);
+await runBench(main, cleanUp, log);

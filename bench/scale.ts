@@ -16,7 +16,7 @@
  * @module
  */
 
-import { positive } from "./flags.ts";
+import { positive, runBench } from "./script.ts";
 import { parseArgs } from "node:util";
 import { DENO, DENO_PEER, PeerProcess, ROOT, sleep } from "../tests/support/cluster.ts";
 import {
@@ -770,16 +770,4 @@ async function main(): Promise<void> {
   log(`wrote the scale section of ${options.out}`);
 }
 
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  Deno.addSignalListener(signal, () => {
-    log(`${signal}: stopping every process this bench started`);
-    cleanUp().finally(() => Deno.exit(130));
-  });
-}
-
-try {
-  await main();
-} finally {
-  await cleanUp();
-}
-Deno.exit(0);
+await runBench(main, cleanUp, log);
