@@ -31,9 +31,9 @@
  * @module
  */
 
-import { positive, runBench } from "./script.ts";
+import { log, positive, runBench, Started, until } from "./script.ts";
 import { parseArgs } from "node:util";
-import { DENO, DENO_PEER, PeerProcess, ROOT, sleep } from "../tests/support/cluster.ts";
+import { DENO, DENO_PEER, type PeerProcess, ROOT, sleep } from "../tests/support/cluster.ts";
 import { choosePorts } from "./ports.ts";
 import { commandText, loadAverage, machine, median } from "./proc_stats.ts";
 import { replaceSection } from "./results_file.ts";
@@ -95,42 +95,7 @@ const NAME = "bench";
 
 // ---- processes: every one started is killed on the way out, whatever happens ----
 
-const live = new Set<PeerProcess>();
-const tempFiles = new Set<string>();
-const connections = new Set<SerfRpc>();
-
-function spawn(id: number, command: string[]): PeerProcess {
-  const p = new PeerProcess(id, command);
-  live.add(p);
-  const gone = () => live.delete(p);
-  p.status.then(gone, gone);
-  return p;
-}
-
-async function cleanUp(): Promise<void> {
-  for (const c of connections) c.close();
-  connections.clear();
-  await Promise.all([...live].map((p) => p.stop()));
-  live.clear();
-  for (const f of tempFiles) Deno.removeSync(f);
-  tempFiles.clear();
-}
-
-/** Polls `predicate` every `everyMs`; throws `what()` after `timeoutMs`. */
-async function until(what: () => string, predicate: () => boolean, timeoutMs: number, everyMs = 2) {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s: ${what()}`);
-    await sleep(everyMs);
-  }
-}
-
-function noneExited(procs: PeerProcess[], what: string): void {
-  const gone = procs.find((p) => !live.has(p));
-  if (gone) throw new Error(`${what} ${gone.id} exited early; its stderr:\n${gone.stderr.slice(-2000)}`);
-}
-
-const log = (text: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${text}`);
+const started = new Started();
 
 // ---- what the two systems have in common ----
 
@@ -188,6 +153,7 @@ async function latency(g: Group, count: number, tag: string): Promise<Latency> {
         () => `event ${k} not delivered everywhere`,
         () => (g.check(), arrived()),
         EVENT_TIMEOUT_MS,
+        2,
       );
     } catch (e) {
       if (!arrived() && k >= WARM_UP) {
@@ -335,12 +301,12 @@ async function ours(n: number, options: Options): Promise<Run> {
   const run: Run = { system: "ours", n, formedMs: NaN, latency: null, throughput: null, notes: [] };
   const ports = choosePorts(2 * n);
   const file = Deno.makeTempFileSync({ prefix: "events-hosts-", suffix: ".txt" });
-  tempFiles.add(file);
+  started.tempFile(file);
   Deno.writeTextFileSync(file, ports.slice(0, n).map((p) => `127.0.0.1:${p}`).join("\n") + "\n");
   const status = (i: number) => `127.0.0.1:${ports[n + i]}`;
   const t0 = Date.now();
   const peers = Array.from({ length: n }, (_, i) =>
-    spawn(i + 1, [
+    started.spawn(i + 1, [
       ...DENO_PEER,
       ...["-h", file, "--id", `${i + 1}`, "--format", "json", "--status", status(i)],
     ]));
@@ -348,7 +314,7 @@ async function ours(n: number, options: Options): Promise<Run> {
     p.lines.some((l) => l.startsWith('{"event":"view"') && JSON.parse(l).members.length === n);
   await until(
     () => `${peers.filter(whole).length} of ${n} peers printed a view of all ${n}`,
-    () => (noneExited(peers, "peer"), peers.every(whole)),
+    () => (started.noneExited(peers, "peer"), peers.every(whole)),
     FORM_TIMEOUT_MS,
     100,
   );
@@ -362,7 +328,7 @@ async function ours(n: number, options: Options): Promise<Run> {
     n,
     deliveries,
     check() {
-      noneExited(peers, "peer");
+      started.noneExited(peers, "peer");
       peers.forEach((p, i) => oursDeliveries(p, deliveries[i], parsed[i]));
     },
     async send(i, payload) {
@@ -404,19 +370,26 @@ async function serf(n: number, options: Options): Promise<Run> {
   const bind = (i: number) => `127.0.0.1:${ports[2 * i]}`;
   const rpc = (i: number) => `127.0.0.1:${ports[2 * i + 1]}`;
   const agent = (i: number, join: string[]) =>
-    spawn(i + 1, ["serf", "agent", `-bind=${bind(i)}`, `-rpc-addr=${rpc(i)}`, `-node=n${i + 1}`, ...join]);
+    started.spawn(i + 1, [
+      "serf",
+      "agent",
+      `-bind=${bind(i)}`,
+      `-rpc-addr=${rpc(i)}`,
+      `-node=n${i + 1}`,
+      ...join,
+    ]);
   // Agent 1 first (a -join to an agent not yet up fails), the others as soon as it answers.
   const t0 = Date.now();
   const agents = [agent(0, [])];
   while ((await serfMembersAlive(rpc(0))) < 1) {
-    noneExited(agents, "serf agent");
+    started.noneExited(agents, "serf agent");
     if (Date.now() - t0 > FORM_TIMEOUT_MS) throw new Error("serf agent 1 did not answer");
     await sleep(50);
   }
   for (let i = 1; i < n; i++) agents.push(agent(i, [`-join=${bind(0)}`]));
   const alive = new Set<number>();
   while (alive.size < n) {
-    noneExited(agents, "serf agent");
+    started.noneExited(agents, "serf agent");
     if (Date.now() - t0 > FORM_TIMEOUT_MS) {
       throw new Error(`serf: ${alive.size} of ${n} agents see all alive`);
     }
@@ -429,12 +402,12 @@ async function serf(n: number, options: Options): Promise<Run> {
 
   const deliveries = agents.map(() => new Deliveries());
   const rpcs = await Promise.all(agents.map((_, i) => SerfRpc.connect(rpc(i))));
-  rpcs.forEach((c) => connections.add(c));
+  rpcs.forEach((c) => started.onCleanUp(() => c.close()));
   await Promise.all(rpcs.map((c, i) => c.stream(NAME, (e) => deliveries[i].add(e.payload, e.at))));
   const group: Group = {
     n,
     deliveries,
-    check: () => noneExited(agents, "serf agent"),
+    check: () => started.noneExited(agents, "serf agent"),
     send: (i, payload) => rpcs[i].event(NAME, payload, false),
   };
   const before = agents.map((a) => a.lines.length);
@@ -569,7 +542,7 @@ async function main(): Promise<void> {
         });
         log(`${system}, ${n}: DID NOT FINISH: ${(e as Error).message}`);
       } finally {
-        await cleanUp();
+        await started.cleanUp();
       }
     }
   }
@@ -629,4 +602,4 @@ function summary(runs: Run[], serfVersion: string): string[] {
   ];
 }
 
-await runBench(main, cleanUp, log);
+await runBench(main, started);

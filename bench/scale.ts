@@ -16,9 +16,9 @@
  * @module
  */
 
-import { positive, runBench } from "./script.ts";
+import { log, positive, runBench, Started, until } from "./script.ts";
 import { parseArgs } from "node:util";
-import { DENO, DENO_PEER, PeerProcess, ROOT, sleep } from "../tests/support/cluster.ts";
+import { DENO, DENO_PEER, type PeerProcess, ROOT, sleep } from "../tests/support/cluster.ts";
 import {
   clockTicks,
   commandText,
@@ -80,50 +80,13 @@ function parseOptions(args: string[]) {
 
 // ---- processes: every one started is killed on the way out, whatever happens ----
 
-const live = new Set<PeerProcess>();
-const tempFiles = new Set<string>();
-
-function spawn(id: number, command: string[]): PeerProcess {
-  const p = new PeerProcess(id, command);
-  live.add(p);
-  const gone = () => live.delete(p);
-  p.status.then(gone, gone);
-  return p;
-}
-
-async function stop(procs: PeerProcess[]): Promise<void> {
-  await Promise.all(procs.map((p) => p.stop()));
-  for (const p of procs) live.delete(p);
-}
-
-async function cleanUp(): Promise<void> {
-  await stop([...live]);
-  for (const f of tempFiles) Deno.removeSync(f);
-  tempFiles.clear();
-}
-
-/** Polls `predicate` every `everyMs`; throws `what` after `timeoutMs`. */
-async function until(what: () => string, predicate: () => boolean, timeoutMs: number, everyMs = 50) {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s: ${what()}`);
-    }
-    await sleep(everyMs);
-  }
-}
-
-/** Throws if any of `procs` has exited (a peer that died is not going to form a group). */
-function noneExited(procs: PeerProcess[], what: string): void {
-  const gone = procs.find((p) => !live.has(p));
-  if (gone) throw new Error(`${what} ${gone.id} exited early; its stderr:\n${gone.stderr.slice(-2000)}`);
-}
+const started = new Started();
 
 // ---- ports ----
 
 function hostsfile(ports: number[]): string {
   const path = Deno.makeTempFileSync({ prefix: "scale-hosts-", suffix: ".txt" });
-  tempFiles.add(path);
+  started.tempFile(path);
   Deno.writeTextFileSync(path, ports.map((p) => `127.0.0.1:${p}`).join("\n") + "\n");
   return path;
 }
@@ -132,7 +95,6 @@ function hostsfile(ports: number[]): string {
 
 let ticks = 100;
 const notes: string[] = [];
-const log = (text: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${text}`);
 
 /** Runs one experiment; a failure becomes a note, and its processes are killed either way. */
 async function attempt<T>(name: string, body: () => Promise<T>): Promise<T | null> {
@@ -144,7 +106,7 @@ async function attempt<T>(name: string, body: () => Promise<T>): Promise<T | nul
     log(`DID NOT FINISH ${text}`);
     return null;
   } finally {
-    await cleanUp();
+    await started.cleanUp();
   }
 }
 
@@ -228,7 +190,7 @@ async function peerGroup(n: number, idleMs: number, formTimeoutMs: number): Prom
   const file = hostsfile(choosePorts(n));
   const command = (id: number) => [...DENO_PEER, "-h", file, "--id", `${id}`, "--format", "json"];
   const t0 = Date.now();
-  const peers = Array.from({ length: n }, (_, i) => spawn(i + 1, command(i + 1)));
+  const peers = Array.from({ length: n }, (_, i) => started.spawn(i + 1, command(i + 1)));
   const spawnSpreadMs = Date.now() - t0;
   const whole = (p: PeerProcess) => events(p).find((e) => e.event === "view" && e.members!.length === n);
   log(
@@ -241,7 +203,7 @@ async function peerGroup(n: number, idleMs: number, formTimeoutMs: number): Prom
       return `${n} peers did not form: ${done} of ${n} printed a view of all ${n}; ` +
         `latest view printed per peer: median ${median(sizes)} members, largest ${max(sizes)}`;
     },
-    () => (noneExited(peers, "peer"), peers.every(whole)),
+    () => (started.noneExited(peers, "peer"), peers.every(whole)),
     formTimeoutMs,
     100,
   );
@@ -249,7 +211,7 @@ async function peerGroup(n: number, idleMs: number, formTimeoutMs: number): Prom
   log(`${n} peers formed in ${formedMs} ms; 2 s to settle, then ${idleMs / 1000} s idle`);
   await sleep(2_000);
   const idle = await idleCost(peers.map((p) => p.pid), idleMs);
-  noneExited(peers, "peer");
+  started.noneExited(peers, "peer");
   const falseAlarms = sum(peers.map((p) => events(p).filter((e) => e.event === "unreachable").length));
   log(
     `${n} peers idle: CPU per peer median ${median(idle.cpu).toFixed(2)} %, group ${
@@ -274,11 +236,11 @@ async function crashOne(peers: PeerProcess[]): Promise<Crash> {
   const removed = (p: PeerProcess) =>
     after(p).find((e) => e.event === "view" && !e.members!.includes(victim.id));
   const killedAt = Date.now();
-  await stop([victim]);
+  await started.stop([victim]);
   await until(
     () =>
       `peer ${victim.id} killed, but ${survivors.filter((p) => !removed(p)).length} survivors still have it`,
-    () => (noneExited(survivors, "peer"), survivors.every(removed)),
+    () => (started.noneExited(survivors, "peer"), survivors.every(removed)),
     30_000,
   );
   const unreachableMs = survivors.flatMap((p) => {
@@ -307,9 +269,9 @@ async function crashOne(peers: PeerProcess[]): Promise<Crash> {
 
 /** `mod.ts --version` started `n` times at once: wall time until the last exits. */
 async function bareStartups(n: number): Promise<number> {
-  await spawn(0, [...DENO_PEER, "--version"]).exited(); // warm the module cache first
+  await started.spawn(0, [...DENO_PEER, "--version"]).exited(); // warm the module cache first
   const t0 = performance.now();
-  const procs = Array.from({ length: n }, (_, i) => spawn(i + 1, [...DENO_PEER, "--version"]));
+  const procs = Array.from({ length: n }, (_, i) => started.spawn(i + 1, [...DENO_PEER, "--version"]));
   await Promise.all(procs.map((p) => p.exited()));
   const wall = performance.now() - t0;
   const failed = procs.filter((p) => !p.lines.some((l) => /\d+\.\d+/.test(l)));
@@ -322,10 +284,10 @@ async function bareStartups(n: number): Promise<number> {
 async function idleProcesses(n: number, idleMs: number, timeoutMs: number): Promise<Idle> {
   const command = [DENO, "run", "--unstable-net", "--allow-net", `${ROOT}bench/idle_process.ts`];
   const t0 = performance.now();
-  const procs = Array.from({ length: n }, (_, i) => spawn(i + 1, command));
+  const procs = Array.from({ length: n }, (_, i) => started.spawn(i + 1, command));
   await until(
     () => `${procs.filter((p) => p.lines.includes("ready")).length} of ${n} idle processes ready`,
-    () => (noneExited(procs, "idle process"), procs.every((p) => p.lines.includes("ready"))),
+    () => (started.noneExited(procs, "idle process"), procs.every((p) => p.lines.includes("ready"))),
     timeoutMs,
   );
   const readyMs = performance.now() - t0;
@@ -354,10 +316,10 @@ async function trafficProcesses(n: number, idleMs: number, timeoutMs: number): P
     ports,
   ];
   const t0 = performance.now();
-  const procs = Array.from({ length: n }, (_, i) => spawn(i + 1, command(i + 1)));
+  const procs = Array.from({ length: n }, (_, i) => started.spawn(i + 1, command(i + 1)));
   await until(
     () => `${procs.filter((p) => p.lines.includes("ready")).length} of ${n} traffic processes ready`,
-    () => (noneExited(procs, "traffic process"), procs.every((p) => p.lines.includes("ready"))),
+    () => (started.noneExited(procs, "traffic process"), procs.every((p) => p.lines.includes("ready"))),
     timeoutMs,
   );
   const readyMs = performance.now() - t0;
@@ -410,7 +372,7 @@ async function serfUntil(
   const deadline = Date.now() + timeoutMs;
   const finished = new Set<string>();
   for (;;) {
-    noneExited(agents, "serf agent");
+    started.noneExited(agents, "serf agent");
     for (const rpc of rpcs) {
       if (finished.has(rpc)) continue;
       const members = await serfMembers(rpc);
@@ -427,7 +389,14 @@ async function serfGroup(n: number, version: string, idleMs: number, timeoutMs: 
   const bind = (i: number) => `127.0.0.1:${ports[2 * i]}`;
   const rpc = (i: number) => `127.0.0.1:${ports[2 * i + 1]}`;
   const agent = (i: number, join: string[]) =>
-    spawn(i + 1, ["serf", "agent", `-bind=${bind(i)}`, `-rpc-addr=${rpc(i)}`, `-node=n${i + 1}`, ...join]);
+    started.spawn(i + 1, [
+      "serf",
+      "agent",
+      `-bind=${bind(i)}`,
+      `-rpc-addr=${rpc(i)}`,
+      `-node=n${i + 1}`,
+      ...join,
+    ]);
   // Agent 1 first (a -join to an agent not yet up fails), the others as soon as it answers.
   const t0 = Date.now();
   const agents = [agent(0, [])];
@@ -456,7 +425,7 @@ async function serfGroup(n: number, version: string, idleMs: number, timeoutMs: 
     const victim = candidates[Math.floor(Math.random() * candidates.length)];
     const name = `n${victim.id}`;
     const killedAt = Date.now();
-    await stop([victim]);
+    await started.stop([victim]);
     crashMs = await serfUntil(
       polled.map(rpc),
       (m) => m.get(name) === "failed",
@@ -484,16 +453,16 @@ interface InProcessResult {
 async function inProcess(n: number, idleMs: number, formTimeoutMs: number): Promise<InProcessResult> {
   const file = hostsfile(choosePorts(n));
   const t0 = Date.now();
-  const child = spawn(0, [...DENO_PEER.slice(0, -1), `${ROOT}bench/many_peers.ts`, file]);
+  const child = started.spawn(0, [...DENO_PEER.slice(0, -1), `${ROOT}bench/many_peers.ts`, file]);
   const lines = () => child.lines.flatMap((l) => l.startsWith("{") ? [JSON.parse(l)] : []);
   const formed = () => lines().find((e) => e.event === "formed");
   await until(
     () => {
       const last = lines().findLast((e) => e.event === "progress");
-      const rss = live.has(child) ? ` VmRSS ${rssMiB(child.pid).toFixed(0)} MiB;` : "";
-      const started = lines().find((e) => e.event === "started");
-      const startedText = started
-        ? ` all started after ${(started.ms / 1000).toFixed(1)} s;`
+      const rss = started.isLive(child) ? ` VmRSS ${rssMiB(child.pid).toFixed(0)} MiB;` : "";
+      const startedLine = lines().find((e) => e.event === "started");
+      const startedText = startedLine
+        ? ` all started after ${(startedLine.ms / 1000).toFixed(1)} s;`
         : " not all started;";
       return `${n} peers in one process did not form:${rss}${startedText} ` +
         (last
@@ -501,7 +470,7 @@ async function inProcess(n: number, idleMs: number, formTimeoutMs: number): Prom
             `median ${last.median} and largest ${last.largest} members, ${last.unreachable} unreachable lines`
           : "no progress line yet");
     },
-    () => (noneExited([child], "the process of peers"), formed() !== undefined),
+    () => (started.noneExited([child], "the process of peers"), formed() !== undefined),
     formTimeoutMs,
     100,
   );
@@ -509,7 +478,7 @@ async function inProcess(n: number, idleMs: number, formTimeoutMs: number): Prom
   log(`${n} peers in one process formed in ${Math.round(ms)} ms (${at - t0} ms from spawning the process)`);
   await sleep(2_000);
   const idle = await idleCost([child.pid], idleMs);
-  noneExited([child], "the process of peers");
+  started.noneExited([child], "the process of peers");
   const unreachable = lines().filter((e) => e.event === "unreachable").length;
   log(`${n} peers in one process: CPU ${idle.cpu[0].toFixed(1)} %, VmRSS ${idle.rss[0].toFixed(0)} MiB`);
   child.kill("SIGTERM"); // stops every peer; SIGKILL in cleanUp if it hangs
@@ -770,4 +739,4 @@ async function main(): Promise<void> {
   log(`wrote the scale section of ${options.out}`);
 }
 
-await runBench(main, cleanUp, log);
+await runBench(main, started);

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { PeerProcess } from "../tests/support/cluster.ts";
+
 /**
  * `text` as a positive whole number, for flag `--name`; throws with one line otherwise.
  *
@@ -21,19 +23,17 @@ export function positive(name: string, text: string): number {
 }
 
 /**
- * Runs `main`, then `cleanUp` (on SIGINT and SIGTERM too, exiting 130), then exits 0.
+ * Runs `main`, then cleans up what it `started` (on SIGINT and SIGTERM too,
+ * exiting 130), then exits 0.
  *
  * @example
  * ```ts ignore
- * import { runBench } from "./script.ts";
- * await runBench(async () => {}, async () => {}, console.log);
+ * import { runBench, Started } from "./script.ts";
+ * await runBench(async () => {}, new Started());
  * ```
  */
-export async function runBench(
-  main: () => Promise<void>,
-  cleanUp: () => Promise<void>,
-  log: (text: string) => void,
-): Promise<never> {
+export async function runBench(main: () => Promise<void>, started: Started): Promise<never> {
+  const cleanUp = () => started.cleanUp();
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     Deno.addSignalListener(signal, () => {
       log(`${signal}: stopping every process this bench started`);
@@ -46,4 +46,94 @@ export async function runBench(
     await cleanUp();
   }
   Deno.exit(0);
+}
+
+/** A line of the bench's progress on stdout, after the time of day. */
+export const log = (text: string): void => console.log(`[${new Date().toISOString().slice(11, 19)}] ${text}`);
+
+/**
+ * Polls `predicate` every `everyMs` (default 50); throws `what()` after `timeoutMs`.
+ *
+ * @example
+ * ```ts ignore
+ * import { until } from "./script.ts";
+ * await until(() => "the flag", () => true, 1_000);
+ * ```
+ */
+export async function until(
+  what: () => string,
+  predicate: () => boolean,
+  timeoutMs: number,
+  everyMs = 50,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s: ${what()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
+/**
+ * What a bench started: its processes and temporary files, each stopped or
+ * removed on the way out ({@linkcode Started.cleanUp}), whatever happens.
+ *
+ * @example
+ * ```ts ignore
+ * import { Started } from "./script.ts";
+ * const started = new Started();
+ * const p = started.spawn(1, ["sleep", "10"]);
+ * await started.cleanUp();
+ * ```
+ */
+export class Started {
+  readonly #live = new Set<PeerProcess>();
+  readonly #files = new Set<string>();
+  readonly #closers: (() => void)[] = [];
+
+  /** Starts `command` as process `id`, and keeps it until it exits or is stopped. */
+  spawn(id: number, command: string[]): PeerProcess {
+    const p = new PeerProcess(id, command);
+    this.#live.add(p);
+    const gone = () => this.#live.delete(p);
+    p.status.then(gone, gone);
+    return p;
+  }
+
+  /** Stops `procs` (all of them started here). */
+  async stop(procs: PeerProcess[]): Promise<void> {
+    await Promise.all(procs.map((p) => p.stop()));
+    for (const p of procs) this.#live.delete(p);
+  }
+
+  /** Whether `p` still runs. */
+  isLive(p: PeerProcess): boolean {
+    return this.#live.has(p);
+  }
+
+  /** Throws if any of `procs` has exited (a peer that died is not going to form a group). */
+  noneExited(procs: PeerProcess[], what: string): void {
+    const gone = procs.find((p) => !this.isLive(p));
+    if (gone) throw new Error(`${what} ${gone.id} exited early; its stderr:\n${gone.stderr.slice(-2000)}`);
+  }
+
+  /** Removes the file at `path` on the way out; returns `path`. */
+  tempFile(path: string): string {
+    this.#files.add(path);
+    return path;
+  }
+
+  /** Calls `close` on the way out (a connection). */
+  onCleanUp(close: () => void): void {
+    this.#closers.push(close);
+  }
+
+  /** Closes, stops and removes everything above. */
+  async cleanUp(): Promise<void> {
+    for (const close of this.#closers.splice(0)) close();
+    await this.stop([...this.#live]);
+    for (const f of this.#files) Deno.removeSync(f);
+    this.#files.clear();
+  }
 }
