@@ -60,17 +60,23 @@ export function compareViews(a: View | null, b: View | null): number {
  * ```
  */
 export function incarnationIn(view: View, peer: PeerId): number | undefined {
+  const i = memberIndex(view, peer);
+  return i < 0 ? undefined : view.incarnations[i];
+}
+
+/** Where `peer` stands among the view's members, or -1. */
+function memberIndex(view: View, peer: PeerId): number {
   // Members are ascending (the codec and nextView keep them so): a binary search, since
   // a large group asks this for every message.
   const members = view.members;
   let lo = 0, hi = members.length - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    if (members[mid] === peer) return view.incarnations[mid];
+    if (members[mid] === peer) return mid;
     if (members[mid] < peer) lo = mid + 1;
     else hi = mid - 1;
   }
-  return undefined;
+  return -1;
 }
 
 /**
@@ -83,7 +89,7 @@ export function incarnationIn(view: View, peer: PeerId): number | undefined {
  * ```
  */
 export function tagsIn(view: View, peer: PeerId): Tags {
-  const i = view.tags ? view.members.indexOf(peer) : -1;
+  const i = view.tags ? memberIndex(view, peer) : -1;
   return i < 0 ? NO_TAGS : view.tags![i];
 }
 
@@ -167,7 +173,7 @@ export function proposalError(view: View, proposal: Proposal): string | null {
 export function nextView(view: View, proposal: Proposal): View {
   const ops = proposalOps(proposal);
   const named = new Set(ops.map((op) => op.peer));
-  const entries = view.members.map((m, i) => [m, view.incarnations[i], tagsIn(view, m)] as const)
+  const entries = view.members.map((m, i) => [m, view.incarnations[i], view.tags?.[i] ?? NO_TAGS] as const)
     .filter(([m]) => !named.has(m));
   for (const op of ops) if (op.kind !== "DEL") entries.push([op.peer, op.incarnation, op.tags ?? NO_TAGS]);
   entries.sort((a, b) => a[0] - b[0]);
@@ -219,6 +225,7 @@ export function sameView(a: View, b: View): boolean {
   return a.id === b.id && compareEpochs(a.epoch, b.epoch) === 0 && a.leader === b.leader &&
     a.cut?.of === b.cut?.of && a.cut?.count === b.cut?.count && a.members.length === b.members.length &&
     a.members.every((m, i) =>
-      m === b.members[i] && a.incarnations[i] === b.incarnations[i] && sameTags(tagsIn(a, m), tagsIn(b, m))
+      m === b.members[i] && a.incarnations[i] === b.incarnations[i] &&
+      sameTags(a.tags?.[i] ?? NO_TAGS, b.tags?.[i] ?? NO_TAGS)
     );
 }
