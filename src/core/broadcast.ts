@@ -15,6 +15,7 @@ import type {
   EventRun,
   EventsMessage,
   EventsOkMessage,
+  Operation,
   PeerId,
   UserEvent,
   View,
@@ -93,7 +94,12 @@ function order(n: Node, event: UserEvent): void {
   if (!leadership) return;
   const key = eventKey(event);
   if (n.delivered.has(event)) return;
-  if (!ownsOrder(n)) makeOwnView(n); // (a group of one commits it at once: the log below is the new view's)
+  if (!ownsOrder(n)) {
+    // Not this view's to order: it waits for a view of this leader's own, which pump makes
+    // (a group of one commits that at once, and orders what waits there).
+    leadership.waiting.set(key, event);
+    return pump(n);
+  }
   const log = eventLog(n);
   if (log.holds(key)) return; // ordered by the view's leader before: the next cut delivers it
   if (leadership.current || !orders(n)) {
@@ -108,28 +114,24 @@ function order(n: Node, event: UserEvent): void {
 
 /**
  * A leader the view does not name (a takeover that changed no view), or one
- * restored into its view, orders no events there: it commits a view of its
- * own first (a TAG of its own tags, changing nothing else), whose cut
- * delivers what the view's leader ordered.
+ * restored into its view, orders no events there: while any wait, it wants a
+ * view of its own (a TAG of its own tags, changing nothing else), whose cut
+ * delivers what the view's leader ordered. `pump` queues it.
  */
-function makeOwnView(n: Node): void {
+export function ownViewWanted(n: Node): Operation | null {
   const leadership = n.leadership();
-  if (!leadership || leadership.current || n.makingOwnView) return;
-  n.makingOwnView = true;
-  const tags = tagsIn(n.view!, n.id);
-  leadership.enqueue({ kind: "TAG", peer: n.id, incarnation: n.cfg.incarnation, tags }, "tags");
-  pump(n);
-  n.makingOwnView = false;
+  if (!leadership || ownsOrder(n)) return null;
+  const log = eventLog(n);
+  const waits = leadership.waiting.size > 0 || n.outbox.pending.size > 0 || log.length > log.delivered;
+  return waits
+    ? { kind: "TAG", peer: n.id, incarnation: n.cfg.incarnation, tags: tagsIn(n.view!, n.id) }
+    : null;
 }
 
 /** Orders what waited for the view change (see {@linkcode dropWaiting}), and this leader's own. */
 export function orderWaiting(n: Node): void {
   const leadership = n.leadership();
-  if (!leadership || leadership.current) return;
-  const log = eventLog(n);
-  const waits = leadership.waiting.size > 0 || n.outbox.pending.size > 0 || log.length > log.delivered;
-  if (!ownsOrder(n) && waits) return makeOwnView(n);
-  if (!orders(n)) return;
+  if (!leadership || leadership.current || !orders(n)) return;
   const waiting = [...leadership.waiting.values(), ...[...n.outbox.pending.values()].map((p) => p.event)];
   leadership.waiting.clear();
   for (const e of waiting) order(n, e);

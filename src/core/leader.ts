@@ -14,7 +14,7 @@ import type { Body, Node } from "./node.ts";
 import { canCommit } from "./quorum.ts";
 import { incarnationIn, nextView, operationError, proposalOps, tagsIn } from "./view.ts";
 import { NO_TAGS, sameTags } from "./tags.ts";
-import { carriedFor, eventLog, orderWaiting, ownsOrder } from "./broadcast.ts";
+import { carriedFor, eventLog, orderWaiting, ownsOrder, ownViewWanted } from "./broadcast.ts";
 import { evaluateTakeover, sendNewLeader } from "./candidate.ts";
 import { catchUp, install, removed } from "./history.ts";
 
@@ -26,6 +26,8 @@ import { catchUp, install, removed } from "./history.ts";
 export function pump(n: Node): void {
   const leadership = n.leadership();
   if (!n.mayAct()) return;
+  const ownView = leadership && !leadership.current ? ownViewWanted(n) : null;
+  if (ownView) leadership!.enqueue(ownView, "tags");
   while (
     leadership && leadership === n.leadership() && !leadership.current && leadership.queue.length > 0
   ) {

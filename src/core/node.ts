@@ -128,8 +128,6 @@ export class Node {
   tagsSentAt = -Infinity;
   /** The user events of the installed view (broadcast.ts). */
   eventLog: EventLog | null = null;
-  /** Guards `makeOwnView` (broadcast.ts) against starting itself again through `pump`. */
-  makingOwnView = false;
   /** A view not installed yet for want of the events of its cut, and since when (broadcast.ts). */
   cutAwaited: { viewId: number; since: number } | null = null;
   /** Those of the view before, for a member that missed them. */
