@@ -163,7 +163,7 @@ for (const s of scripts) {
       Deno.symlinkSync(`${ROOT}membership`, `${dir}/membership`);
       const code = withFreePorts(s.code);
       // Whatever way the script ends, the peers it started in the background end with it.
-      const cleanUp = `trap 'kill $(jobs -p) 2> /dev/null' EXIT\ntrap 'exit 143' TERM\n`;
+      const cleanUp = `trap 'kill $(jobs -p) 2> /dev/null || true' EXIT\ntrap 'exit 143' TERM\n`;
       Deno.writeTextFileSync(`${dir}/${name}`, cleanUp + code);
       const printed = await runs(s, "bash", ["-eo", "pipefail", name], dir);
       const shown = code.split("\n").slice(1).filter((l) => l.startsWith("#")).map((l) =>
