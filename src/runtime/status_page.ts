@@ -112,9 +112,9 @@ export const STATUS_PAGE: string = `<!doctype html>
     <table>
       <thead><tr>
         <th>ID</th><th>Address</th><th>State</th><th>Role</th><th class="num">Incarnation</th>
-        <th class="num">Last heard</th>
+        <th class="num">Last heard</th><th>Tags</th>
       </tr></thead>
-      <tbody id="members"><tr><td colspan="6" class="empty">waiting for the peer&hellip;</td></tr></tbody>
+      <tbody id="members"><tr><td colspan="7" class="empty">waiting for the peer&hellip;</td></tr></tbody>
     </table>
   </section>
   <section>
@@ -189,7 +189,7 @@ function render(status) {
   if (status.members.length === 0) {
     const tr = el("tr");
     const td = el("td", "empty", "not in a view yet: joining");
-    td.colSpan = 6;
+    td.colSpan = 7;
     tr.append(td);
     body.append(tr);
   }
@@ -208,7 +208,8 @@ function render(status) {
     const inc = el("td", "num mono", m.incarnation);
     if (m.incarnation > 1e12) inc.title = "started " + new Date(m.incarnation).toLocaleString();
     const heard = el("td", "num", self || isGone ? "\\u2013" : ago(m.last_heard_ms));
-    tr.append(id, el("td", "mono", m.address), stateCell, roleCell, inc, heard);
+    const tags = Object.entries(m.tags || {}).map(([k, v]) => k + "=" + v).join(", ");
+    tr.append(id, el("td", "mono", m.address), stateCell, roleCell, inc, heard, el("td", "mono tags", tags || "\\u2013"));
     body.append(tr);
   }
 }

@@ -13,6 +13,7 @@ import {
   serveStatus,
   startPeer,
   type StatusServer,
+  type Tags,
 } from "../../mod.ts";
 import { freePorts, ROOT } from "../support/cluster.ts";
 import { buildNode, nodeSkip, run } from "../support/node_build.ts";
@@ -32,12 +33,13 @@ function findChromium(): { path: string } | { skip: string } {
 const chromium = findChromium();
 if ("skip" in chromium) console.log(`SKIPPED: the status page browser test: ${chromium.skip}`);
 
-/** The page's members table: each row's id and state, as a person reads it. */
-function rows(page: Page): Promise<{ id: string; state: string }[]> {
+/** The page's members table: each row's id, state and tags, as a person reads them. */
+function rows(page: Page): Promise<{ id: string; state: string; tags: string }[]> {
   return page.$$eval("#members tr", (trs) =>
     trs.filter((tr) => tr.querySelector(".state")).map((tr) => ({
       id: tr.cells[0].firstChild?.textContent ?? "",
       state: tr.querySelector(".state")?.textContent ?? "",
+      tags: tr.querySelector(".tags")?.textContent ?? "",
     })));
 }
 
@@ -67,7 +69,8 @@ test("status page: live members and timeline in headless chromium; a crash shows
   let browser: Browser | undefined;
   try {
     for (let id = 1; id <= 3; id++) {
-      const options = { hosts, id, heartbeatMs: 50, listen: hosts[id - 1] };
+      const tags: Tags = id === 2 ? {} : { role: id === 1 ? "db" : "web", zone: "a" };
+      const options = { hosts, id, heartbeatMs: 50, listen: hosts[id - 1], tags };
       peers.push(await startPeer(id === 1 ? { ...options, metrics } : options));
     }
     const full = AbortSignal.timeout(10_000);
@@ -97,6 +100,11 @@ test("status page: live members and timeline in headless chromium; a crash shows
     assert.equal(await page.$eval("#view", (e) => e.textContent), "3");
     assert.equal(await page.$eval(".view.current .vid", (e) => e.textContent), "view 3");
     assert.equal(await page.$eval("#conn", (e) => e.textContent), "live");
+    assert.deepEqual((await rows(page)).map((m) => m.tags), [
+      "role=db, zone=a",
+      "\u2013",
+      "role=web, zone=a",
+    ]);
 
     await peers[2].stop(); // a crash, as the others see it: no goodbye
     await waitUntil("peer 3 is suspected or removed, and view 4 is on the timeline", page, async () => {
