@@ -37,6 +37,7 @@ import { DENO, DENO_PEER, type PeerProcess, ROOT, sleep } from "../tests/support
 import { choosePorts } from "./ports.ts";
 import { commandText, loadAverage, machine, median } from "./proc_stats.ts";
 import { replaceSection } from "./results_file.ts";
+import { serfUntil, startSerfAgents } from "./serf.ts";
 import { SerfRpc } from "./serf_rpc.ts";
 
 // ---- arguments ----
@@ -355,47 +356,18 @@ async function ours(n: number, options: Options): Promise<Run> {
 
 // ---- serf ----
 
-async function serfMembersAlive(rpc: string): Promise<number> {
-  const text = await commandText("serf", ["members", `-rpc-addr=${rpc}`, "-format=json"]);
-  try {
-    return (JSON.parse(text).members as { status: string }[]).filter((m) => m.status === "alive").length;
-  } catch {
-    return 0;
-  }
-}
-
 async function serf(n: number, options: Options): Promise<Run> {
   const run: Run = { system: "serf", n, formedMs: NaN, latency: null, throughput: null, notes: [] };
-  const ports = choosePorts(2 * n);
-  const bind = (i: number) => `127.0.0.1:${ports[2 * i]}`;
-  const rpc = (i: number) => `127.0.0.1:${ports[2 * i + 1]}`;
-  const agent = (i: number, join: string[]) =>
-    started.spawn(i + 1, [
-      "serf",
-      "agent",
-      `-bind=${bind(i)}`,
-      `-rpc-addr=${rpc(i)}`,
-      `-node=n${i + 1}`,
-      ...join,
-    ]);
-  // Agent 1 first (a -join to an agent not yet up fails), the others as soon as it answers.
-  const t0 = Date.now();
-  const agents = [agent(0, [])];
-  while ((await serfMembersAlive(rpc(0))) < 1) {
-    started.noneExited(agents, "serf agent");
-    if (Date.now() - t0 > FORM_TIMEOUT_MS) throw new Error("serf agent 1 did not answer");
-    await sleep(50);
-  }
-  for (let i = 1; i < n; i++) agents.push(agent(i, [`-join=${bind(0)}`]));
-  const alive = new Set<number>();
-  while (alive.size < n) {
-    started.noneExited(agents, "serf agent");
-    if (Date.now() - t0 > FORM_TIMEOUT_MS) {
-      throw new Error(`serf: ${alive.size} of ${n} agents see all alive`);
-    }
-    for (let i = 0; i < n; i++) if (!alive.has(i) && (await serfMembersAlive(rpc(i))) === n) alive.add(i);
-    await sleep(100);
-  }
+  const { agents, rpc, t0 } = await startSerfAgents(started, n, FORM_TIMEOUT_MS);
+  let seen = 0;
+  await serfUntil(
+    started,
+    agents.map((_, i) => rpc(i)),
+    (m) => (seen = [...m.values()].filter((s) => s === "alive").length) === n,
+    () => `serf: an agent lists ${seen} of ${n} alive`,
+    FORM_TIMEOUT_MS,
+    agents,
+  );
   run.formedMs = Date.now() - t0;
   log(`serf, ${n} agents: every agent lists ${n} alive after ${run.formedMs} ms`);
   await sleep(1_000);

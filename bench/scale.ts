@@ -32,6 +32,7 @@ import {
   wakeUps,
 } from "./proc_stats.ts";
 import { choosePorts } from "./ports.ts";
+import { serfUntil, startSerfAgents } from "./serf.ts";
 import { replaceSection } from "./results_file.ts";
 
 // ---- arguments ----
@@ -345,66 +346,12 @@ interface SerfResult {
   crashMs: number | null;
 }
 
-/** `serf members` of the agent at `rpc`: name → status; null if it does not answer. */
-async function serfMembers(rpc: string): Promise<Map<string, string> | null> {
-  const out = await new Deno.Command("serf", {
-    args: ["members", `-rpc-addr=${rpc}`, "-format=json"],
-    stdout: "piped",
-    stderr: "null",
-  }).output();
-  if (!out.success) return null;
-  try {
-    const { members } = JSON.parse(new TextDecoder().decode(out.stdout));
-    return new Map((members as { name: string; status: string }[]).map((m) => [m.name, m.status]));
-  } catch {
-    return null;
-  }
-}
-
-/** Polls `serf members` on the agents at `rpcs` until `done` holds for each; returns when it first held. */
-async function serfUntil(
-  rpcs: string[],
-  done: (members: Map<string, string>) => boolean,
-  what: () => string,
-  timeoutMs: number,
-  agents: PeerProcess[],
-): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  const finished = new Set<string>();
-  for (;;) {
-    started.noneExited(agents, "serf agent");
-    for (const rpc of rpcs) {
-      if (finished.has(rpc)) continue;
-      const members = await serfMembers(rpc);
-      if (members && done(members)) finished.add(rpc);
-    }
-    if (finished.size === rpcs.length) return Date.now();
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s: ${what()}`);
-    await sleep(100);
-  }
-}
-
 async function serfGroup(n: number, version: string, idleMs: number, timeoutMs: number): Promise<SerfResult> {
-  const ports = choosePorts(2 * n);
-  const bind = (i: number) => `127.0.0.1:${ports[2 * i]}`;
-  const rpc = (i: number) => `127.0.0.1:${ports[2 * i + 1]}`;
-  const agent = (i: number, join: string[]) =>
-    started.spawn(i + 1, [
-      "serf",
-      "agent",
-      `-bind=${bind(i)}`,
-      `-rpc-addr=${rpc(i)}`,
-      `-node=n${i + 1}`,
-      ...join,
-    ]);
-  // Agent 1 first (a -join to an agent not yet up fails), the others as soon as it answers.
-  const t0 = Date.now();
-  const agents = [agent(0, [])];
-  await serfUntil([rpc(0)], () => true, () => "serf agent 1 did not answer", timeoutMs, agents);
-  for (let i = 1; i < n; i++) agents.push(agent(i, [`-join=${bind(0)}`]));
+  const { agents, rpc, t0 } = await startSerfAgents(started, n, timeoutMs);
   const polled = [0, Math.floor(n / 2), n - 1];
   let lastCount = 0;
   const formedAt = await serfUntil(
+    started,
     polled.map(rpc),
     (m) => (lastCount = [...m.values()].filter((s) => s === "alive").length) === n,
     () => `serf: ${lastCount} of ${n} alive at the last agent polled`,
@@ -427,6 +374,7 @@ async function serfGroup(n: number, version: string, idleMs: number, timeoutMs: 
     const killedAt = Date.now();
     await started.stop([victim]);
     crashMs = await serfUntil(
+      started,
       polled.map(rpc),
       (m) => m.get(name) === "failed",
       () => `serf: ${name} killed, not yet failed at every polled agent`,
