@@ -11,7 +11,7 @@
 // text around it must say why (use sparingly).
 //
 // A ```sh block that starts with `# NAME.sh: bash NAME.sh` is a script run from the clone's root:
-// the test runs it with bash (errexit, pipefail) in a fresh directory holding a link to
+// the test runs it with bash (errexit, pipefail) in a fresh directory under .tmp/snippets/ holding a stand-in for
 // ./membership, with the same port replacement and time limit. Every whole-line `#` comment after
 // the first is a line it prints: in that order, spaces collapsed, `…` standing for anything.
 import assert from "node:assert/strict";
@@ -158,9 +158,13 @@ for (const s of typescript) {
 for (const s of scripts) {
   const name = /^# ([\w.-]+\.sh):/.exec(s.code)![1];
   test(`${s.file}:${s.line}: ${name} prints what it shows`, async () => {
-    const dir = Deno.makeTempDirSync({ prefix: "readme-script-" });
+    Deno.mkdirSync(OUT, { recursive: true });
+    const dir = Deno.makeTempDirSync({ dir: OUT, prefix: `${name}-` });
     try {
-      Deno.symlinkSync(`${ROOT}membership`, `${dir}/membership`);
+      // ./membership of the clone, as the script calls it (a symlink would need unscoped permissions).
+      Deno.writeTextFileSync(`${dir}/membership`, `#!/usr/bin/env bash\nexec "${ROOT}membership" "$@"\n`, {
+        mode: 0o755,
+      });
       const code = withFreePorts(s.code);
       // Whatever way the script ends, the peers it started in the background end with it.
       const cleanUp = `trap 'kill $(jobs -p) 2> /dev/null || true' EXIT\ntrap 'exit 143' TERM\n`;

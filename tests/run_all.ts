@@ -55,13 +55,14 @@ const GROUPS: Group[] = [
     files: ["tests/file_storage_test.ts"],
   },
   {
-    name: "snippets", // reads README.md and docs/, writes each snippet under .tmp/ and runs it with deno
+    // reads README.md and docs/, writes each snippet under .tmp/ and runs it with deno (a script with bash)
+    name: "snippets",
     tier: "fast",
     permissions: [
       `--allow-read=${root}`,
       `--allow-write=${tmp}`,
       "--allow-net=127.0.0.1",
-      `--allow-run=${deno}`,
+      `--allow-run=${deno},bash`,
     ],
     files: ["tests/readme_snippets_test.ts", "tests/docs_test.ts"],
   },
