@@ -78,3 +78,15 @@ test("JSON lines carry the same facts and a timestamp", () => {
   assert.equal(u.message, "peer 4 unreachable");
   assert.equal(formatEvent(view, "text", at), formatEventText(view));
 });
+
+test("the JSON timestamp is toISOString's, byte for byte, for every year", () => {
+  const times = [0, -1, 1, 9, 99, 999, 1_000, Date.UTC(2026, 11, 31, 23, 59, 59, 999)];
+  times.push(Date.UTC(-1, 0, 1), Date.UTC(0, 0, 1) - 1, Date.UTC(0, 0, 1), Date.UTC(999, 5, 6, 7, 8, 9, 10));
+  times.push(Date.UTC(9999, 11, 31, 23, 59, 59, 999), Date.UTC(10000, 0, 1), 8.64e15, -8.64e15);
+  for (let i = 0; i < 2_000; i++) times.push(Math.floor((Math.random() * 2 - 1) * 8.64e15));
+  for (const t of times) {
+    const at = new Date(t);
+    assert.equal(JSON.parse(formatEventJson(view, at)).at, at.toISOString(), `${t}`);
+  }
+  assert.throws(() => formatEventJson(view, new Date(NaN)), RangeError);
+});

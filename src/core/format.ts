@@ -125,6 +125,23 @@ export interface JsonNoticeEvent {
 export type JsonEvent = JsonViewEvent | JsonNoticeEvent | JsonUserEvent;
 
 /**
+ * `at.toISOString()`, for the years 0 to 9999, from its UTC fields: in a Deno process the first
+ * `toISOString` call costs about 1.4 MiB of resident memory (measured on a lone peer), the
+ * fields nothing. Other years (and an invalid date, which throws) go to `toISOString` itself.
+ */
+function isoTime(at: Date): string {
+  const year = at.getUTCFullYear();
+  if (!(year >= 0 && year <= 9999)) return at.toISOString();
+  const two = (n: number) => (n < 10 ? "0" : "") + n;
+  const ms = at.getUTCMilliseconds();
+  return `${year < 1000 ? String(year).padStart(4, "0") : year}-${two(at.getUTCMonth() + 1)}-${
+    two(at.getUTCDate())
+  }T${two(at.getUTCHours())}:${two(at.getUTCMinutes())}:${two(at.getUTCSeconds())}.${
+    ms < 10 ? "00" : ms < 100 ? "0" : ""
+  }${ms}Z`;
+}
+
+/**
  * An event as its JSON object, at time `at`.
  *
  * @example
@@ -146,7 +163,7 @@ export function eventJson(event: PeerEvent, at: Date): JsonEvent {
       epoch: [view.epoch.round, view.epoch.former, view.epoch.run],
       ...(view.tags ? { tags: Object.fromEntries(view.members.map((m, i) => [m, view.tags![i]])) } : {}),
       ...(event.type === "formed" ? { above: event.above } : {}),
-      at: at.toISOString(),
+      at: isoTime(at),
     };
   }
   if (event.type === "event") {
@@ -159,7 +176,7 @@ export function eventJson(event: PeerEvent, at: Date): JsonEvent {
       from: e.origin,
       name: e.name,
       payload: e.payload,
-      at: at.toISOString(),
+      at: isoTime(at),
     };
   }
   return {
@@ -170,7 +187,7 @@ export function eventJson(event: PeerEvent, at: Date): JsonEvent {
     member: event.member,
     is_leader: event.isLeader,
     message: noticeText(event),
-    at: at.toISOString(),
+    at: isoTime(at),
   };
 }
 
