@@ -31,7 +31,7 @@
  * @module
  */
 
-import { log, positive, runBench, Started, until } from "./script.ts";
+import { log, optionsOrExit, positive, runBench, Started, until } from "./script.ts";
 import { parseArgs } from "node:util";
 import { DENO, DENO_PEER, type PeerProcess, ROOT, sleep } from "../tests/support/cluster.ts";
 import { choosePorts } from "./ports.ts";
@@ -480,13 +480,7 @@ function tables(runs: Run[], options: Options, header: string[], serfVersion: st
 // ---- main ----
 
 async function main(): Promise<void> {
-  let options: Options;
-  try {
-    options = parseOptions(Deno.args);
-  } catch (e) {
-    console.error(`${(e as Error).message}\n${USAGE}`);
-    Deno.exit(2);
-  }
+  const options = optionsOrExit(() => parseOptions(Deno.args), USAGE);
   const began = Date.now();
   const { nproc, cpuModel, denoVersion } = await machine(DENO);
   const loadBefore = await loadAverage();

@@ -16,7 +16,7 @@
  * @module
  */
 
-import { log, positive, runBench, Started, until } from "./script.ts";
+import { log, optionsOrExit, positive, runBench, Started, until } from "./script.ts";
 import { parseArgs } from "node:util";
 import { DENO, DENO_PEER, type PeerProcess, ROOT, sleep } from "../tests/support/cluster.ts";
 import {
@@ -611,13 +611,7 @@ function targets(r: Report, n: number, ours: GroupResult | undefined): string[] 
 // ---- main ----
 
 async function main(): Promise<void> {
-  let options;
-  try {
-    options = parseOptions(Deno.args);
-  } catch (e) {
-    console.error(`${(e as Error).message}\n${USAGE}`);
-    Deno.exit(2);
-  }
+  const options = optionsOrExit(() => parseOptions(Deno.args), USAGE);
   const began = Date.now();
   ticks = await clockTicks();
   const { nproc, cpuModel, denoVersion } = await machine(DENO);

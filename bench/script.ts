@@ -23,6 +23,24 @@ export function positive(name: string, text: string): number {
 }
 
 /**
+ * What `parse` returns; when it throws (a bad flag), its message and `usage` on stderr, and exit code 2.
+ *
+ * @example
+ * ```ts ignore
+ * import { optionsOrExit, positive } from "./script.ts";
+ * const sizes = optionsOrExit(() => positive("sizes", Deno.args[0]), "usage: … --sizes N");
+ * ```
+ */
+export function optionsOrExit<T>(parse: () => T, usage: string): T {
+  try {
+    return parse();
+  } catch (e) {
+    console.error(`${(e as Error).message}\n${usage}`);
+    Deno.exit(2);
+  }
+}
+
+/**
  * Runs `main`, then cleans up what it `started` (on SIGINT and SIGTERM too,
  * exiting 130), then exits 0.
  *
