@@ -94,7 +94,7 @@ const utf8 = new TextEncoder();
  * every byte of `given` is compared, with no early exit, against the token's byte at that place (the
  * token repeated), and the lengths' difference counts too. In plain JavaScript: `node:crypto`'s
  * `timingSafeEqual` would load Node's crypto module into every peer process that imports this one
- * (about 1.4 MiB of a Deno peer's resident memory), `--status-token` or not.
+ * (about 1.2 MiB of a Deno peer's resident memory), `--status-token` or not.
  */
 function sameToken(given: string, token: string): boolean {
   const a = utf8.encode(given), b = utf8.encode(token);
